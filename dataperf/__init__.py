@@ -1,0 +1,1 @@
+"""dataperf: benchmark datasets, not models."""

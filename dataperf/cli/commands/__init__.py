@@ -1,0 +1,1 @@
+"""Sub-commands of the ``dataperf`` CLI; each module registers its own."""

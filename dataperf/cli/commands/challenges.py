@@ -1,0 +1,56 @@
+"""``dataperf challenges``: list the challenges, or show one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dataperf.cli import arguments, command
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("challenge", nargs="?", help="show this challenge in full")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command(
+    "challenges",
+    "List the challenges, or show one's tasks, budget, model, metric and submission schema.",
+    "  dataperf challenges\n  dataperf challenges vision-selection --json",
+)
+@arguments(_args)
+def run(args: argparse.Namespace) -> int:
+    """Print the registry of challenges, or one challenge in full."""
+    from dataperf.challenges import challenges, get_challenge
+    from dataperf.cli.output import table
+    from dataperf.kinds import KINDS
+
+    if args.challenge:
+        spec = get_challenge(args.challenge)
+        kind = KINDS.get(spec.kind)
+        doc = spec.model_dump(mode="json")
+        doc["submission_columns"] = [{"name": c.name, "dtype": c.dtype, "doc": c.doc} for c in kind.columns]
+        if args.json:
+            print(json.dumps(doc, indent=2))
+            return 0
+        print(f"{spec.id} v{spec.version} ({spec.kind}): {spec.title}\n\n{spec.description.strip()}\n")
+        rows = [
+            (t.name, spec.task_budget(t), t.positive if t.positive is None else spec.classes[t.positive])
+            for t in spec.tasks
+        ]
+        print(table(["task", "budget", "positive class"], rows))
+        print(f"\nmodel: {spec.model.name} {dict(spec.model.params)}")
+        print(f"metric: {spec.metric.name} ({'higher' if spec.metric.direction == 'max' else 'lower'} is better)")
+        print(f"seeds: {spec.seeds}")
+        print("submission columns: " + ", ".join(f"{c.name} ({c.dtype}: {c.doc})" for c in kind.columns))
+        print("formats: .parquet, .csv, .json")
+        return 0
+    reg = challenges()
+    specs = [reg.get(n) for n in reg.names()]
+    if args.json:
+        print(
+            json.dumps([{"id": s.id, "version": s.version, "kind": s.kind, "title": s.title} for s in specs], indent=2)
+        )
+        return 0
+    print(table(["id", "version", "kind", "title"], [(s.id, s.version, s.kind, s.title) for s in specs]))
+    return 0

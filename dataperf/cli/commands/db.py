@@ -1,0 +1,43 @@
+"""``dataperf db``: create or migrate the leaderboard database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from dataperf.cli import arguments, command
+
+DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "action",
+        choices=["upgrade", "current"],
+        help="upgrade: migrate to the newest schema; current: print the schema revision",
+    )
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command(
+    "db",
+    help="create or migrate the leaderboard database (SQLite by default, PostgreSQL by URL)",
+    examples="  dataperf db upgrade\n  dataperf db upgrade --db postgresql+psycopg://me@127.0.0.1/dataperf\n"
+    "  dataperf db current --json",
+)
+@arguments(_args)
+def run(args: argparse.Namespace) -> int:
+    """Migrate (or report) the database."""
+    from leaderboard.base import default_url
+    from leaderboard.db import current_revisions, upgrade
+
+    url = args.db or default_url()
+    if args.action == "upgrade":
+        upgrade(url)
+    revs = sorted(current_revisions(url))
+    if args.json:
+        print(json.dumps({"url": url, "revisions": revs}))
+    else:
+        print(f"{url}: at revision {', '.join(revs) or '(none: run dataperf db upgrade)'}")
+    return 0

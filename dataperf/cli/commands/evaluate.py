@@ -1,0 +1,68 @@
+"""``dataperf evaluate``: score a submission with the server's exact evaluator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dataperf.cli import arguments, command
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("challenge", help="challenge id")
+    p.add_argument("submission", type=Path, help="submission file (.parquet, .csv or .json)")
+    p.add_argument("--runner", default="local", help="where to run: local (default), docker, ...")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.add_argument("--output", type=Path, help="also write the result JSON here (on rejection: error.json beside it)")
+
+
+def _write_error(output: Path, error: Exception) -> None:
+    from dataperf.errors import SubmissionError
+
+    doc: dict[str, object] = {"error": str(error), "type": type(error).__name__}
+    if isinstance(error, SubmissionError):
+        doc["violations"] = [v.to_dict() for v in error.violations]
+    (output.parent / "error.json").write_text(json.dumps(doc, indent=2))
+
+
+@command(
+    "evaluate",
+    "Validate and score a submission: per-task and per-seed scores, mean, 95% CI, provenance.",
+    "  dataperf evaluate vision-selection my-selection.parquet\n"
+    "  dataperf evaluate speech-selection sel.csv --json > result.json\n"
+    "  dataperf evaluate vision-cleaning ranking.parquet --runner docker",
+)
+@arguments(_args)
+def run(args: argparse.Namespace) -> int:
+    """Evaluate with the chosen runner and print the result."""
+    from dataperf.cli.output import table
+    from dataperf.errors import DataPerfError
+    from dataperf.runners import RUNNERS
+
+    runner = RUNNERS.get(args.runner)()
+    try:
+        result = runner.evaluate(args.challenge, args.submission)
+    except DataPerfError as e:
+        if args.output:
+            _write_error(args.output, e)
+        raise
+    text = result.to_json()
+    if args.output:
+        args.output.write_text(text + "\n")
+    if args.json:
+        print(text)
+        return 0
+    better = "higher" if result.direction == "max" else "lower"
+    print(f"{result.challenge} v{result.version}: {result.metric} ({better} is better)")
+    seeds = result.provenance.seeds
+    rows = [[t, result.task_means[t], *[per[s] for s in seeds]] for t, per in result.scores.items()]
+    print(table(["task", "mean", *[f"seed {s}" for s in seeds]], rows))
+    ci = f"  95% CI [{result.ci95[0]:.4f}, {result.ci95[1]:.4f}]" if result.ci95 else ""
+    print(f"\nscore: {result.mean:.6f}{ci}")
+    p = result.provenance
+    print(
+        f"evaluator {p.evaluator_version}, runner {p.runner}, data {p.data_sha256[:12]}, "
+        f"submission {p.submission_sha256[:12]}, {p.wall_time_s:.2f}s, counters {result.counters}"
+    )
+    return 0

@@ -1,0 +1,81 @@
+"""``dataperf leaderboard``: a challenge's leaderboard from the local database."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import Any
+
+from dataperf.cli import arguments, command
+
+DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
+
+COLUMNS = {
+    "training": ["rank", "team", "label", "baseline", "score", "worst", "complete", "top_k", "submission"],
+    "test": ["rank", "team", "label", "baseline", "difficulty", "in_suite", "submission"],
+    "plain": ["rank", "team", "label", "baseline", "score", "ci95", "evaluator_version", "submission"],
+}
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("challenge", help="challenge id (see 'dataperf challenges')")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    fmt.add_argument("--csv", action="store_true", help="print the leaderboard as CSV")
+    p.add_argument("--db", metavar="URL", help=DB_HELP)
+    p.add_argument(
+        "--server",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="read the leaderboard from a server (no URL: the one from 'dataperf login')",
+    )
+
+
+def columns(board: dict[str, Any]) -> list[str]:
+    """Return the columns shown for a leaderboard."""
+    if board["kind"] == "test-set" and "top_k" in board:
+        return COLUMNS["test"]
+    return COLUMNS["training" if "top_k" in board else "plain"]
+
+
+@command(
+    "leaderboard",
+    help="show a challenge's leaderboard from the local database (ratchet challenges: score over the suite)",
+    examples="  dataperf leaderboard vision-selection\n  dataperf leaderboard vision-testset --json\n"
+    "  dataperf leaderboard vision-cleaning --csv > board.csv",
+)
+@arguments(_args)
+def run(args: argparse.Namespace) -> int:
+    """Print the leaderboard."""
+    if args.server is not None:
+        from dataperf.cli.remote import leaderboard as remote_leaderboard
+
+        return remote_leaderboard(args)
+    from dataperf.cli.output import table
+    from leaderboard.db import session_factory
+    from leaderboard.views import leaderboard
+
+    with session_factory(args.db)() as s:
+        board = leaderboard(s, args.challenge)
+    cols = columns(board)
+    if args.json:
+        print(json.dumps(board, indent=2))
+    elif args.csv:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows([[r.get(c) for c in cols] for r in board["rows"]])
+    else:
+        stale = " (STALE: run 'dataperf rescore')" if board["stale"] else ""
+        print(
+            f"{board['challenge']} ({board['kind']}, {board['metric']}, "
+            f"evaluator {board['evaluator_version']}){stale}"
+        )
+        print(
+            table(cols, [[r.get(c) for c in cols] for r in board["rows"]])
+            if board["rows"]
+            else "(no scored submissions)"
+        )
+    return 0

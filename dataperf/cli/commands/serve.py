@@ -1,0 +1,33 @@
+"""``dataperf serve``: run the leaderboard server (API and web pages)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dataperf.cli import arguments, command
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--db", metavar="URL", help="database URL (default: $DATAPERF_DB, else SQLite in the data home)")
+    p.add_argument("--max-upload-mb", type=float, default=None, help="largest accepted upload in MiB (default: 256)")
+
+
+@command(
+    "serve",
+    help="run the leaderboard server: JSON API, web pages, uploads (migrates the database first)",
+    examples="  dataperf serve\n  dataperf serve --port 8080 --db postgresql+psycopg://me@127.0.0.1/dataperf",
+)
+@arguments(_args)
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted."""
+    from leaderboard.api.deps import Settings
+    from leaderboard.app import serve
+
+    settings = Settings(db_url=args.db)
+    if args.max_upload_mb is not None:
+        settings = Settings(db_url=args.db, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024))
+    print(f"dataperf server on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    serve(args.host, args.port, settings=settings)
+    return 0

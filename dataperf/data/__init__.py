@@ -1,0 +1,1 @@
+"""Real, offline data: sources, embedding recipes, preparation and the prepared layout."""

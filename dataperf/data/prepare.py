@@ -1,0 +1,217 @@
+"""Build a challenge's prepared files deterministically from a real, offline source.
+
+Layout of ``<data home>/data/<challenge>/v<version>/``:
+
+- ``<split>.parquet``: id (int64, sorted), embedding (fixed-size float32 list), label (int16,
+  the ground truth), public_label (int16, what participants see; noisy where the recipe says),
+  split (string).
+- ``<split>.f32``: the same embeddings as a raw row-major float32 matrix, so an evaluation
+  can read only the rows it needs.
+- ``examples.parquet``: the published positive examples per task (task, id).
+- ``croissant.json``: Croissant metadata with each file's sha256, the licence and the recipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataperf.contract import ChallengeSpec, NoiseSpec
+from dataperf.data.croissant import write_croissant
+from dataperf.data.embed import embed
+from dataperf.data.sources import SOURCES, Raw
+from dataperf.errors import SpecError
+from dataperf.hashing import sha256_file
+from dataperf.paths import data_dir
+
+Progress = Callable[[str], None]
+
+
+def _draw(spec: ChallengeSpec, raw: dict[str, Raw]) -> dict[str, tuple[str, np.ndarray]]:
+    """Return, per prepared split, its source split and sorted row indices into it."""
+    rng = np.random.default_rng(spec.data.seed)
+    perms = {name: rng.permutation(len(r)) for name, r in sorted(raw.items())}
+    used = dict.fromkeys(raw, 0)
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    for name, sp in spec.data.splits.items():
+        if sp.source_split not in raw:
+            raise SpecError(
+                f"{spec.id}: data.splits.{name}.source_split '{sp.source_split}' is not a split "
+                f"of source '{spec.data.source}' (it has {sorted(raw)})"
+            )
+        start = used[sp.source_split]
+        stop = start + sp.size
+        if stop > len(raw[sp.source_split]):
+            raise SpecError(
+                f"{spec.id}: data.splits ask for {stop} rows of source split "
+                f"'{sp.source_split}', which has {len(raw[sp.source_split])}"
+            )
+        used[sp.source_split] = stop
+        out[name] = (sp.source_split, np.sort(perms[sp.source_split][start:stop]))
+    return out
+
+
+def _collapse(spec: ChallengeSpec, y: np.ndarray, n_source_classes: int) -> np.ndarray:
+    targets = spec.data.targets
+    n_classes = n_source_classes if targets is None else len(targets) + 1
+    if len(spec.classes) != n_classes:
+        raise SpecError(f"{spec.id}: classes must list {n_classes} names, got {len(spec.classes)}")
+    if targets is None:
+        return y
+    lut = np.full(n_source_classes, len(targets), dtype=np.int64)
+    lut[np.asarray(targets)] = np.arange(len(targets))
+    return lut[y]
+
+
+def _noisy(
+    noise: NoiseSpec, x: np.ndarray, y: np.ndarray, n_classes: int, confusable: tuple[tuple[int, int], ...], seed: int
+) -> np.ndarray:
+    """Return public labels for one split: the truth with the recipe's noise applied."""
+    rng = np.random.default_rng([seed, 1])
+    if noise.method == "machine":
+        # A weak, uncertain labeller: nearest class centroids fitted on a small seeded share
+        # of the split; each label is drawn from a softmax over the centroid distances.
+        n_fit = max(n_classes, int(round(noise.rate * len(y))))
+        fit = rng.choice(len(y), size=n_fit, replace=False)
+        xf, yf = x[fit].astype(np.float64), y[fit]
+        cents = np.stack(
+            [xf[yf == c].mean(axis=0) if np.any(yf == c) else np.full(x.shape[1], 1e6) for c in range(n_classes)]
+        )
+        d = ((x[:, None, :].astype(np.float64) - cents[None, :, :]) ** 2).sum(axis=2)
+        z = np.exp(-(d - d.min(axis=1, keepdims=True)) / noise.temperature)
+        cum = np.cumsum(z / z.sum(axis=1, keepdims=True), axis=1)
+        return np.minimum((cum < rng.random(len(y))[:, None]).sum(axis=1), n_classes - 1).astype(np.int64)
+    public = y.copy()
+    n_flip = int(round(noise.rate * len(y)))
+    flip = rng.choice(len(y), size=n_flip, replace=False)
+    partners: dict[int, list[int]] = {}
+    for a, b in confusable:
+        if a < n_classes and b < n_classes:
+            partners.setdefault(a, []).append(b)
+            partners.setdefault(b, []).append(a)
+    use_conf = rng.random(n_flip) < noise.confusable
+    for i, conf in zip(flip, use_conf, strict=True):
+        true = int(y[i])
+        if conf and true in partners:
+            public[i] = partners[true][rng.integers(len(partners[true]))]
+        else:
+            other = rng.integers(n_classes - 1)
+            public[i] = other if other < true else other + 1
+    return public
+
+
+def _write_split(folder: Path, name: str, ids: np.ndarray, emb: np.ndarray, y: np.ndarray, public: np.ndarray) -> None:
+    dim = emb.shape[1]
+    flat = pa.array(emb.reshape(-1), type=pa.float32())
+    table = pa.table(
+        {
+            "id": pa.array(ids, type=pa.int64()),
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
+            "label": pa.array(y.astype(np.int16), type=pa.int16()),
+            "public_label": pa.array(public.astype(np.int16), type=pa.int16()),
+            "split": pa.array([name] * len(ids), type=pa.string()),
+        }
+    )
+    pq.write_table(table, folder / f"{name}.parquet", compression="zstd", row_group_size=65536)
+    emb.astype("<f4", copy=False).tofile(folder / f"{name}.f32")
+
+
+def prepare(
+    spec: ChallengeSpec, *, force: bool = False, progress: Progress | None = None, root: Path | None = None
+) -> Path:
+    """Build (or reuse) the prepared data of ``spec`` and return its folder.
+
+    Raises SpecError when the recipe does not fit the source and DataError when the source
+    is missing or corrupt. The build happens in a temporary folder renamed into place, so a
+    crash never leaves half-written data behind.
+    """
+    say = progress or (lambda _msg: None)
+    folder = root if root is not None else data_dir(spec.id, spec.version)
+    if (folder / "croissant.json").exists() and not force:
+        return folder
+    source = SOURCES.get(spec.data.source)
+    say(f"{spec.id}: reading {source.name}")
+    raw = source.load()
+    offsets, acc = {}, 0
+    for name in sorted(raw, key=lambda n: (n != "train", n)):
+        offsets[name], acc = acc, acc + len(raw[name])
+    draws = _draw(spec, raw)
+    subsets = {name: _subset(raw[src], idx) for name, (src, idx) in draws.items()}
+    say(f"{spec.id}: embedding ({spec.data.embedding.method}, dim {spec.data.embedding.dim})")
+    fit_split = "train" if "train" in raw else "all"
+    embs = embed(spec.data.embedding, raw[fit_split], subsets)
+    n_source_classes = len(source.classes)
+    tmp = folder.parent / f".{folder.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        labels = {n: _collapse(spec, s.y, n_source_classes) for n, s in subsets.items()}
+        noise = spec.data.noise
+        if noise is not None and noise.split not in subsets:
+            raise SpecError(f"{spec.id}: data.noise.split '{noise.split}' is not a split")
+        for name, (src, idx) in draws.items():
+            y = labels[name]
+            public = y
+            if noise is not None and noise.split == name:
+                public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
+            _write_split(tmp, name, idx + offsets[src], embs[name], y, public)
+        _write_examples(spec, tmp, draws, labels, offsets)
+        say(f"{spec.id}: hashing and writing Croissant metadata")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        write_croissant(
+            tmp / "croissant.json",
+            name=spec.id,
+            version=spec.version,
+            description=spec.title,
+            licence=source.licence,
+            citation=source.citation,
+            recipe=json.loads(spec.data.model_dump_json()),
+            files=files,
+            splits=list(spec.data.splits),
+        )
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _subset(raw: Raw, idx: np.ndarray) -> Raw:
+    """Return the examples ``idx`` of ``raw`` (all their frames, for sequence sources)."""
+    if raw.lengths is None:
+        return Raw(x=raw.x[idx], y=raw.y[idx])
+    starts = np.concatenate([[0], np.cumsum(raw.lengths)[:-1]])
+    frames = np.concatenate([raw.x[starts[i] : starts[i] + raw.lengths[i]] for i in idx])
+    return Raw(x=frames, y=raw.y[idx], lengths=raw.lengths[idx])
+
+
+def _write_examples(
+    spec: ChallengeSpec,
+    folder: Path,
+    draws: dict[str, tuple[str, np.ndarray]],
+    labels: dict[str, np.ndarray],
+    offsets: dict[str, int],
+) -> None:
+    tasks, ids = [], []
+    pool = next(iter(draws))
+    src, idx = draws[pool]
+    for t in spec.tasks:
+        if t.examples and t.positive is not None:
+            pos = np.flatnonzero(labels[pool] == t.positive)
+            if len(pos) < t.examples:
+                raise SpecError(f"{spec.id}: task '{t.name}' asks for {t.examples} examples, the pool has {len(pos)}")
+            rng = np.random.default_rng([spec.data.seed, 2, t.positive])
+            chosen = np.sort(rng.choice(pos, size=t.examples, replace=False))
+            tasks += [t.name] * len(chosen)
+            ids += list(idx[chosen] + offsets[src])
+    table = pa.table({"task": pa.array(tasks, type=pa.string()), "id": pa.array(ids, type=pa.int64())})
+    pq.write_table(table, folder / "examples.parquet", compression="zstd")

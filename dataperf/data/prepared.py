@@ -1,0 +1,117 @@
+"""Read prepared data, verifying every file's sha256 against its Croissant record first.
+
+Embeddings are read through a memory map of ``<split>.f32``, so selecting rows touches only
+those rows: a million-row pool costs its id column plus the selected rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from dataperf.contract import ChallengeSpec
+from dataperf.data.croissant import read_file_hashes
+from dataperf.errors import DataError
+from dataperf.hashing import cached_sha256, sha256_bytes
+
+
+@dataclass(frozen=True)
+class Split:
+    """One prepared split: sorted ids, ground-truth and public labels, embeddings (memmap)."""
+
+    name: str
+    ids: np.ndarray
+    labels: np.ndarray
+    public_labels: np.ndarray
+    x: np.ndarray
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Return row positions of ``ids`` (which must all be in the split)."""
+        pos = np.searchsorted(self.ids, ids)
+        return pos
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """Return a boolean mask: which of ``ids`` are in the split."""
+        pos = np.clip(np.searchsorted(self.ids, ids), 0, max(len(self.ids) - 1, 0))
+        return (self.ids[pos] == ids) if len(self.ids) else np.zeros(len(ids), dtype=bool)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """Return the embeddings of ``ids`` as a float32 array, reading only those rows."""
+        pos = self.positions(ids)
+        order = np.argsort(pos, kind="stable")
+        out = np.empty((len(ids), self.x.shape[1]), dtype=np.float32)
+        out[order] = self.x[pos[order]]
+        return out
+
+
+class PreparedData:
+    """A challenge version's verified prepared files."""
+
+    def __init__(self, spec: ChallengeSpec, folder: Path, *, verify: bool = True) -> None:
+        self.spec = spec
+        self.folder = folder
+        meta = folder / "croissant.json"
+        if not meta.exists():
+            raise DataError(
+                f"no prepared data for {spec.id} v{spec.version} in {folder}: run 'dataperf prepare {spec.id}' first"
+            )
+        self.file_hashes = read_file_hashes(meta)
+        if verify:
+            self.verify()
+        self._splits: dict[str, Split] = {}
+
+    def verify(self) -> None:
+        """Check every file against its recorded sha256; raise DataError on any mismatch."""
+        cache = self.folder / ".sha256-cache.json"
+        for name, expected in sorted(self.file_hashes.items()):
+            path = self.folder / name
+            if not path.exists():
+                raise DataError(f"{path}: missing (prepared data is incomplete; run 'dataperf prepare --force')")
+            got = cached_sha256(path, cache)
+            if got != expected:
+                raise DataError(
+                    f"{path}: sha256 is {got}, Croissant records {expected}; the file changed "
+                    f"after it was prepared (run 'dataperf prepare {self.spec.id} --force')"
+                )
+
+    @cached_property
+    def sha256(self) -> str:
+        """Return one digest over every prepared file's sha256 (the data's identity)."""
+        lines = "".join(f"{n} {h}\n" for n, h in sorted(self.file_hashes.items()))
+        return sha256_bytes(lines.encode())
+
+    def split(self, name: str) -> Split:
+        """Return the split called ``name``; raise DataError if it was not prepared."""
+        if name not in self._splits:
+            path = self.folder / f"{name}.parquet"
+            if f"{name}.parquet" not in self.file_hashes:
+                raise DataError(f"{self.folder}: no split '{name}' (has {self.split_names()})")
+            cols = pq.read_table(path, columns=["id", "label", "public_label"])
+            ids = cols.column("id").to_numpy()
+            dim = self.spec.data.embedding.dim
+            x = np.memmap(self.folder / f"{name}.f32", dtype="<f4", mode="r", shape=(len(ids), dim))
+            self._splits[name] = Split(
+                name=name,
+                ids=ids,
+                labels=cols.column("label").to_numpy().astype(np.int64),
+                public_labels=cols.column("public_label").to_numpy().astype(np.int64),
+                x=x,
+            )
+        return self._splits[name]
+
+    def split_names(self) -> list[str]:
+        """Return the names of the prepared splits."""
+        return sorted(
+            n[: -len(".parquet")] for n in self.file_hashes if n.endswith(".parquet") and n != "examples.parquet"
+        )
+
+    def examples(self) -> dict[str, np.ndarray]:
+        """Return the published positive example ids per task."""
+        t = pq.read_table(self.folder / "examples.parquet")
+        tasks = np.asarray(t.column("task").to_pylist(), dtype=object)
+        ids = t.column("id").to_numpy()
+        return {str(name): ids[tasks == name] for name in dict.fromkeys(tasks.tolist())}

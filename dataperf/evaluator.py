@@ -1,0 +1,129 @@
+"""The one evaluator: ``evaluate(challenge, submission) -> Result``, pure and deterministic."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dataperf.challenges import spec_sha256
+from dataperf.contract import ChallengeSpec, Counters, Provenance, Result, Submission
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import SubmissionError
+from dataperf.kinds import KINDS
+from dataperf.paths import data_dir
+from dataperf.submission import read_submission
+from dataperf.version import EVALUATOR_VERSION
+
+PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "torch")
+
+
+def single_threaded() -> Any:
+    """Return a context in which BLAS and OpenMP use one thread.
+
+    Fixed-model fits are small: one thread is faster than several competing for cores, and
+    the summation order (so every bit of a score) no longer depends on the machine's cores.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
+def package_versions() -> dict[str, str]:
+    """Return the versions of Python and of every package a score can depend on."""
+    out = {"python": platform.python_version(), "dataperf-evaluator": EVALUATOR_VERSION}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def load_data(spec: ChallengeSpec, folder: Path | None = None) -> PreparedData:
+    """Return the verified prepared data of ``spec`` (raises DataError if missing or changed)."""
+    return PreparedData(spec, folder or data_dir(spec.id, spec.version))
+
+
+def validate(spec: ChallengeSpec, path: Path, data: PreparedData | None = None) -> Submission:
+    """Return the parsed submission if it meets every invariant; else raise SubmissionError
+    listing all violations."""
+    kind = KINDS.get(spec.kind)
+    sub = read_submission(path, kind.columns, spec.id)
+    violations = kind.check(spec, data or load_data(spec), sub)
+    if violations:
+        raise SubmissionError(violations)
+    return sub
+
+
+def confidence_interval(values: list[float]) -> tuple[float, float] | None:
+    """Return the 95% Student-t interval of the mean of ``values`` (None for fewer than 2)."""
+    if len(values) < 2:
+        return None
+    from scipy.stats import t
+
+    arr = np.asarray(values, dtype=np.float64)
+    half = float(t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr)))
+    m = float(arr.mean())
+    return (m - half, m + half)
+
+
+def summarize(
+    scores: dict[str, dict[int, float]], seeds: list[int]
+) -> tuple[dict[str, float], float, tuple[float, float] | None]:
+    """Return per-task means, the overall mean (over tasks) and its 95% CI over seeds."""
+    task_means = {t: float(np.mean([per[s] for s in seeds])) for t, per in scores.items()}
+    per_seed = [float(np.mean([scores[t][s] for t in scores])) for s in seeds]
+    mean = float(np.mean(list(task_means.values())))
+    return task_means, mean, confidence_interval(per_seed)
+
+
+def evaluate(
+    spec: ChallengeSpec,
+    path: Path,
+    *,
+    data: PreparedData | None = None,
+    runner: str = "local",
+) -> Result:
+    """Validate and score the submission at ``path`` and return its :class:`Result`.
+
+    Raises SubmissionError (invalid submission, nothing scored), DataError (prepared data
+    missing or changed) or SpecError.
+    """
+    start = time.perf_counter()
+    data = data or load_data(spec)
+    sub = validate(spec, path, data)
+    counters = Counters()
+    with single_threaded():
+        scores = KINDS.get(spec.kind).score(spec, data, sub, counters)
+    task_means, mean, ci = summarize(scores, spec.seeds)
+    wall = time.perf_counter() - start
+    return Result(
+        challenge=spec.id,
+        version=spec.version,
+        kind=spec.kind,
+        metric=spec.metric.name,
+        direction=spec.metric.direction,
+        scores=scores,
+        task_means=task_means,
+        mean=mean,
+        ci95=ci,
+        counters=counters.as_dict(),
+        provenance=Provenance(
+            challenge=spec.id,
+            challenge_version=spec.version,
+            spec_sha256=spec_sha256(spec),
+            data_sha256=data.sha256,
+            submission_sha256=sub.sha256,
+            evaluator_version=EVALUATOR_VERSION,
+            packages=package_versions(),
+            seeds=list(spec.seeds),
+            runner=runner,
+            wall_time_s=round(wall, 6),
+        ),
+    )

@@ -1,0 +1,150 @@
+"""``cleaning``: rank noisy training rows in the order they should be inspected and fixed.
+
+Inspecting a row replaces its public (possibly wrong) label by the ground truth. After every
+``stride`` inspections the fixed model is retrained from scratch and its accuracy on the test
+split measured. The score is the fraction of rows inspected before accuracy first reaches
+``target`` times the accuracy reached with every row fixed (lower is better). With stride 1
+this is DataPerf's debugging procedure.
+
+The evaluation is exact but does less work than that procedure: it stops at the first
+checkpoint that reaches the bar, and a checkpoint whose labels equal the previous one's (only
+already-correct rows were inspected) reuses that accuracy instead of retraining on the same
+data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataperf import checks
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import Violation
+from dataperf.kinds import KINDS
+from dataperf.metrics import METRICS
+from dataperf.models import FixedModel, build_model
+
+
+def checkpoints(n: int, stride: int) -> list[int]:
+    """Return the numbers of inspected rows after which the model is retrained: 0, s, 2s, ..., n."""
+    pts = list(range(0, n, stride))
+    return pts + [n]
+
+
+def fraction_inspected(
+    model: FixedModel,
+    x: np.ndarray,
+    noisy: np.ndarray,
+    truth: np.ndarray,
+    order: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    seed: int,
+    stride: int,
+    target: float,
+    counters: Counters,
+) -> float:
+    """Return the fraction of rows inspected (in ``order``) before accuracy reaches the bar."""
+    n_classes = int(max(truth.max(), y_test.max())) + 1
+    accuracy = METRICS.get("accuracy")
+
+    def acc(labels: np.ndarray) -> float:
+        counters.fits += 1
+        counters.predictions += 1
+        return accuracy(y_test, model.fit(x, labels, seed).predict(x_test), n_classes)
+
+    bar = target * acc(truth)
+    labels = noisy.copy()
+    last_k, last_acc = -1, 0.0
+    wrong = noisy != truth
+    for k in checkpoints(len(order), stride):
+        if last_k >= 0 and not wrong[order[last_k:k]].any():
+            current = last_acc  # the same training labels as the last checkpoint
+        else:
+            labels[order[:k]] = truth[order[:k]]
+            current = acc(labels)
+        if current >= bar:
+            return k / len(order)
+        last_k, last_acc = k, current
+    return 1.0
+
+
+class Cleaning(ChallengeKind):
+    """Participants submit a ranking of every training row (rank 1 is inspected first)."""
+
+    name = "cleaning"
+    columns = (
+        Column("rank", "int", "inspection order, 1 = first"),
+        Column("id", "int", "training row id"),
+    )
+    splits = ("train", "test")
+    options = {"stride": int, "target": float}
+
+    def check_spec(self, spec: ChallengeSpec) -> list[str]:
+        """Return spec problems: the metric must be fraction-inspected, lower is better."""
+        problems = super().check_spec(spec)
+        if spec.metric.name != "fraction-inspected" or spec.metric.direction != "min":
+            problems.append("metric must be {name: fraction-inspected, direction: min} for cleaning")
+        if int(spec.options.get("stride", 1)) < 1:
+            problems.append("options.stride must be at least 1")
+        if not 0 < float(spec.options.get("target", 0.95)) <= 1:
+            problems.append("options.target must be in (0, 1]")
+        if spec.data.noise is None or spec.data.noise.split != "train":
+            problems.append("data.noise must make the 'train' split noisy")
+        return problems
+
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+        """Return violations: ids outside the training split, repeats, bad or missing ranks."""
+        train = data.split("train")
+        out = checks.ids_in_split(sub, train, "training split") + checks.duplicates(sub, ["id"])
+        ranks = sub.table["rank"].to_numpy(dtype=np.int64)
+        n = len(train.ids)
+        for i in np.flatnonzero((ranks < 1) | (ranks > n)):
+            out.append(Violation(sub.path.name, int(sub.rows[i]), "rank", f"rank {int(ranks[i])} is outside 1..{n}"))
+        out += checks.duplicates(sub, ["rank"])
+        if len(sub.table) != n:
+            out.append(
+                Violation(
+                    sub.path.name,
+                    None,
+                    "id",
+                    f"the ranking must list every one of the {n} training rows once; it has {len(sub.table)} rows",
+                )
+            )
+        return out
+
+    def score(
+        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+    ) -> dict[str, dict[int, float]]:
+        """Return the fraction inspected per seed (one task)."""
+        model = build_model(spec.model.name, dict(spec.model.params))
+        train, test = data.split("train"), data.split("test")
+        x, x_test = np.asarray(train.x), np.asarray(test.x)
+        counters.rows_read += len(x) + len(x_test)
+        ranked = sub.table.sort_values("rank", kind="stable")
+        order = train.positions(ranked["id"].to_numpy(dtype=np.int64))
+        stride = int(spec.options.get("stride", 1))
+        target = float(spec.options.get("target", 0.95))
+        task = spec.tasks[0].name
+        return {
+            task: {
+                seed: fraction_inspected(
+                    model,
+                    x,
+                    train.public_labels,
+                    train.labels,
+                    order,
+                    x_test,
+                    test.labels,
+                    seed=seed,
+                    stride=stride,
+                    target=target,
+                    counters=counters,
+                )
+                for seed in spec.seeds
+            }
+        }
+
+
+KINDS.add(Cleaning.name, Cleaning())

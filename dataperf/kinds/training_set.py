@@ -1,0 +1,76 @@
+"""``training-set``: select rows from a candidate pool, label them, and train the fixed model.
+
+Submission: one row per (task, id, label). Score: the fixed model trained on a task's rows,
+with the submitted labels, scored by the metric on the test split, per seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dataperf import checks
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import Violation
+from dataperf.kinds import KINDS
+from dataperf.metrics import METRICS
+from dataperf.models import build_model
+
+
+class TrainingSet(ChallengeKind):
+    """Participants submit labelled training rows chosen from the pool."""
+
+    name = "training-set"
+    columns = (
+        Column("task", "str", "task name"),
+        Column("id", "int", "pool row id"),
+        Column("label", "int", "label given to the row for this task"),
+    )
+    splits = ("pool", "test")
+    options: dict[str, type] = {}
+
+    def check_spec(self, spec: ChallengeSpec) -> list[str]:
+        """Return spec problems: also an unknown metric."""
+        problems = super().check_spec(spec)
+        if spec.metric.name not in METRICS:
+            problems.append(METRICS.miss_message(spec.metric.name))
+        return problems
+
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+        """Return violations: unknown tasks, ids outside the pool, duplicates, labels, budgets."""
+        return (
+            checks.unknown_tasks(spec, sub)
+            + checks.ids_in_split(sub, data.split("pool"), "candidate pool")
+            + checks.duplicates(sub, ["task", "id"])
+            + checks.label_domain(spec, sub)
+            + checks.task_budgets(spec, sub)
+        )
+
+    def score(
+        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+    ) -> dict[str, dict[int, float]]:
+        """Return the metric per task and seed on the test split."""
+        model = build_model(spec.model.name, dict(spec.model.params))
+        metric = METRICS.get(spec.metric.name)
+        pool, test = data.split("pool"), data.split("test")
+        x_test = np.asarray(test.x)
+        counters.rows_read += len(x_test)
+        out: dict[str, dict[int, float]] = {}
+        for task in spec.tasks:
+            rows = sub.table[sub.table["task"] == task.name]
+            x = pool.rows(rows["id"].to_numpy(dtype=np.int64))
+            counters.rows_read += len(x)
+            y = rows["label"].to_numpy(dtype=np.int64)
+            truth = test.labels if task.positive is None else (test.labels == task.positive).astype(np.int64)
+            n_classes = len(spec.task_labels(task))
+            out[task.name] = {}
+            for seed in spec.seeds:
+                fitted = model.fit(x, y, seed)
+                counters.fits += 1
+                pred = fitted.predict(x_test)
+                counters.predictions += 1
+                out[task.name][seed] = metric(truth, pred, n_classes)
+        return out
+
+
+KINDS.add(TrainingSet.name, TrainingSet())

@@ -1,0 +1,42 @@
+"""Registered metrics: ``fn(y_true, y_pred, n_classes) -> float``, computed with NumPy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from dataperf.registry import Registry
+
+Metric = Callable[[np.ndarray, np.ndarray, int], float]
+METRICS: Registry[Metric] = Registry("metric")
+
+
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
+    return np.bincount(y_true.astype(np.int64) * n + y_pred.astype(np.int64), minlength=n * n).reshape(n, n)
+
+
+def _f1_per_class(cm: np.ndarray) -> np.ndarray:
+    tp = np.diag(cm).astype(np.float64)
+    denom = cm.sum(axis=0) + cm.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
+    return f1
+
+
+@METRICS.register("f1")
+def f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Return F1 of class 1 (binary tasks); 0.0 when there are no positives at all."""
+    return float(_f1_per_class(_confusion(y_true, y_pred, 2))[1])
+
+
+@METRICS.register("macro-f1")
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Return the unweighted mean of per-class F1 over all ``n_classes`` classes."""
+    return float(_f1_per_class(_confusion(y_true, y_pred, n_classes)).mean())
+
+
+@METRICS.register("accuracy")
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> float:
+    """Return the fraction of correct predictions."""
+    return float(np.mean(y_true == y_pred)) if len(y_true) else 0.0

@@ -1,0 +1,372 @@
+"""The docker runner: every evaluation in a throw-away, locked-down container.
+
+Two layers. :func:`run_sandboxed` runs one command in an image under the sandbox (no network,
+read-only root, uid 10001, no capabilities, no-new-privileges, memory/CPU/pid/wall-time
+limits, a small ``/tmp`` tmpfs, capped logs) and says how it ended. :class:`DockerRunner`
+uses it to run ``dataperf evaluate`` in the evaluator image with the prepared data, the
+challenge specs and the submission mounted read-only and one writable ``/out`` for
+``result.json``. The docker SDK is imported on first use, never at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from dataperf.contract import ResourceSpec, Result, Runner
+from dataperf.errors import RunnerError, SubmissionError, Violation, param_error
+from dataperf.runners import RUNNERS
+
+DockerClient = Any
+"""A ``DockerClient``; the SDK ships no type information (and the repo's ``docker/``
+folder would shadow it for mypy), so it is typed loosely."""
+Status = Literal["ok", "oom", "timeout", "crashed"]
+
+UID = 10001
+"""The unprivileged user every container runs as (created in docker/Dockerfile.*)."""
+LOG_CAP = 64 * 1024
+"""Most bytes of a container's output kept (head and tail); the engine keeps at most 1 MiB."""
+DATA_ROOT = "/dataperf"
+"""``DATAPERF_HOME`` inside the image; prepared data is mounted under ``<root>/data``."""
+SPECS_DIR = "/opt/dataperf/challenges"
+"""``DATAPERF_CHALLENGES`` inside the image; the host's spec folder is mounted over it."""
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed run."""
+
+    memory: str = "2g"
+    """Memory and memory+swap limit (docker syntax: ``512m``, ``2g``)."""
+    cpus: float = 1.0
+    pids: int = 256
+    timeout: float = 600.0
+    """Wall-time limit in seconds, from start to exit; the container is killed after it."""
+    tmp_size: str = "64m"
+    """Size of the ``/tmp`` tmpfs."""
+    gpu: bool = False
+    """Pass every GPU through (``device_requests``)."""
+
+    @classmethod
+    def from_spec(cls, res: ResourceSpec, *, gpu: bool = False) -> Limits:
+        """Return the limits a challenge spec's ``resources`` ask for."""
+        return cls(memory=res.memory, cpus=res.cpus, pids=res.pids, timeout=float(res.timeout), gpu=gpu)
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path bind-mounted into the container (read-only unless said otherwise)."""
+
+    source: Path
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class SandboxOutcome:
+    """How a sandboxed run ended."""
+
+    status: Status
+    exit_code: int | None
+    log: str
+    """Combined stdout and stderr, capped at :data:`LOG_CAP` bytes."""
+    wall_s: float
+    image_id: str
+    out_dir: Path
+    """The host folder that was ``/out`` (the caller removes it)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sdk() -> Any:
+    """Return the docker SDK module, imported on first use; RunnerError if it is not installed."""
+    try:
+        mod = importlib.import_module("docker")
+    except ImportError:
+        mod = None
+    if not hasattr(mod, "from_env"):
+        raise RunnerError("the docker SDK for Python is not installed (pip install docker)", status="error")
+    return mod
+
+
+def client() -> DockerClient:
+    """Return a docker client from the environment; raise RunnerError if the daemon is unreachable."""
+    docker = sdk()
+
+    try:
+        c = docker.from_env(timeout=120)
+        c.ping()
+    except docker.errors.DockerException as e:
+        raise RunnerError(
+            f"cannot reach the docker daemon ({e}); start it with scripts/start-dockerd", status="error"
+        ) from None
+    return c
+
+
+def gpus_available(c: DockerClient) -> bool:
+    """Return True when the engine can pass GPUs through (NVIDIA runtime or hook present)."""
+    runtimes = c.info().get("Runtimes") or {}
+    return "nvidia" in runtimes or any(
+        shutil.which(tool) for tool in ("nvidia-container-runtime-hook", "nvidia-container-cli")
+    )
+
+
+def _cap_log(raw: bytes) -> str:
+    if len(raw) > LOG_CAP:
+        head, tail = LOG_CAP // 4, LOG_CAP - LOG_CAP // 4
+        skipped = len(raw) - head - tail
+        raw = raw[:head] + f"\n[... {skipped} bytes of output left out ...]\n".encode() + raw[-tail:]
+    return raw.decode("utf-8", errors="replace")
+
+
+def _status(state: dict[str, Any], timed_out: bool, log: str) -> Status:
+    code = state.get("ExitCode")
+    if timed_out:
+        return "timeout"
+    if state.get("OOMKilled") or code == 137:
+        return "oom"  # SIGKILL not sent by us: in a memory-capped container, the OOM killer
+    if code != 0 and "MemoryError" in log[-2000:]:
+        return "oom"
+    return "ok" if code == 0 else "crashed"
+
+
+def run_sandboxed(
+    image: str,
+    command: list[str],
+    *,
+    mounts: tuple[Mount, ...] = (),
+    limits: Limits = Limits(),
+    env: dict[str, str] | None = None,
+    entrypoint: list[str] | None = None,
+    docker_client: DockerClient | None = None,
+) -> SandboxOutcome:
+    """Run ``command`` in ``image`` inside the sandbox and return how it ended.
+
+    A fresh host folder is mounted writable at ``/out`` (returned as ``out_dir``; the caller
+    removes it). Never raises for what the command does (crash, out of memory, timeout: see
+    ``status``); raises RunnerError when the image is missing or the engine fails.
+    """
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ReadTimeout
+
+    docker = sdk()
+    c = docker_client or client()
+    try:
+        img = c.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise RunnerError(
+            f"docker image {image} is not built; run docker/build.sh (add --gpu for the GPU image)",
+            status="error",
+        ) from None
+    out_dir = Path(tempfile.mkdtemp(prefix="dataperf-out-"))
+    out_dir.chmod(0o777)  # written by uid 10001 in the container, whoever runs the host side
+    binds = [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in mounts]
+    binds.append(docker.types.Mount("/out", str(out_dir), type="bind", read_only=False))
+    gpu = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])] if limits.gpu else None
+    container = None
+    start = time.monotonic()
+    try:
+        container = c.containers.create(
+            img.id,
+            command,
+            entrypoint=entrypoint,
+            environment=env or {},
+            mounts=binds,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+            network_mode="none",
+            read_only=True,
+            user=f"{UID}:{UID}",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=limits.memory,
+            memswap_limit=limits.memory,
+            nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids,
+            ipc_mode="private",
+            device_requests=gpu,
+            log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            labels={"dataperf.sandbox": "1"},
+            detach=True,
+        )
+        start = time.monotonic()
+        container.start()
+        timed_out = False
+        try:
+            container.wait(timeout=max(limits.timeout - (time.monotonic() - start), 0.01))
+        except (ReadTimeout, RequestsConnectionError):
+            timed_out = True
+            container.kill()
+            container.wait(timeout=30)
+        wall = time.monotonic() - start
+        container.reload()
+        state = container.attrs["State"]
+        log = _cap_log(container.logs(stdout=True, stderr=True))
+    except docker.errors.DockerException as e:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise RunnerError(f"docker failed to run {image}: {e}", status="error") from None
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except docker.errors.DockerException:
+                pass  # already gone; nothing of it is left to clean up
+    return SandboxOutcome(
+        status=_status(state, timed_out, log),
+        exit_code=None if timed_out else state.get("ExitCode"),
+        log=log,
+        wall_s=wall,
+        image_id=img.id,
+        out_dir=out_dir,
+        extra={"oom_killed": bool(state.get("OOMKilled"))},
+    )
+
+
+def _failure(outcome: SandboxOutcome, limits: Limits) -> RunnerError:
+    """Return the RunnerError that says, in words, why a run gave no result."""
+    if outcome.status == "oom":
+        msg = f"the evaluation ran out of memory (limit {limits.memory}) and was stopped"
+    elif outcome.status == "timeout":
+        msg = f"the evaluation ran past its wall-time limit of {limits.timeout:g} s and was stopped"
+    elif outcome.exit_code == 0:
+        msg = "the evaluation exited without writing /out/result.json"
+    else:
+        msg = f"the evaluation crashed (exit code {outcome.exit_code})"
+    tail = outcome.log.strip().splitlines()[-1:] if outcome.log.strip() else []
+    return RunnerError(
+        msg + (f": {tail[0]}" if tail and outcome.status == "crashed" else ""),
+        status="crashed" if outcome.status == "ok" else outcome.status,
+        log=outcome.log,
+    )
+
+
+def _in_name(submission: Path) -> str:
+    """Return the name the submission gets under /in (its own when plainly safe)."""
+    name = submission.name
+    if _SAFE_NAME.match(name):
+        return name
+    suffix = "".join(s for s in submission.suffixes if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", s))
+    return "submission" + suffix
+
+
+class DockerRunner(Runner):
+    """Run the evaluator in the evaluator image, sandboxed, with the spec's resource limits."""
+
+    name = "docker"
+
+    def __init__(self, image: str | None = None, *, docker_client: DockerClient | None = None) -> None:
+        self.image = image
+        self._client = docker_client
+
+    def image_for(self, gpu: bool) -> str:
+        """Return the image this runner uses (the evaluator version's CPU or GPU image)."""
+        from dataperf.version import EVALUATOR_VERSION
+
+        return self.image or f"dataperf/evaluator-{'gpu' if gpu else 'cpu'}:{EVALUATOR_VERSION}"
+
+    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+        """Evaluate ``submission`` in a container and return its result.
+
+        Raises SubmissionError for an invalid submission (violations as the local runner
+        reports them), RunnerError with status ``oom``, ``timeout``, ``crashed``, ``invalid``
+        (any other refusal by the evaluator) or ``error`` (docker itself failed).
+        """
+        from dataperf.challenges import get_challenge
+        from dataperf.paths import challenges_dir, data_dir
+
+        spec = get_challenge(challenge_id)
+        sub = Path(submission)
+        if not sub.is_file():
+            raise RunnerError(
+                param_error("submission", "DockerRunner.evaluate", "an existing file", str(sub)),
+                status="invalid",
+            )
+        host_data = data_dir(spec.id, spec.version)
+        c = self._client or client()
+        gpu = spec.resources.gpu and gpus_available(c)
+        limits = Limits.from_spec(spec.resources, gpu=gpu)
+        name = _in_name(sub)
+        mounts = (
+            Mount(host_data, f"{DATA_ROOT}/data/{spec.id}/v{spec.version}"),
+            Mount(challenges_dir().resolve(), SPECS_DIR),
+            Mount(sub.resolve(), f"/in/{name}"),
+        )
+        command = [
+            "evaluate",
+            spec.id,
+            f"/in/{name}",
+            "--runner",
+            "local",
+            "--json",
+            "--output",
+            "/out/result.json",
+        ]
+        outcome = run_sandboxed(
+            self.image_for(spec.resources.gpu),
+            command,
+            mounts=mounts,
+            limits=limits,
+            env={"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR},
+            docker_client=c,
+        )
+        try:
+            return self._collect(outcome, limits, f"/in/{name}", str(sub))
+        finally:
+            shutil.rmtree(outcome.out_dir, ignore_errors=True)
+
+    def _collect(self, outcome: SandboxOutcome, limits: Limits, inside: str, outside: str) -> Result:
+        """Turn a finished run into a Result, a SubmissionError or a RunnerError."""
+        result_file, error_file = outcome.out_dir / "result.json", outcome.out_dir / "error.json"
+        if outcome.status == "crashed" and outcome.exit_code == 2:
+            if error_file.is_file():
+                err = _read_json(error_file, outcome)
+                if err.get("violations"):
+                    raise SubmissionError(
+                        [
+                            Violation(**{**v, "file": str(v.get("file", "")).replace(inside, outside)})
+                            for v in err["violations"]
+                        ]
+                    )
+            lines = outcome.log.strip().splitlines()
+            raise RunnerError(
+                lines[-1] if lines else "the evaluator refused the submission",
+                status="invalid",
+                log=outcome.log,
+            )
+        if outcome.status != "ok" or not result_file.is_file():
+            raise _failure(outcome, limits)
+        try:
+            result = Result.from_dict(_read_json(result_file, outcome))
+        except (KeyError, TypeError, ValueError) as e:
+            raise RunnerError(
+                f"the evaluation wrote a malformed result.json ({type(e).__name__}: {e})",
+                status="crashed",
+                log=outcome.log,
+            ) from None
+        prov = dataclasses.replace(result.provenance, runner=self.name, image_digest=outcome.image_id)
+        return dataclasses.replace(result, provenance=prov)
+
+
+def _read_json(path: Path, outcome: SandboxOutcome) -> dict[str, Any]:
+    """Return the JSON object in ``path`` (at most 16 MiB); RunnerError if it is not one."""
+    try:
+        if path.stat().st_size > 16 << 20:
+            raise ValueError("larger than 16 MiB")
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict):
+            raise TypeError(f"a JSON {type(doc).__name__}, not an object")
+    except (OSError, ValueError, TypeError) as e:
+        raise RunnerError(
+            f"the evaluation wrote an unreadable {path.name}: {e}", status="crashed", log=outcome.log
+        ) from None
+    return doc
+
+
+RUNNERS.add(DockerRunner.name, DockerRunner)

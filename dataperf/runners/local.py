@@ -1,0 +1,23 @@
+"""The local runner: evaluates in this process (the embedded default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dataperf.challenges import get_challenge
+from dataperf.contract import Result, Runner
+from dataperf.evaluator import evaluate
+from dataperf.runners import RUNNERS
+
+
+class LocalRunner(Runner):
+    """Run the evaluator in the current process."""
+
+    name = "local"
+
+    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+        """Return the result of evaluating ``submission`` here."""
+        return evaluate(get_challenge(challenge_id), submission, runner=self.name)
+
+
+RUNNERS.add(LocalRunner.name, LocalRunner)

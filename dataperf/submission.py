@@ -1,0 +1,213 @@
+"""Read a submission file (Parquet, CSV or JSON) into the kind's canonical table.
+
+Every problem found while reading is collected, with its row number (1-based, counting data
+rows only) and column, and raised together as one SubmissionError. Nothing is unpickled or
+evaluated; sizes are checked before anything is read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataperf.contract import Column, Submission
+from dataperf.errors import SubmissionError, Violation
+from dataperf.hashing import sha256_file
+
+MAX_BYTES = 256 * 1024 * 1024
+"""Largest submission file accepted, and largest uncompressed Parquet payload."""
+MAX_ROWS = 2_000_000
+FORMATS = (".parquet", ".csv", ".json")
+_INT_RE = r"[+-]?[0-9]+"
+
+
+def _fail(path: Path, message: str, field: str | None = None) -> SubmissionError:
+    return SubmissionError([Violation(path.name, None, field, message)])
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, str | None]:
+    try:
+        meta = pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as e:
+        raise _fail(path, f"not a readable Parquet file ({e})") from None
+    if meta.num_rows > MAX_ROWS:
+        raise _fail(path, f"has {meta.num_rows} rows; at most {MAX_ROWS} are accepted")
+    raw = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if raw > MAX_BYTES:
+        raise _fail(path, f"unpacks to {raw} bytes; at most {MAX_BYTES} are accepted")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise _fail(path, f"not a readable Parquet file ({e})") from None
+    kv = table.schema.metadata or {}
+    challenge = kv.get(b"dataperf.challenge")
+    return table.to_pandas(types_mapper=None), challenge.decode() if challenge else None
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str | None]:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=MAX_ROWS + 1)
+    except pd.errors.EmptyDataError:
+        raise _fail(path, "is empty (expected a header row and at least one data row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise _fail(path, f"is not valid CSV ({str(e).strip()})") from None
+    if len(frame) > MAX_ROWS:
+        raise _fail(path, f"has more than {MAX_ROWS} rows")
+    challenge = None
+    if "challenge" in frame.columns:
+        values = frame.pop("challenge").unique().tolist()
+        challenge = values[0] if len(values) == 1 else ",".join(sorted(values))
+    return frame, challenge
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, str | None]:
+    try:
+        doc = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _fail(path, f"is not valid JSON ({e})") from None
+    challenge = None
+    if isinstance(doc, dict):
+        unknown = sorted(set(doc) - {"challenge", "rows"})
+        if unknown or "rows" not in doc:
+            raise _fail(
+                path,
+                f"a JSON submission is a list of rows or {{'challenge': ..., 'rows': [...]}}; got keys {sorted(doc)}",
+            )
+        challenge = doc.get("challenge")
+        doc = doc["rows"]
+    if not isinstance(doc, list):
+        raise _fail(path, "a JSON submission must hold a list of row objects")
+    bad = [i for i, r in enumerate(doc, 1) if not isinstance(r, dict)]
+    if bad:
+        raise SubmissionError([Violation(path.name, i, None, "each row must be a JSON object") for i in bad])
+    keys = sorted({k for r in doc for k in r})
+    frame = pd.DataFrame({k: pd.Series([r.get(k, None) for r in doc], dtype=object) for k in keys})
+    return frame, str(challenge) if challenge is not None else None
+
+
+READERS = {".parquet": _read_parquet, ".csv": _read_csv, ".json": _read_json}
+
+
+def _show(value: object) -> str:
+    """Return a cell value as the user wrote it (NumPy scalars as plain Python values)."""
+    item = getattr(value, "item", None)
+    return repr(item() if callable(item) else value)
+
+
+def _convert(name: str, col: Column, values: pd.Series, path: Path, out: list[Violation]) -> np.ndarray:
+    """Return the column converted to its dtype; append a violation for every bad cell."""
+    n = len(values)
+    fname = path.name
+    if col.dtype == "str":
+        ok = values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+        for i in np.flatnonzero(~ok)[:10000]:
+            out.append(Violation(fname, int(i) + 1, name, f"must be a non-empty string, got {_show(values.iloc[i])}"))
+        return values.astype(str).to_numpy(dtype=object)
+    if pd.api.types.is_bool_dtype(values.dtype):
+        out.append(
+            Violation(fname, None, name, f"must hold {'integers' if col.dtype == 'int' else 'numbers'}, got booleans")
+        )
+        return np.zeros(n, dtype=np.int64 if col.dtype == "int" else np.float64)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        arr = values.to_numpy()
+        return arr.astype(np.int64) if col.dtype == "int" else arr.astype(np.float64)
+    if pd.api.types.is_float_dtype(values.dtype):
+        num = values.to_numpy(dtype=np.float64)
+        text = None
+    else:
+        obj = values.to_numpy(dtype=object)
+        is_bool = np.array([isinstance(v, bool) for v in obj], dtype=bool)
+        text = np.array([v if isinstance(v, str) else "" for v in obj], dtype=object)
+        is_num = np.array([isinstance(v, int | float) and not isinstance(v, bool) for v in obj], dtype=bool)
+        num = pd.to_numeric(pd.Series(np.where(is_num, obj, text)), errors="coerce").to_numpy(
+            dtype=np.float64, copy=True
+        )
+        num[is_bool] = np.nan
+    finite = np.isfinite(num)
+    if col.dtype == "int":
+        good = (
+            finite
+            & (np.floor(np.where(finite, num, 0)) == np.where(finite, num, 0))
+            & (np.abs(np.where(finite, num, 0)) < 2**53)
+        )
+        if text is not None:
+            is_text = np.array([isinstance(v, str) for v in values.to_numpy(dtype=object)], dtype=bool)
+            matches = np.array([bool(re.fullmatch(_INT_RE, t.strip())) for t in text], dtype=bool)
+            good &= ~is_text | matches
+        for i in np.flatnonzero(~good)[:10000]:
+            out.append(Violation(fname, int(i) + 1, name, f"must be an integer, got {_show(values.iloc[i])}"))
+        return np.where(good, num, 0).astype(np.int64)
+    for i in np.flatnonzero(~finite)[:10000]:
+        out.append(Violation(fname, int(i) + 1, name, f"must be a finite number, got {_show(values.iloc[i])}"))
+    return np.where(finite, num, 0.0)
+
+
+def read_submission(path: Path, columns: tuple[Column, ...], challenge: str) -> Submission:
+    """Return the submission at ``path`` as the canonical table of ``columns``.
+
+    Raises SubmissionError listing every problem: unknown format, unreadable or empty file,
+    a file marked for another challenge, missing or unknown columns, bad values (wrong type,
+    NaN, inf) with their row numbers.
+    """
+    if not path.is_file():
+        raise _fail(path, "does not exist or is not a file")
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise _fail(path, f"unknown format '{suffix or '(none)'}'; use one of {', '.join(FORMATS)}")
+    size = path.stat().st_size
+    if size == 0:
+        raise _fail(path, "is empty")
+    if size > MAX_BYTES:
+        raise _fail(path, f"is {size} bytes; at most {MAX_BYTES} are accepted")
+    frame, marked = READERS[suffix](path)
+    violations: list[Violation] = []
+    if marked is not None and marked != challenge:
+        violations.append(
+            Violation(path.name, None, "challenge", f"this file is for challenge '{marked}', not '{challenge}'")
+        )
+    if len(frame) == 0:
+        violations.append(Violation(path.name, None, None, "has no rows"))
+    want = [c.name for c in columns]
+    missing = [c for c in want if c not in frame.columns]
+    extra = [str(c) for c in frame.columns if c not in want]
+    for c in missing:
+        violations.append(
+            Violation(path.name, None, c, f"required column is missing (expected columns: {', '.join(want)})")
+        )
+    for c in extra:
+        violations.append(Violation(path.name, None, c, f"unknown column (expected columns: {', '.join(want)})"))
+    if violations:
+        raise SubmissionError(violations)
+    data = {c.name: _convert(c.name, c, frame[c.name], path, violations) for c in columns}
+    if violations:
+        raise SubmissionError(violations)
+    table = pd.DataFrame(data)
+    return Submission(path=path, sha256=sha256_file(path), table=table, rows=np.arange(1, len(table) + 1))
+
+
+def write_submission(table: pd.DataFrame, path: Path, challenge: str) -> Path:
+    """Write ``table`` as a submission for ``challenge`` in the format named by ``path``'s suffix.
+
+    The challenge id travels with the file (Parquet metadata, a CSV column, a JSON key) so
+    that a file sent to the wrong challenge is recognised. Returns ``path``.
+    """
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        t = pa.Table.from_pandas(table, preserve_index=False)
+        t = t.replace_schema_metadata({b"dataperf.challenge": challenge.encode()})
+        pq.write_table(t, path)
+    elif suffix == ".csv":
+        table.assign(challenge=challenge).to_csv(path, index=False)
+    elif suffix == ".json":
+        rows = json.loads(table.to_json(orient="records"))
+        path.write_text(json.dumps({"challenge": challenge, "rows": rows}) + "\n")
+    else:
+        raise _fail(path, f"unknown format '{suffix or '(none)'}'; use one of {', '.join(FORMATS)}")
+    return path

@@ -1,0 +1,1 @@
+"""The JSON API of the server: one router per module, mounted under ``/api`` by the app."""

@@ -1,0 +1,125 @@
+"""The command line's side of the server: where the login is kept and an HTTP client.
+
+``dataperf login URL --token T`` keeps ``{"url": ..., "token": ...}`` in ``<data home>/login.json``
+(mode 0600). ``$DATAPERF_SERVER`` and ``$DATAPERF_TOKEN`` override it (for scripts and CI).
+Every refusal of the server becomes a :class:`~dataperf.errors.DataPerfError` carrying the
+server's own message, so the CLI prints it and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataperf.errors import DataPerfError
+from dataperf.paths import home
+
+
+class ServerError(DataPerfError):
+    """The server refused a request or could not be reached; the message is the server's."""
+
+    def __init__(self, message: str, status: int | None = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body or {}
+
+
+def login_path() -> Path:
+    """Return the file holding the login."""
+    return home() / "login.json"
+
+
+def save_login(url: str, token: str) -> Path:
+    """Store ``url`` and ``token`` in the login file, readable by the owner only; return its path."""
+    path = login_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"url": url.rstrip("/"), "token": token}, f)
+    os.chmod(path, 0o600)
+    return path
+
+
+@dataclass(frozen=True)
+class Login:
+    """Where the server is and the team's token ('' if none)."""
+
+    url: str
+    token: str
+
+
+def load_login(url: str | None = None) -> Login:
+    """Return the login: ``url`` if given, else ``$DATAPERF_SERVER``, else the stored one.
+
+    Raises DataPerfError when no server is known.
+    """
+    stored: dict[str, str] = {}
+    path = login_path()
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+        except ValueError:
+            raise DataPerfError(f"{path}: not valid JSON; run 'dataperf login URL --token TOKEN' again") from None
+    server = url or os.environ.get("DATAPERF_SERVER") or stored.get("url")
+    if not server:
+        raise DataPerfError("no server known: run 'dataperf login URL --token TOKEN' (or set DATAPERF_SERVER)")
+    token = os.environ.get("DATAPERF_TOKEN") or (stored.get("token", "") if stored.get("url") == server.rstrip("/")
+                                                 else "")
+    return Login(server.rstrip("/"), token)
+
+
+class Client:
+    """A small JSON client of the dataperf server API."""
+
+    def __init__(self, login: Login, timeout: float = 60.0) -> None:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {login.token}"} if login.token else {}
+        self.login = login
+        self.http = httpx.Client(base_url=login.url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        """Send a request and return the decoded JSON (or text); raise ServerError on refusal."""
+        import httpx
+
+        try:
+            r = self.http.request(method, path, **kw)
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach the server at {self.login.url}: {e}") from None
+        if r.status_code >= 400:
+            try:
+                body = r.json()
+            except ValueError:
+                body = {"error": r.text.strip()[:500] or r.reason_phrase}
+            msg = body.get("error") if isinstance(body, dict) else None
+            raise ServerError(f"server refused ({r.status_code}): {msg or body}", r.status_code,
+                              body if isinstance(body, dict) else None)
+        if "json" in r.headers.get("content-type", ""):
+            return r.json()
+        return r.text
+
+    def submit(self, challenge: str, path: Path) -> dict[str, Any]:
+        """Upload ``path`` to ``challenge`` and return the server's answer."""
+        with path.open("rb") as f:
+            return self.request(  # type: ignore[no-any-return]
+                "POST", f"/api/challenges/{challenge}/submissions", params={"filename": path.name},
+                content=f, headers={"Content-Type": "application/octet-stream",
+                                    "Content-Length": str(path.stat().st_size)},
+            )
+
+    def status(self, submission: int) -> dict[str, Any]:
+        """Return a submission's status."""
+        return self.request("GET", f"/api/submissions/{submission}")  # type: ignore[no-any-return]

@@ -1,0 +1,93 @@
+"""Scores, ranks, top-k and difficulties, recomputed from cached cells (no evaluation).
+
+Rules (DESIGN.md, "The data ratchet"; choices written down here):
+
+- A training set's **score** is the mean of its cells over the active suite; its **worst** cell
+  is shown beside it. Only training sets with a cell for every suite member are *complete*;
+  complete ones rank first, by score (best first for a ``max`` metric), ties by arrival.
+- The **top-k** are the first k complete training sets.
+- A test set's **difficulty** is ``1 - mean A[t, s]`` over the top-k (for a ``min`` metric,
+  the mean itself); None while the top-k is empty or a top-k cell is missing.
+- The **bar** is the difficulty of the easiest suite member; a test set is accepted when its
+  difficulty is at least ``bar + margin``. Suite members are never removed, so S0 stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Standings:
+    """Everything the leaderboards show, derived from one cell matrix."""
+
+    train: list[str]
+    """Training-set digests, best first."""
+    score: dict[str, float | None]
+    worst: dict[str, float | None]
+    complete: dict[str, bool]
+    rank: dict[str, int]
+    suite: list[str]
+    top_k: list[str]
+    difficulty: dict[str, float | None]
+    bar: float | None
+
+
+def compute(
+    train: Sequence[str],
+    test: Sequence[str],
+    suite: Sequence[str],
+    cells: Sequence[tuple[str, str, float]],
+    k: int,
+    direction: str = "max",
+) -> Standings:
+    """Return the standings of ``train`` (in arrival order) and ``test`` sets given ``cells``
+    as (train digest, test digest, value) triples, the active ``suite`` and top-``k`` size."""
+    ti = {d: i for i, d in enumerate(train)}
+    si = {d: i for i, d in enumerate(test)}
+    a = np.full((len(train), len(test)), np.nan)
+    if cells:
+        rows = [(ti[t], si[s], v) for t, s, v in cells if t in ti and s in si]
+        if rows:
+            r, c, v = (np.asarray(x) for x in zip(*rows, strict=True))
+            a[r.astype(np.int64), c.astype(np.int64)] = v
+    cols = np.asarray([si[s] for s in suite if s in si], dtype=np.int64)
+    sub = a[:, cols] if len(cols) else np.full((len(train), 0), np.nan)
+    have = ~np.isnan(sub)
+    complete = have.all(axis=1) & (sub.shape[1] > 0)
+    counts = have.sum(axis=1)
+    sums = np.where(have, sub, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    worst_src = np.where(have, sub, np.inf if direction == "max" else -np.inf)
+    worst = worst_src.min(axis=1) if direction == "max" else worst_src.max(axis=1)
+    key = -score if direction == "max" else score
+    key = np.where(np.isnan(key), np.inf, key)
+    order = np.lexsort((np.arange(len(train)), key, ~complete))
+    ranked = [train[i] for i in order]
+    top = [train[i] for i in order if complete[i]][:k]
+    top_idx = np.asarray([ti[d] for d in top], dtype=np.int64)
+    diff: dict[str, float | None] = {}
+    if len(top_idx):
+        block = a[top_idx, :]
+        means = block.mean(axis=0)
+        values = 1.0 - means if direction == "max" else means
+        diff = {s: (None if np.isnan(values[j]) else float(values[j])) for s, j in si.items()}
+    else:
+        diff = dict.fromkeys(test)
+    member_diffs = [diff.get(s) for s in suite]
+    known = [d for d in member_diffs if d is not None]
+    return Standings(
+        train=ranked,
+        score={d: (None if np.isnan(score[i]) else float(score[i])) for d, i in ti.items()},
+        worst={d: (None if not have[i].any() else float(worst[i])) for d, i in ti.items()},
+        complete={d: bool(complete[i]) for d, i in ti.items()},
+        rank={d: r + 1 for r, d in enumerate(ranked)},
+        suite=list(suite),
+        top_k=top,
+        difficulty=diff,
+        bar=min(known) if known and len(known) == len(member_diffs) else None,
+    )

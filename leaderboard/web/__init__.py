@@ -1,0 +1,1 @@
+"""The web pages: Jinja templates (autoescaped) and static assets served from this package."""

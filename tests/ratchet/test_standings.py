@@ -1,0 +1,51 @@
+"""The ratchet's rules, on hand-made cell matrices."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from leaderboard.standings import compute
+
+
+def test_scores_ranks_top_k_difficulty_and_bar() -> None:
+    cells = [
+        ("t1", "s0", 0.8),
+        ("t1", "s1", 0.4),
+        ("t2", "s0", 0.6),
+        ("t2", "s1", 0.5),
+        ("t3", "s0", 0.9),
+        ("t1", "x", 0.2),
+        ("t2", "x", 0.3),
+    ]
+    st = compute(["t1", "t2", "t3"], ["s0", "s1", "x"], ["s0", "s1"], cells, k=2)
+    assert st.score["t1"] == pytest.approx(0.6) and st.worst["t1"] == 0.4
+    assert st.complete == {"t1": True, "t2": True, "t3": False}
+    assert st.train == ["t1", "t2", "t3"]  # t3 lacks a suite cell: ranked after complete ones
+    assert st.top_k == ["t1", "t2"]
+    assert st.difficulty["x"] == pytest.approx(1 - 0.25)
+    assert st.difficulty["s1"] == pytest.approx(1 - 0.45) and st.bar == pytest.approx(min(1 - 0.7, 1 - 0.45))
+
+
+def test_ties_keep_arrival_order_and_empty_top_k_has_no_difficulty() -> None:
+    st = compute(["a", "b"], ["s0"], ["s0"], [("b", "s0", 0.5), ("a", "s0", 0.5)], k=5)
+    assert st.train == ["a", "b"]
+    empty = compute([], ["s0"], ["s0"], [], k=3)
+    assert empty.top_k == [] and empty.difficulty == {"s0": None} and empty.bar is None
+
+
+def test_recomputing_a_10000_cell_matrix_takes_under_a_second() -> None:
+    rng = np.random.default_rng(0)
+    train = [f"t{i}" for i in range(500)]
+    test = [f"s{j}" for j in range(20)]
+    cells = [
+        (t, s, float(v))
+        for t, row in zip(train, rng.random((500, 20)), strict=True)
+        for s, v in zip(test, row, strict=True)
+    ]
+    start = time.perf_counter()
+    st = compute(train, test, test, cells, k=10)
+    assert time.perf_counter() - start < 1.0
+    assert len(st.rank) == 500 and len(st.top_k) == 10

@@ -1,0 +1,85 @@
+"""The evaluator: deterministic, self-describing, and refusing data that changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines import get_baseline
+from dataperf.contract import ChallengeSpec, Result
+from dataperf.data.prepare import prepare
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import DataError
+from dataperf.evaluator import confidence_interval, evaluate, summarize
+from dataperf.kinds.cleaning import checkpoints
+from dataperf.metrics import accuracy, f1, macro_f1
+from dataperf.submission import write_submission
+
+
+def _submission(spec: ChallengeSpec, data: PreparedData, tmp_path: Path, name: str = "random") -> Path:
+    table = get_baseline(spec.kind, name).build(spec, data, 0)
+    return write_submission(table, tmp_path / f"{name}.parquet", spec.id)
+
+
+def test_result_round_trips_bit_for_bit(
+    tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path
+) -> None:
+    spec, data = tiny_data["vision-selection"]
+    result = evaluate(spec, _submission(spec, data, tmp_path), data=data)
+    back = Result.from_dict(json.loads(result.to_json()))
+    assert back.same_scores(result) and back.ci95 == result.ci95 and back.provenance == result.provenance
+    prov = result.provenance
+    assert prov.challenge == spec.id and prov.challenge_version == spec.version
+    assert prov.seeds == spec.seeds and prov.evaluator_version
+    assert {"numpy", "scikit-learn", "python"} <= set(prov.packages)
+    assert result.counters["fits"] == len(spec.tasks) * len(spec.seeds)
+
+
+def test_same_recipe_same_bytes(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path) -> None:
+    spec, data = tiny_data["speech-selection"]
+    again = PreparedData(spec, prepare(spec, root=tmp_path / "again"))
+    assert again.file_hashes == data.file_hashes and again.sha256 == data.sha256
+
+
+def test_changed_data_is_refused(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path) -> None:
+    spec, _ = tiny_data["vision-cleaning"]
+    folder = prepare(spec, root=tmp_path / "d")
+    PreparedData(spec, folder)
+    with open(folder / "train.f32", "r+b") as fh:
+        fh.seek(8)
+        fh.write(b"\x00\x00\x80\x7f")
+    with pytest.raises(DataError, match=r"train\.f32: sha256 is .* Croissant records"):
+        PreparedData(spec, folder)
+
+
+def test_missing_prepared_data_says_how_to_fix(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]]) -> None:
+    spec, _ = tiny_data["vision-selection"]
+    with pytest.raises(DataError, match="run 'dataperf prepare vision-selection' first"):
+        PreparedData(spec, Path("/nonexistent/dataperf"))
+
+
+def test_metrics_against_hand_counts() -> None:
+    y = np.array([1, 1, 0, 0, 1])
+    p = np.array([1, 0, 0, 1, 1])
+    assert f1(y, p, 2) == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert accuracy(y, p, 2) == pytest.approx(3 / 5)
+    assert macro_f1(y, p, 2) == pytest.approx((2 / 3 + 1 / 2) / 2)  # class 0: tp 1, fp 1, fn 1
+    assert f1(np.zeros(3, int), np.zeros(3, int), 2) == 0.0
+
+
+def test_summary_and_interval() -> None:
+    scores = {"a": {0: 0.5, 1: 0.7}, "b": {0: 0.1, 1: 0.3}}
+    means, mean, ci = summarize(scores, [0, 1])
+    assert means == {"a": pytest.approx(0.6), "b": pytest.approx(0.2)} and mean == pytest.approx(0.4)
+    assert ci is not None and ci[0] < 0.4 < ci[1]
+    # two seeds of overall means 0.3 and 0.5: t(0.975, 1) = 12.706
+    assert ci[1] - 0.4 == pytest.approx(12.7062 * np.std([0.3, 0.5], ddof=1) / np.sqrt(2), rel=1e-4)
+    assert confidence_interval([0.3]) is None
+
+
+def test_checkpoints_cover_every_stride() -> None:
+    assert checkpoints(5, 1) == [0, 1, 2, 3, 4, 5]
+    assert checkpoints(10, 4) == [0, 4, 8, 10]
