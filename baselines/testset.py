@@ -55,6 +55,20 @@ def own_scores(spec: ChallengeSpec, data: PreparedData, task_index: int, seed: i
     return np.asarray(est.decision_function(np.asarray(evalpool.x, dtype=np.float64)))
 
 
+@register("balanced", KIND, "random rows, half among the participant's own predicted positives, half among negatives")
+def balanced_testset(spec: ChallengeSpec, data: PreparedData, seed: int) -> pd.DataFrame:
+    """Return, per task, random evaluation rows balanced by the participant's own model's guess
+    (the only class information participants have for the evaluation pool)."""
+    ids = data.split(EVAL_SPLIT).ids
+    picks = {}
+    for i, task in enumerate(spec.tasks):
+        rng = np.random.default_rng([seed, i, 2])
+        guess = (own_scores(spec, data, i, seed) > 0).astype(np.int64)
+        budget = min(spec.task_budget(task), len(ids))
+        picks[task.name] = np.sort(ids[balanced_pick(guess, rng.permutation(len(ids)), budget, rng)])
+    return _table(picks)
+
+
 HARD_DOC = "rows nearest the decision boundary of the participant's own model, half on each side"
 
 

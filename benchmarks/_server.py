@@ -30,15 +30,19 @@ def scratch_env(home: Path, data: Path | None = None) -> dict[str, str]:
     if data is not None and not (home / "data").exists():
         (home / "data").symlink_to(data)
     env = {k: v for k, v in os.environ.items() if k not in ("DATAPERF_DB", "DATAPERF_SERVER", "DATAPERF_TOKEN")}
-    return env | {"DATAPERF_HOME": str(home), "DATAPERF_CHALLENGES": str(TINY),
-                  "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)}
+    return env | {
+        "DATAPERF_HOME": str(home),
+        "DATAPERF_CHALLENGES": str(TINY),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
+    }
 
 
 def cli(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``dataperf ARGS`` in the background (output to ``log``)."""
     out = log.open("ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "dataperf.cli", *args], env=env, stdout=out,
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dataperf.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+    )
 
 
 def start_server(env: dict[str, str], db: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:

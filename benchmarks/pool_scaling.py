@@ -105,7 +105,7 @@ def build(folder: Path, rows: int) -> None:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, {repo!r})
@@ -138,7 +138,8 @@ else:
             for s in spec.seeds:
                 scores.append(f1(truth, model.fit(x, rows_["label"].to_numpy(), s).predict(x_test), 2))
 wall = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process image's own peak (ru_maxrss would carry the parent's over fork+exec)
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
 print(json.dumps({{"wall_s": wall, "peak_rss_mb": rss, "scores": scores}}))
 """
 

@@ -154,9 +154,57 @@ class SvcLrVote(FixedModel):
         return Wrapped(est)
 
 
+@dataclass(frozen=True)
+class TorchLinear(FixedModel):
+    """Multinomial logistic regression in PyTorch: zero-initialised weights, full-batch gradient
+    descent in float64 for a fixed number of epochs (no randomness but the seeded subsample).
+
+    ``device``: ``cpu``, ``cuda``, or ``auto`` (CUDA when a GPU is present, else the CPU). The
+    CPU and CUDA fits agree to within float64 rounding (see docker/README.md for the measured
+    tolerance); predictions are made on the host from the fitted weights.
+    """
+
+    epochs: int = 300
+    lr: float = 0.5
+    weight_decay: float = 1e-4
+    subsample: float = 1.0
+    device: str = "auto"
+    name: str = "torch-linear"
+
+    def resolved_device(self) -> str:
+        """Return the device fits run on: 'cuda' if asked for (or auto) and present, else 'cpu'."""
+        import torch
+
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise SpecError(param_error("device", "model 'torch-linear'", "'auto', 'cpu' or 'cuda'", self.device))
+        return "cuda" if self.device != "cpu" and torch.cuda.is_available() else "cpu"
+
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+        """Return a :class:`Linear` (or :class:`Constant` if one class is present)."""
+        import torch
+
+        idx = _subsample(len(y), self.subsample, seed)
+        classes = np.unique(y[idx])
+        if len(classes) < 2:
+            return Constant(int(classes[0]) if len(classes) else 0)
+        dev = self.resolved_device()
+        xt = torch.as_tensor(np.asarray(x[idx], dtype=np.float64), device=dev)
+        yt = torch.as_tensor(np.searchsorted(classes, y[idx]), device=dev)
+        w = torch.zeros((xt.shape[1], len(classes)), dtype=torch.float64, device=dev, requires_grad=True)
+        b = torch.zeros(len(classes), dtype=torch.float64, device=dev, requires_grad=True)
+        for _ in range(self.epochs):
+            loss = torch.nn.functional.cross_entropy(xt @ w + b, yt) + self.weight_decay * (w * w).sum()
+            gw, gb = torch.autograd.grad(loss, (w, b))
+            with torch.no_grad():
+                w -= self.lr * gw
+                b -= self.lr * gb
+        return Linear(w=w.detach().cpu().numpy(), b=b.detach().cpu().numpy(), classes=classes.astype(np.int64))
+
+
 MODELS: Registry[Callable[..., FixedModel]] = Registry("fixed model")
 MODELS.add("logreg", LogReg)
 MODELS.add("svc-lr-vote", SvcLrVote)
+MODELS.add("torch-linear", TorchLinear)
 
 
 def build_model(name: str, params: dict[str, Any]) -> FixedModel:

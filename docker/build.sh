@@ -62,6 +62,8 @@ trap 'rm -rf "$stage"' EXIT
 "$py" -m pip freeze --all | grep -E '^[A-Za-z0-9_.-]+==' | grep -viE '^dataperf==' >"$stage/constraints.txt"
 prepare_wheels() {
     rm -f "$repo"/.cache/self/dataperf-*.whl
+    # setuptools builds in-tree into build/; a stale build/lib would ship modules deleted since.
+    rm -rf "$repo/build"
     # A fixed SOURCE_DATE_EPOCH makes the wheel byte-identical while the source is, so the
     # image's dataperf layer stays cached.
     SOURCE_DATE_EPOCH=315532800 "$py" -m pip wheel -q --no-deps -w "$repo/.cache/self" "$repo"

@@ -37,23 +37,36 @@ def run_action(sessions: sessionmaker[Session], action: str, args: dict[str, Any
     with sessions.begin() as s:
         if action == "create-team":
             team, token = auth.create_team(s, args["name"], args.get("quota"))
-            return {"team": team.name, "token": token,
-                    "message": f"team {team.name!r} created; its API token (shown once, keep it secret):"}
+            return {
+                "team": team.name,
+                "token": token,
+                "message": f"team {team.name!r} created; its API token (shown once, keep it secret):",
+            }
         if action == "issue-token":
             team = _team(s, args["name"])
             revoked = auth.revoke_tokens(s, team.id) if args.get("revoke") else 0
             token = auth.issue_token(s, team.id)
-            return {"team": team.name, "token": token, "revoked": revoked,
-                    "message": f"new token for {team.name!r} ({revoked} revoked; shown once):"}
+            return {
+                "team": team.name,
+                "token": token,
+                "revoked": revoked,
+                "message": f"new token for {team.name!r} ({revoked} revoked; shown once):",
+            }
         if action == "set-quota":
             team = _team(s, args["name"])
             if args["limit"] < 0:
                 raise DataPerfError(f"The 'limit' parameter of set-quota must be >= 0. Got {args['limit']} instead.")
             quota.set_limit(s, team.id, args["limit"])
-            return {"team": team.name, "limit": args["limit"],
-                    "message": f"{team.name!r} may submit {args['limit']} times per UTC day"}
+            return {
+                "team": team.name,
+                "limit": args["limit"],
+                "message": f"{team.name!r} may submit {args['limit']} times per UTC day",
+            }
         if action in ("publish", "unpublish"):
             set_published(s, args["challenge"], action == "publish")
-            return {"challenge": args["challenge"], "published": action == "publish",
-                    "message": f"{args['challenge']}: hidden results {'published' if action == 'publish' else 'hidden'}"}
+            return {
+                "challenge": args["challenge"],
+                "published": action == "publish",
+                "message": f"{args['challenge']}: hidden results " + ("published" if action == "publish" else "hidden"),
+            }
     raise DataPerfError(f"unknown admin action {action!r}")

@@ -27,8 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from leaderboard.web import pages
 
     settings = settings or Settings()
-    app = FastAPI(title="dataperf", summary="Benchmark datasets, not models", docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="dataperf",
+        summary="Benchmark datasets, not models",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.dp = State(settings, session_factory(settings.db_url), ViewCache())
     for mod in (challenges, submissions, account):
         app.include_router(mod.router, prefix="/api")
@@ -62,8 +67,14 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse({"error": "bad request: " + "; ".join(problems), "code": "bad_request"}, status_code=422)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, *, db_url: str | None = None, log_level: str = "info",
-          settings: Settings | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    db_url: str | None = None,
+    log_level: str = "info",
+    settings: Settings | None = None,
+) -> None:
     """Migrate the database and serve the app on ``host:port`` until interrupted (blocking)."""
     import uvicorn
 

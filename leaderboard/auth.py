@@ -16,7 +16,7 @@ from dataperf.errors import DataPerfError
 from leaderboard.models import Team, utcnow
 from leaderboard.server_models import ApiToken, TeamQuota
 
-TOKEN_PREFIX = "dp_"
+TOKEN_PREFIX = "dp_"  # noqa: S105 - a prefix that makes tokens recognisable, not a secret
 TEAM_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 
 
@@ -82,9 +82,7 @@ def team_for_token(session: Session, token: str) -> Caller | None:
 
 def revoke_tokens(session: Session, team_id: int) -> int:
     """Revoke every live token of ``team_id``; return how many were revoked."""
-    rows = session.execute(
-        select(ApiToken).where(ApiToken.team_id == team_id, ApiToken.revoked_at.is_(None))
-    ).scalars()
+    rows = session.execute(select(ApiToken).where(ApiToken.team_id == team_id, ApiToken.revoked_at.is_(None))).scalars()
     n = 0
     for tok in rows:
         tok.revoked_at = utcnow()

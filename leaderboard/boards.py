@@ -19,7 +19,9 @@ Rules (written down here, tested in ``tests/server``):
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
-from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import option
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard import views
@@ -49,6 +50,26 @@ def is_published(session: Session, challenge: str) -> bool:
     return any(session.execute(q).scalars())
 
 
+@lru_cache(maxsize=64)
+def t_critical(df: int) -> float:
+    """Return the two-sided 95% Student-t critical value for ``df`` degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, df))
+
+
+def t_interval(values: list[float]) -> list[float] | None:
+    """Return the 95% Student-t interval of the mean of ``values`` (the evaluator's rule,
+    :func:`dataperf.evaluator.confidence_interval`), None for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return None
+    m = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
+    half = t_critical(n - 1) * sd / math.sqrt(n)
+    return [m - half, m + half]
+
+
 class ProblemView:
     """Everything about one ratchet problem that may be shown, loaded in one go."""
 
@@ -65,9 +86,13 @@ class ProblemView:
         self.train = [d for d, r, _ in sets if r == "train"]
         self.test = [d for d, r, _ in sets if r == "test"]
         self.hidden = {d for d, r, o in sets if r == "test" and o == "organizer"}
-        members = session.execute(
-            select(SuiteMember.test_sha256).where(SuiteMember.problem == problem).order_by(SuiteMember.id)
-        ).scalars().all()
+        members = (
+            session.execute(
+                select(SuiteMember.test_sha256).where(SuiteMember.problem == problem).order_by(SuiteMember.id)
+            )
+            .scalars()
+            .all()
+        )
         self.suite = list(members)
         self.public_suite = [d for d in self.suite if d not in self.hidden]
         rows = session.execute(
@@ -92,18 +117,17 @@ class ProblemView:
 
     def ci95(self, digest: str) -> list[float] | None:
         """Return the 95% CI over seeds of ``digest``'s shown score (None when unknown)."""
-        per_seed: dict[str, list[float]] = defaultdict(list)
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
         for s in self.shown_suite:
             scores = self.cell_scores.get((digest, s))
             if scores is None:
                 return None
             for per in scores.values():
                 for seed, v in per.items():
-                    per_seed[seed].append(float(v))
-        if not per_seed:
-            return None
-        ci = confidence_interval([float(np.mean(per_seed[s])) for s in self.seeds if s in per_seed])
-        return list(ci) if ci is not None else None
+                    sums[seed] += float(v)
+                    counts[seed] += 1
+        return t_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
 
     def public_bar(self) -> float | None:
         """Return the difficulty of the easiest public suite member (None without one)."""
@@ -113,42 +137,64 @@ class ProblemView:
 
 
 def _standings(
-    train: list[str], test: list[str], suite: list[str], cells: list[tuple[str, str, float]], k: int, direction: str
+    train: list[str],
+    test: list[str],
+    suite: list[str],
+    cells: list[tuple[str, str, float]],
+    k: int,
+    direction: str,
 ) -> Standings:
     """Return :func:`compute`'s standings; with an empty suite (no public test set yet) every
     score is unknown and training sets rank by arrival."""
     if suite:
         return compute(train, test, suite, cells, k, direction)
-    return Standings(train=list(train), score=dict.fromkeys(train), worst=dict.fromkeys(train),
-                     complete=dict.fromkeys(train, False), rank={d: i + 1 for i, d in enumerate(train)},
-                     suite=[], top_k=[], difficulty=dict.fromkeys(test), bar=None)
+    return Standings(
+        train=list(train),
+        score=dict.fromkeys(train),
+        worst=dict.fromkeys(train),
+        complete=dict.fromkeys(train, False),
+        rank={d: i + 1 for i, d in enumerate(train)},
+        suite=[],
+        top_k=[],
+        difficulty=dict.fromkeys(test),
+        bar=None,
+    )
 
 
-def _subs(session: Session, challenge: str) -> list[tuple[Submission, Team]]:
+def _subs(session: Session, challenge: str) -> list[Any]:
+    """Return the done submissions of ``challenge`` (only the shown columns), oldest first."""
     q = (
-        select(Submission, Team)
+        select(
+            Submission.id,
+            Submission.label,
+            Submission.filename,
+            Submission.created_at,
+            Submission.dataset_id,
+            Team.name.label("team"),
+            Team.is_baseline,
+        )
         .join(Team, Team.id == Submission.team_id)
         .where(Submission.challenge == challenge, Submission.status == "done")
         .order_by(Submission.id)
     )
-    return [(s, t) for s, t in session.execute(q).tuples()]
+    return list(session.execute(q).all())
 
 
-def _base(sub: Submission, team: Team) -> dict[str, Any]:
+def _base(row: Any) -> dict[str, Any]:
     return {
-        "submission": sub.id,
-        "team": team.name,
-        "label": sub.label or sub.filename,
-        "baseline": bool(team.is_baseline),
-        "submitted_at": sub.created_at.isoformat() if sub.created_at else None,
+        "submission": row.id,
+        "team": row.team,
+        "label": row.label or row.filename,
+        "baseline": bool(row.is_baseline),
+        "submitted_at": row.created_at.isoformat() if row.created_at else None,
     }
 
 
-def _digest_of(session: Session, subs: list[tuple[Submission, Team]]) -> dict[int, str]:
-    ids = sorted({s.dataset_id for s, _ in subs if s.dataset_id is not None})
+def _digest_of(session: Session, subs: list[Any]) -> dict[int, str]:
+    ids = sorted({r.dataset_id for r in subs if r.dataset_id is not None})
     if not ids:
         return {}
-    return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
 
 
 def board(session: Session, challenge: str) -> dict[str, Any]:
@@ -157,53 +203,85 @@ def board(session: Session, challenge: str) -> dict[str, Any]:
     spec = get_challenge(challenge)
     published = is_published(session, challenge)
     pid = problem_id_for(spec)
-    head: dict[str, Any] = {"challenge": spec.id, "title": spec.title, "kind": spec.kind, "published": published}
+    head: dict[str, Any] = {
+        "challenge": spec.id,
+        "title": spec.title,
+        "kind": spec.kind,
+        "published": published,
+    }
     if pid is None:
         plain = views.leaderboard(session, challenge)
-        return head | {"metric": plain["metric"], "direction": plain["direction"], "ratchet": False,
-                       "scope": "public test split", "stale": plain["stale"],
-                       "note": "scored by the evaluator on the public test split", "rows": plain["rows"]}
+        return head | {
+            "metric": plain["metric"],
+            "direction": plain["direction"],
+            "ratchet": False,
+            "scope": "public test split",
+            "stale": plain["stale"],
+            "note": "scored by the evaluator on the public test split",
+            "rows": plain["rows"],
+        }
     pv = ProblemView(session, pid, published)
     subs = _subs(session, challenge)
     digests = _digest_of(session, subs)
     scope = "whole suite (hidden test set included)" if published else "public test sets of the suite"
     if spec.kind == "test-set":
-        return head | {"metric": "difficulty", "direction": "max", "ratchet": True, "problem": pid,
-                       "scope": "difficulty over the top-k training sets", "stale": pv.version != EVALUATOR_VERSION,
-                       "bar": pv.full.bar if published else pv.public_bar(), "note": "",
-                       "rows": _test_rows(subs, digests, pv)}
+        return head | {
+            "metric": "difficulty",
+            "direction": "max",
+            "ratchet": True,
+            "problem": pid,
+            "scope": "difficulty over the top-k training sets",
+            "stale": pv.version != EVALUATOR_VERSION,
+            "bar": pv.full.bar if published else pv.public_bar(),
+            "note": "",
+            "rows": _test_rows(subs, digests, pv),
+        }
     note = ""
     if not published and not pv.public_suite:
         note = "no public test set has joined the suite yet: scores appear when one does or when results are published"
-    return head | {"metric": spec.metric.name, "direction": spec.metric.direction, "ratchet": True, "problem": pid,
-                   "scope": scope, "stale": pv.version != EVALUATOR_VERSION, "note": note,
-                   "rows": _train_rows(subs, digests, pv)}
+    return head | {
+        "metric": spec.metric.name,
+        "direction": spec.metric.direction,
+        "ratchet": True,
+        "problem": pid,
+        "scope": scope,
+        "stale": pv.version != EVALUATOR_VERSION,
+        "note": note,
+        "rows": _train_rows(subs, digests, pv),
+    }
 
 
-def _train_rows(subs: list[tuple[Submission, Team]], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
+def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
     st, pub = pv.shown, pv.public
     rows = []
-    for sub, team in subs:
+    for sub in subs:
         d = digests.get(sub.dataset_id or -1)
         if d is None:
             continue
-        rows.append(_base(sub, team) | {
-            "digest": d, "score": st.score.get(d), "ci95": pv.ci95(d), "worst": pub.worst.get(d),
-            "complete": st.complete.get(d, False), "top_k": d in pv.full.top_k,
-        })
+        rows.append(
+            _base(sub)
+            | {
+                "digest": d,
+                "score": st.score.get(d),
+                "ci95": pv.ci95(d),
+                "worst": pub.worst.get(d),
+                "complete": st.complete.get(d, False),
+                "top_k": d in pv.full.top_k,
+            }
+        )
     rows.sort(key=lambda r: (st.rank.get(r["digest"], 10**9), r["submission"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
     return rows
 
 
-def _test_rows(subs: list[tuple[Submission, Team]], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
+def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
     rows = []
-    for sub, team in subs:
+    for sub in subs:
         d = digests.get(sub.dataset_id or -1)
         if d is None or d in pv.hidden:
             continue
-        rows.append(_base(sub, team) | {"digest": d, "difficulty": pv.full.difficulty.get(d), "in_suite": d in pv.suite})
+        rows.append(_base(sub) | {"digest": d, "difficulty": pv.full.difficulty.get(d), "in_suite": d in pv.suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
@@ -220,7 +298,7 @@ def _labels(session: Session, problem: str) -> dict[str, str]:
         .order_by(Submission.id)
     )
     out: dict[str, str] = {}
-    for digest, sid, team, label in session.execute(q).tuples():
+    for digest, sid, team, label in session.execute(q).all():
         out.setdefault(digest, f"#{sid} {team}" + (f" ({label})" if label and not team.endswith(label) else ""))
     return out
 
@@ -238,8 +316,12 @@ def matrix(session: Session, challenge: str, limit: int = 60) -> dict[str, Any]:
     train = pv.shown.train[:limit]
     values = {(a, b): v for a, b, v in pv.cells}
     return {
-        "challenge": challenge, "problem": pid, "ratchet": True, "evaluator_version": pv.version,
-        "published": pv.published, "hidden_columns": len(pv.hidden),
+        "challenge": challenge,
+        "problem": pid,
+        "ratchet": True,
+        "evaluator_version": pv.version,
+        "published": pv.published,
+        "hidden_columns": len(pv.hidden),
         "train": [{"digest": d, "label": labels.get(d, d[:10])} for d in train],
         "test": [{"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.suite} for d in tests],
         "values": [[values.get((t, s)) for s in tests] for t in train],
@@ -273,9 +355,21 @@ def history(session: Session, challenge: str) -> dict[str, Any]:
                 cells = [values.get((t, s)) for s in public]
                 if public and all(c is not None for c in cells):
                     best_vals.append(float(np.mean([c for c in cells if c is not None])))
-        out.append({"at": e["at"], "kind": e["kind"], "suite_size": len(suite),
-                    "public_suite_size": len([s for s in suite if s not in pv.hidden]),
-                    "bar": bar, "best_score": pick(best_vals) if best_vals else None})
-    return {"challenge": challenge, "problem": pid, "ratchet": True, "published": pv.published,
-            "metric": spec.metric.name if spec.kind != "test-set" else get_challenge(pid).metric.name,
-            "events": out}
+        out.append(
+            {
+                "at": e["at"],
+                "kind": e["kind"],
+                "suite_size": len(suite),
+                "public_suite_size": len([s for s in suite if s not in pv.hidden]),
+                "bar": bar,
+                "best_score": pick(best_vals) if best_vals else None,
+            }
+        )
+    return {
+        "challenge": challenge,
+        "problem": pid,
+        "ratchet": True,
+        "published": pv.published,
+        "metric": spec.metric.name if spec.kind != "test-set" else get_challenge(pid).metric.name,
+        "events": out,
+    }

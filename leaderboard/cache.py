@@ -29,30 +29,47 @@ def stamp(session: Session) -> tuple[Any, ...]:
         select(func.max(Cell.id)).scalar_subquery(),
         select(func.max(RatchetEvent.id)).scalar_subquery(),
         select(func.count()).select_from(SuiteMember).scalar_subquery(),
-        select(func.count()).select_from(ChallengeSetting).where(ChallengeSetting.published.is_(True)).scalar_subquery(),
+        select(func.count())
+        .select_from(ChallengeSetting)
+        .where(ChallengeSetting.published.is_(True))
+        .scalar_subquery(),
     )
     return tuple(session.execute(q).one())
 
 
 class ViewCache:
-    """Least-recently-used views, each valid for one stamp."""
+    """Least-recently-used views, each valid for one stamp; one build per key at a time
+    (concurrent requests for a view being built wait for it instead of building it again)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[tuple[Any, ...], threading.Lock] = {}
 
-    def get(self, key: tuple[Any, ...], current: tuple[Any, ...], build: Callable[[], T]) -> T:
-        """Return the view cached under ``key`` for stamp ``current``, building it if needed."""
+    def _lookup(self, key: tuple[Any, ...], current: tuple[Any, ...]) -> tuple[bool, Any]:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] == current:
                 self._items.move_to_end(key)
-                return hit[1]  # type: ignore[no-any-return]
-        value = build()
+                return True, hit[1]
+            return False, None
+
+    def get(self, key: tuple[Any, ...], current: tuple[Any, ...], build: Callable[[], T]) -> T:
+        """Return the view cached under ``key`` for stamp ``current``, building it if needed."""
+        found, value = self._lookup(key, current)
+        if found:
+            return value  # type: ignore[no-any-return]
         with self._lock:
-            self._items[key] = (current, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            found, value = self._lookup(key, current)
+            if found:
+                return value  # type: ignore[no-any-return]
+            value = build()
+            with self._lock:
+                self._items[key] = (current, value)
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return value  # type: ignore[no-any-return]

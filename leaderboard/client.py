@@ -66,8 +66,9 @@ def load_login(url: str | None = None) -> Login:
     server = url or os.environ.get("DATAPERF_SERVER") or stored.get("url")
     if not server:
         raise DataPerfError("no server known: run 'dataperf login URL --token TOKEN' (or set DATAPERF_SERVER)")
-    token = os.environ.get("DATAPERF_TOKEN") or (stored.get("token", "") if stored.get("url") == server.rstrip("/")
-                                                 else "")
+    token = os.environ.get("DATAPERF_TOKEN") or (
+        stored.get("token", "") if stored.get("url") == server.rstrip("/") else ""
+    )
     return Login(server.rstrip("/"), token)
 
 
@@ -105,8 +106,11 @@ class Client:
             except ValueError:
                 body = {"error": r.text.strip()[:500] or r.reason_phrase}
             msg = body.get("error") if isinstance(body, dict) else None
-            raise ServerError(f"server refused ({r.status_code}): {msg or body}", r.status_code,
-                              body if isinstance(body, dict) else None)
+            raise ServerError(
+                f"server refused ({r.status_code}): {msg or body}",
+                r.status_code,
+                body if isinstance(body, dict) else None,
+            )
         if "json" in r.headers.get("content-type", ""):
             return r.json()
         return r.text
@@ -115,9 +119,14 @@ class Client:
         """Upload ``path`` to ``challenge`` and return the server's answer."""
         with path.open("rb") as f:
             return self.request(  # type: ignore[no-any-return]
-                "POST", f"/api/challenges/{challenge}/submissions", params={"filename": path.name},
-                content=f, headers={"Content-Type": "application/octet-stream",
-                                    "Content-Length": str(path.stat().st_size)},
+                "POST",
+                f"/api/challenges/{challenge}/submissions",
+                params={"filename": path.name},
+                content=f,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(path.stat().st_size),
+                },
             )
 
     def status(self, submission: int) -> dict[str, Any]:

@@ -93,11 +93,7 @@ def expire(sessions: Sessions) -> list[int]:
     now = utcnow()
     touched = []
     with sessions.begin() as s:
-        q = (
-            select(Job)
-            .where(Job.state == "leased", Job.lease_expires_at < now)
-            .with_for_update(skip_locked=True)
-        )
+        q = select(Job).where(Job.state == "leased", Job.lease_expires_at < now).with_for_update(skip_locked=True)
         for job in s.execute(q).scalars():
             owner = job.lease_owner
             if job.attempts >= job.max_attempts:
@@ -106,9 +102,7 @@ def expire(sessions: Sessions) -> list[int]:
                 _fail_submission(s, job.submission_id, msg)
             else:
                 job.state = "queued"
-                msg = (
-                    f"lease of {owner} expired (attempt {job.attempts}/{job.max_attempts}): back in the queue"
-                )
+                msg = f"lease of {owner} expired (attempt {job.attempts}/{job.max_attempts}): back in the queue"
                 s.execute(
                     update(Submission)
                     .where(Submission.id == job.submission_id, Submission.status.not_in(["done", "rejected"]))
@@ -126,11 +120,7 @@ def take(sessions: Sessions, owner: str, lease_s: float = 60.0) -> Lease | None:
     expire(sessions)
     for _ in range(20):
         with sessions() as s:
-            ids = (
-                s.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(8))
-                .scalars()
-                .all()
-            )
+            ids = s.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(8)).scalars().all()
         if not ids:
             return None
         for job_id in ids:
@@ -172,9 +162,7 @@ def heartbeat(sessions: Sessions, lease: Lease, lease_s: float = 60.0) -> bool:
         return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
-def finish(
-    sessions: Sessions, lease: Lease, state: str, line: str, *, refund_reason: str | None = None
-) -> bool:
+def finish(sessions: Sessions, lease: Lease, state: str, line: str, *, refund_reason: str | None = None) -> bool:
     """Record the outcome of ``lease``'s job (``done`` or ``failed``) once; return False (and
     change nothing) if the lease was lost or the job already finished."""
     if state not in ("done", "failed"):
@@ -236,5 +224,5 @@ def position(session: Session, submission_id: int) -> int | None:
 
 def counts(session: Session) -> dict[str, int]:
     """Return the number of jobs in each state."""
-    rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).tuples().all()
+    rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
     return {state: int(n) for state, n in rows}

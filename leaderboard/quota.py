@@ -75,23 +75,18 @@ def state(session: Session, team_id: int, now: datetime | None = None) -> QuotaS
     used = session.execute(
         select(func.count())
         .select_from(QuotaCharge)
-        .where(
-            QuotaCharge.team_id == team_id, QuotaCharge.day == day_of(now), QuotaCharge.refunded_at.is_(None)
-        )
+        .where(QuotaCharge.team_id == team_id, QuotaCharge.day == day_of(now), QuotaCharge.refunded_at.is_(None))
     ).scalar_one()
     return QuotaState(limit if limit is not None else default_limit(), int(used), reset_time(now))
 
 
 def lock_team(session: Session, team_id: int) -> None:
     """Serialize quota decisions of one team for the rest of the transaction (a row write)."""
+    row = {"team_id": team_id, "daily_limit": None, "updated_at": utcnow()}
     insert_ignore_one(
         session,
-        TeamQuota.__table__,
-        {
-            "team_id": team_id,
-            "daily_limit": None,  # type: ignore[arg-type]
-            "updated_at": utcnow(),
-        },
+        TeamQuota.__table__,  # type: ignore[arg-type]
+        row,
         ["team_id"],
     )
     session.execute(update(TeamQuota).where(TeamQuota.team_id == team_id).values(updated_at=utcnow()))

@@ -92,6 +92,8 @@ class Ratchet:
         """Create the problem's row and put S0, the organizer's hidden test set, in the suite
         (idempotent; the first call records the ``init`` event)."""
         with self.sessions.begin() as s:
+            store.ensure_version(s, self.p.evaluator_version, self.p.provenance("", 0)["packages"])
+        with self.sessions() as s:
             if s.get(ProblemRow, self.p.id) is not None:
                 return
         with self.sessions.begin() as s:
@@ -103,7 +105,6 @@ class Ratchet:
             }
             if not insert_ignore_one(s, ProblemRow.__table__, row, ["id"]):  # type: ignore[arg-type]
                 return
-            store.ensure_version(s, self.p.evaluator_version, self.p.provenance("", 0)["packages"])
             ds, _ = store.ensure_dataset(s, self.p, "test", self.p.hidden_table(), origin="organizer")
             self._join_suite(s, ds, "organizer", None)
             self._event(s, "init", ds.digest, self.standings(s))

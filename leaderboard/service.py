@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,6 +26,7 @@ from dataperf.challenges import challenges, get_challenge, spec_sha256
 from dataperf.contract import ChallengeSpec
 from dataperf.errors import SubmissionError
 from dataperf.evaluator import load_data, validate
+from dataperf.hashing import sha256_file
 from leaderboard.db import insert_ignore_one
 from leaderboard.models import Challenge, Submission, Team, utcnow
 from leaderboard.problem import Problem, problem_id_for
@@ -100,6 +102,23 @@ def recover_stale(sessions: Sessions, older_than_s: float = 900.0) -> list[int]:
     return touched
 
 
+class StoredFileError(RuntimeError):
+    """A submission's stored file is missing or no longer has its recorded content: a failure
+    of the platform's storage, never the participant's fault (the submission ``failed``)."""
+
+
+def check_stored_file(submission_id: int, path: Path, sha256: str) -> None:
+    """Raise StoredFileError unless ``path`` is a file whose sha256 is ``sha256``."""
+    if not path.is_file():
+        raise StoredFileError(f"submission {submission_id}: stored file {path} is missing (a platform failure)")
+    actual = sha256_file(path)
+    if actual != sha256:
+        raise StoredFileError(
+            f"submission {submission_id}: stored file {path} has sha256 {actual}, "
+            f"not the recorded {sha256} (a platform failure)"
+        )
+
+
 def _finish(sessions: Sessions, sid: int, **values: Any) -> None:
     with sessions.begin() as s:
         s.execute(
@@ -113,11 +132,13 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
     """Validate and score stored submission ``submission_id``, then write its result.
 
     Idempotent: a submission already ``done`` or ``rejected`` is left as it is; re-running one
-    left ``running`` or ``queued`` recomputes only what is missing (cells are cached). On
-    success: status ``done``, ``result`` set (a ratchet step dict for ratchet challenges, a
+    left ``running``, ``queued`` or ``failed`` recomputes only what is missing (cells are cached).
+    On success: status ``done``, ``result`` set (a ratchet step dict for ratchet challenges, a
     :meth:`Result.to_dict` otherwise). Invalid content: status ``rejected``, ``error`` and
-    ``result["violations"]`` set, nothing raised. Any other failure: status ``failed`` with the
-    error, and the exception is re-raised for the caller (the worker) to log or retry.
+    ``result["violations"]`` set, nothing raised. Any other failure, including a stored file
+    that is missing or no longer matches its recorded sha256 (:class:`StoredFileError`: the
+    platform's fault, not the participant's): status ``failed`` with the error, and the
+    exception is re-raised for the caller (the worker) to log or retry.
     ``runner_name`` picks the runner of non-ratchet challenges (the ratchet runs in process).
     """
     with session_factory.begin() as s:
@@ -132,8 +153,9 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             utcnow(),
             utcnow(),
         )
-        challenge, path = sub.challenge, Path(sub.path)
+        challenge, path, file_sha = sub.challenge, Path(sub.path), sub.sha256
     try:
+        check_stored_file(submission_id, path, file_sha)
         spec = get_challenge(challenge)
         pid = problem_id_for(spec)
         if pid is None:
@@ -142,6 +164,7 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             result = RUNNERS.get(runner_name)().evaluate(spec.id, path)
             _finish(session_factory, submission_id, status="done", result=result.to_dict(), error=None)
             return
+        start = time.perf_counter()
         parsed = validate(spec, path, load_data(spec))
         ratchet = Ratchet(session_factory, problem(pid))
         step = (
@@ -150,6 +173,10 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             else ratchet.add_training_set(parsed.table)
         )
         result_doc = _ratchet_result(spec, step.to_dict(), parsed.sha256)
+        result_doc["provenance"] = ratchet.p.provenance("ratchet", time.perf_counter() - start) | {
+            "submission_sha256": parsed.sha256,
+            "runner": "local",
+        }
         _finish(
             session_factory,
             submission_id,

@@ -8,6 +8,8 @@ Rules (DESIGN.md, "The data ratchet"; choices written down here):
 - The **top-k** are the first k complete training sets.
 - A test set's **difficulty** is ``1 - mean A[t, s]`` over the top-k (for a ``min`` metric,
   the mean itself); None while the top-k is empty or a top-k cell is missing.
+- An **empty suite** is allowed: no training set is complete, every score and worst cell is
+  None, training sets rank by arrival, the top-k is empty and every difficulty and the bar are None.
 - The **bar** is the difficulty of the easiest suite member; a test set is accepted when its
   difficulty is at least ``bar + margin``. Suite members are never removed, so S0 stays.
 """
@@ -62,8 +64,11 @@ def compute(
     sums = np.where(have, sub, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    worst_src = np.where(have, sub, np.inf if direction == "max" else -np.inf)
-    worst = worst_src.min(axis=1) if direction == "max" else worst_src.max(axis=1)
+    # ``initial`` makes the reductions defined for an empty suite (zero columns): no cell, no worst.
+    if direction == "max":
+        worst = np.where(have, sub, np.inf).min(axis=1, initial=np.inf)
+    else:
+        worst = np.where(have, sub, -np.inf).max(axis=1, initial=-np.inf)
     key = -score if direction == "max" else score
     key = np.where(np.isnan(key), np.inf, key)
     order = np.lexsort((np.arange(len(train)), key, ~complete))

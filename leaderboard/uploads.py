@@ -115,8 +115,13 @@ class Accepted:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as a JSON-ready dict."""
-        return {"submission": self.submission, "duplicate": self.duplicate, "status": self.status,
-                "queue_position": self.position, "quota": self.quota.to_dict()}
+        return {
+            "submission": self.submission,
+            "duplicate": self.duplicate,
+            "status": self.status,
+            "queue_position": self.position,
+            "quota": self.quota.to_dict(),
+        }
 
 
 def accept(
@@ -137,14 +142,23 @@ def accept(
         digest = content_digest(spec, parsed.table, parsed.sha256)
         with sessions() as s:
             earlier = s.execute(
-                select(Submission.id, Submission.status).where(
-                    Submission.team_id == caller.team_id, Submission.challenge == spec.id,
-                    Submission.content_sha256 == digest, Submission.status.in_(["queued", "running", "done"]),
-                ).order_by(Submission.id)
+                select(Submission.id, Submission.status)
+                .where(
+                    Submission.team_id == caller.team_id,
+                    Submission.challenge == spec.id,
+                    Submission.content_sha256 == digest,
+                    Submission.status.in_(["queued", "running", "done"]),
+                )
+                .order_by(Submission.id)
             ).first()
             if earlier is not None:
-                return Accepted(earlier.id, True, earlier.status, queue.position(s, earlier.id),
-                                quota.state(s, caller.team_id))
+                return Accepted(
+                    earlier.id,
+                    True,
+                    earlier.status,
+                    queue.position(s, earlier.id),
+                    quota.state(s, caller.team_id),
+                )
         with sessions.begin() as s:
             ensure_challenge(s, spec)
             quota.lock_team(s, caller.team_id)
@@ -152,9 +166,17 @@ def accept(
             if q.remaining <= 0:
                 raise ApiError(429, "over_quota", q.message(), quota=q.to_dict())
             sha, stored = _store(path, parsed.sha256)
-            sub = Submission(challenge=spec.id, challenge_version=spec.version, kind=spec.kind,
-                             team_id=caller.team_id, sha256=sha, content_sha256=digest, filename=path.name,
-                             path=str(stored), status="queued")
+            sub = Submission(
+                challenge=spec.id,
+                challenge_version=spec.version,
+                kind=spec.kind,
+                team_id=caller.team_id,
+                sha256=sha,
+                content_sha256=digest,
+                filename=path.name,
+                path=str(stored),
+                status="queued",
+            )
             s.add(sub)
             s.flush()
             queue.enqueue(s, sub.id, max_attempts)

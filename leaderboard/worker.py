@@ -38,7 +38,7 @@ class Heartbeat:
                 if not queue.heartbeat(self.sessions, self.lease, self.lease_s):
                     self.lost.set()
                     return
-            except Exception:  # noqa: BLE001 - a missed beat is retried; the lease has slack
+            except Exception:  # noqa: S112 - a missed beat is retried; the lease has slack for it
                 continue
 
     def __enter__(self) -> Heartbeat:
@@ -67,7 +67,7 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
     with Heartbeat(sessions, lease, lease_s) as beat:
         try:
             process_submission(sessions, lease.submission_id, runner)
-        except Exception as e:  # noqa: BLE001 - recorded in the job log and retried or failed below
+        except Exception as e:
             error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
     wall = time.perf_counter() - start
     if beat.lost.is_set():
@@ -79,11 +79,18 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         counters = ((sub.result or {}).get("counters") or {}) if sub else {}
     if status == "done":
         work = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
-        ok = queue.finish(sessions, lease, "done", f"done in {wall:.2f} s by {lease.owner}" + (f" ({work})" if work else ""))
+        ok = queue.finish(
+            sessions, lease, "done", f"done in {wall:.2f} s by {lease.owner}" + (f" ({work})" if work else "")
+        )
         return "done" if ok else "lost"
     if status == "rejected":
-        ok = queue.finish(sessions, lease, "done", f"rejected in {wall:.2f} s (not charged)",
-                          refund_reason="rejected by the evaluator")
+        ok = queue.finish(
+            sessions,
+            lease,
+            "done",
+            f"rejected in {wall:.2f} s (not charged)",
+            refund_reason="rejected by the evaluator",
+        )
         return "done" if ok else "lost"
     line = f"attempt {lease.attempt}/{lease.max_attempts} failed after {wall:.2f} s: {error or status}"
     if lease.attempt < lease.max_attempts:

@@ -35,8 +35,11 @@ def tiny(spec: ChallengeSpec) -> ChallengeSpec:
         )
         for t in spec.tasks
     ]
+    # A rule sized for the full splits is scaled with them (the only such option today).
+    options = {k: max(1, v // 4) if k == "min_per_class" and isinstance(v, int) else v for k, v in spec.options.items()}
     return spec.model_copy(
         update={
+            "options": options,
             "data": data,
             "tasks": tasks,
             "seeds": spec.seeds[:2],

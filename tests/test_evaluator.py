@@ -83,3 +83,11 @@ def test_summary_and_interval() -> None:
 def test_checkpoints_cover_every_stride() -> None:
     assert checkpoints(5, 1) == [0, 1, 2, 3, 4, 5]
     assert checkpoints(10, 4) == [0, 4, 8, 10]
+
+
+def test_rows_reads_exactly_the_selected_rows(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]]) -> None:
+    _, data = tiny_data["vision-selection"]
+    pool = data.split("pool")
+    ids = pool.ids[[7, 3, 4, 5, len(pool.ids) - 1, 3, 0]]  # unsorted, a run, a repeat, both ends
+    assert np.array_equal(pool.rows(ids), np.asarray(pool.x[pool.positions(ids)]))
+    assert pool.rows(ids[:0]).shape == (0, pool.x.shape[1])

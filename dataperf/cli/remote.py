@@ -105,7 +105,8 @@ def wait(client: Any, sid: int, timeout: float, say: Any) -> dict[str, Any]:
         seen = (doc["status"], doc.get("queue_position"), doc.get("attempts"))
         if seen != last:
             pos = f", position {doc['queue_position']}" if doc.get("queue_position") else ""
-            say(f"[{time.monotonic() - start:6.1f}s] {doc['status']}{pos} (attempt {doc.get('attempts') or 0})")
+            attempt = doc.get("attempts") or 0
+            say(f"[{time.monotonic() - start:6.1f}s] {doc['status']}{pos} (attempt {attempt})")
             last = seen
         if doc["status"] in FINAL:
             return doc  # type: ignore[no-any-return]

@@ -78,7 +78,7 @@ def _noisy(
     if noise.method == "machine":
         # A weak, uncertain labeller: nearest class centroids fitted on a small seeded share
         # of the split; each label is drawn from a softmax over the centroid distances.
-        n_fit = max(n_classes, int(round(noise.rate * len(y))))
+        n_fit = min(len(y), max(5 * n_classes, int(round(noise.rate * len(y)))))
         fit = rng.choice(len(y), size=n_fit, replace=False)
         xf, yf = x[fit].astype(np.float64), y[fit]
         cents = np.stack(

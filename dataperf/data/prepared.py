@@ -1,11 +1,14 @@
 """Read prepared data, verifying every file's sha256 against its Croissant record first.
 
-Embeddings are read through a memory map of ``<split>.f32``, so selecting rows touches only
-those rows: a million-row pool costs its id column plus the selected rows.
+Selected rows are read from ``<split>.f32`` with positioned reads (one per run of adjacent
+rows), so a million-row pool costs its id column plus the selected rows; a memory map would
+let kernel read-around map most of the file into the process. Whole splits are memory-mapped.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,11 +31,13 @@ class Split:
     labels: np.ndarray
     public_labels: np.ndarray
     x: np.ndarray
+    """All embeddings, memory-mapped (for whole-split use)."""
+    raw: Path
+    """The ``.f32`` file behind ``x``."""
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Return row positions of ``ids`` (which must all be in the split)."""
-        pos = np.searchsorted(self.ids, ids)
-        return pos
+        return np.searchsorted(self.ids, ids)
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
         """Return a boolean mask: which of ``ids`` are in the split."""
@@ -41,10 +46,23 @@ class Split:
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Return the embeddings of ``ids`` as a float32 array, reading only those rows."""
-        pos = self.positions(ids)
+        pos = self.positions(np.asarray(ids, dtype=np.int64))
+        dim = self.x.shape[1]
+        out = np.empty((len(pos), dim), dtype=np.float32)
+        if len(pos) == 0:
+            return out
         order = np.argsort(pos, kind="stable")
-        out = np.empty((len(ids), self.x.shape[1]), dtype=np.float32)
-        out[order] = self.x[pos[order]]
+        sp = pos[order]
+        breaks = np.flatnonzero(np.diff(sp) != 1) + 1
+        bounds = np.concatenate([[0], breaks, [len(sp)]])
+        row_bytes = dim * 4
+        fd = os.open(self.raw, os.O_RDONLY)
+        try:
+            for i, j in itertools.pairwise(bounds):
+                buf = os.pread(fd, int(j - i) * row_bytes, int(sp[i]) * row_bytes)
+                out[order[i:j]] = np.frombuffer(buf, dtype="<f4").reshape(-1, dim)
+        finally:
+            os.close(fd)
         return out
 
 
@@ -93,13 +111,15 @@ class PreparedData:
             cols = pq.read_table(path, columns=["id", "label", "public_label"])
             ids = cols.column("id").to_numpy()
             dim = self.spec.data.embedding.dim
-            x = np.memmap(self.folder / f"{name}.f32", dtype="<f4", mode="r", shape=(len(ids), dim))
+            raw = self.folder / f"{name}.f32"
+            x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), dim))
             self._splits[name] = Split(
                 name=name,
                 ids=ids,
                 labels=cols.column("label").to_numpy().astype(np.int64),
                 public_labels=cols.column("public_label").to_numpy().astype(np.int64),
                 x=x,
+                raw=raw,
             )
         return self._splits[name]
 

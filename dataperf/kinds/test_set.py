@@ -115,8 +115,8 @@ class TestSet(ChallengeKind):
                             sub.path.name,
                             None,
                             "task",
-                            f"task '{task.name}' has {n} rows of class {label} (by the hidden ground truth); "
-                            f"every class needs at least {need}",
+                            f"task '{task.name}' has too few rows of class {label} by the hidden ground "
+                            f"truth: every class needs at least {need} (counts are not disclosed)",
                         )
                     )
         return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dataperf.contract import ResourceSpec, Result, Runner
+from dataperf.contract import ChallengeSpec, ResourceSpec, Result, Runner
 from dataperf.errors import RunnerError, SubmissionError, Violation, param_error
 from dataperf.runners import RUNNERS
 
@@ -252,8 +252,11 @@ def _in_name(submission: Path) -> str:
     name = submission.name
     if _SAFE_NAME.match(name):
         return name
-    suffix = "".join(s for s in submission.suffixes if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", s))
-    return "submission" + suffix
+    safe = [s for s in submission.suffixes if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", s)]
+    last = submission.suffix  # what the evaluator reads the format from; ``suffixes`` can miss it
+    if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", last) and safe[-1:] != [last]:
+        safe = [last]
+    return "submission" + "".join(safe)
 
 
 class DockerRunner(Runner):
@@ -275,7 +278,8 @@ class DockerRunner(Runner):
         """Evaluate ``submission`` in a container and return its result.
 
         Raises SubmissionError for an invalid submission (violations as the local runner
-        reports them), RunnerError with status ``oom``, ``timeout``, ``crashed``, ``invalid``
+        reports them), DataError when the prepared data is missing or changed (before any
+        container starts), RunnerError with status ``oom``, ``timeout``, ``crashed``, ``invalid``
         (any other refusal by the evaluator) or ``error`` (docker itself failed).
         """
         from dataperf.challenges import get_challenge
@@ -289,6 +293,11 @@ class DockerRunner(Runner):
                 status="invalid",
             )
         host_data = data_dir(spec.id, spec.version)
+        # Verify the data here, before it is mounted read-only: a missing or changed file is a
+        # clear DataError without a container, and the sha256 stamp cache in the folder is
+        # brought up to date (stamps are size, mtime and inode, the same through a bind mount),
+        # so the evaluator inside, unable to write the cache, need not re-hash every file.
+        _check_data(spec, host_data)
         c = self._client or client()
         gpu = spec.resources.gpu and gpus_available(c)
         limits = Limits.from_spec(spec.resources, gpu=gpu)
@@ -351,7 +360,34 @@ class DockerRunner(Runner):
                 log=outcome.log,
             ) from None
         prov = dataclasses.replace(result.provenance, runner=self.name, image_digest=outcome.image_id)
-        return dataclasses.replace(result, provenance=prov)
+        # The container's own start-to-exit time (wall_time_s is the evaluation inside it).
+        extra = {**result.extra, "container_wall_s": round(outcome.wall_s, 6)}
+        return dataclasses.replace(result, provenance=prov, extra=extra)
+
+
+def _check_data(spec: ChallengeSpec, folder: Path) -> None:
+    """Verify ``folder`` as :class:`~dataperf.data.prepared.PreparedData` does (same errors),
+    without importing NumPy and Arrow into the host side of a run, and refresh its stamp cache."""
+    from dataperf.data.croissant import read_file_hashes
+    from dataperf.errors import DataError
+    from dataperf.hashing import cached_sha256
+
+    meta = folder / "croissant.json"
+    if not meta.exists():
+        raise DataError(
+            f"no prepared data for {spec.id} v{spec.version} in {folder}: run 'dataperf prepare {spec.id}' first"
+        )
+    cache = folder / ".sha256-cache.json"
+    for name, expected in sorted(read_file_hashes(meta).items()):
+        path = folder / name
+        if not path.exists():
+            raise DataError(f"{path}: missing (prepared data is incomplete; run 'dataperf prepare --force')")
+        got = cached_sha256(path, cache)
+        if got != expected:
+            raise DataError(
+                f"{path}: sha256 is {got}, Croissant records {expected}; the file changed "
+                f"after it was prepared (run 'dataperf prepare {spec.id} --force')"
+            )
 
 
 def _read_json(path: Path, outcome: SandboxOutcome) -> dict[str, Any]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dataperf.challenges import get_challenge
 from dataperf.contract import Result, Runner
-from dataperf.evaluator import evaluate
 from dataperf.runners import RUNNERS
 
 
@@ -17,6 +15,9 @@ class LocalRunner(Runner):
 
     def evaluate(self, challenge_id: str, submission: Path) -> Result:
         """Return the result of evaluating ``submission`` here."""
+        from dataperf.challenges import get_challenge
+        from dataperf.evaluator import evaluate  # imported on use: the docker runner's host side never needs it
+
         return evaluate(get_challenge(challenge_id), submission, runner=self.name)
 
 

@@ -16,7 +16,18 @@ from leaderboard.cache import stamp
 router = APIRouter(tags=["challenges"])
 
 CSV_COLUMNS = {
-    "training": ["rank", "team", "label", "baseline", "score", "ci95", "worst", "complete", "top_k", "submission"],
+    "training": [
+        "rank",
+        "team",
+        "label",
+        "baseline",
+        "score",
+        "ci95",
+        "worst",
+        "complete",
+        "top_k",
+        "submission",
+    ],
     "test": ["rank", "team", "label", "baseline", "difficulty", "in_suite", "submission"],
     "plain": ["rank", "team", "label", "baseline", "score", "ci95", "evaluator_version", "submission"],
 }
@@ -27,9 +38,11 @@ def cached(request: Request, key: tuple[Any, ...], build: Any) -> Any:
     st = state(request)
     with st.sessions() as s:
         current = stamp(s)
+
     def make() -> Any:
         with st.sessions() as s:
             return build(s)
+
     return st.cache.get(key, current, make)
 
 
@@ -80,8 +93,11 @@ def leaderboard(challenge_id: str, request: Request, format: str = "json") -> An
     """Return the leaderboard; ``format=csv`` answers CSV."""
     board = board_for(request, challenge_id)
     if format == "csv":
-        return Response(to_csv(board), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'})
+        return Response(
+            to_csv(board),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'},
+        )
     return board
 
 

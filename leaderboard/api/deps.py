@@ -71,8 +71,12 @@ def require_team(request: Request) -> Caller:
     """Return the calling team; raise ApiError 401 when the request carries no token."""
     who = caller(request)
     if who is None:
-        raise ApiError(401, "no_token", "this needs an API token: send 'Authorization: Bearer <token>' "
-                       "(run 'dataperf login URL --token TOKEN' for the CLI)")
+        raise ApiError(
+            401,
+            "no_token",
+            "this needs an API token: send 'Authorization: Bearer <token>' "
+            "(run 'dataperf login URL --token TOKEN' for the CLI)",
+        )
     return who
 
 
@@ -89,9 +93,16 @@ def challenge(challenge_id: str) -> ChallengeSpec:
 def public_spec(spec: ChallengeSpec) -> dict[str, Any]:
     """Return what anyone may know about a challenge (no data, no hidden labels)."""
     return {
-        "id": spec.id, "version": spec.version, "kind": spec.kind, "title": spec.title,
-        "description": spec.description.strip(), "licence": spec.licence,
-        "metric": spec.metric.name, "direction": spec.metric.direction,
-        "tasks": [t.name for t in spec.tasks], "budget": spec.budget, "seeds": list(spec.seeds),
+        "id": spec.id,
+        "version": spec.version,
+        "kind": spec.kind,
+        "title": spec.title,
+        "description": spec.description.strip(),
+        "licence": spec.licence,
+        "metric": spec.metric.name,
+        "direction": spec.metric.direction,
+        "tasks": [t.name for t in spec.tasks],
+        "budget": spec.budget,
+        "seeds": list(spec.seeds),
         "model": spec.model.name,
     }

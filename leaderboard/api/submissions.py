@@ -13,7 +13,7 @@ from sqlalchemy import select
 from leaderboard import boards, queue, quota, uploads
 from leaderboard.api.deps import Caller, caller, challenge, require_team, state
 from leaderboard.errors import ApiError, not_found
-from leaderboard.models import Submission, Team
+from leaderboard.models import Cell, Dataset, Submission, Team
 from leaderboard.server_models import Job
 
 router = APIRouter(tags=["submissions"])
@@ -38,10 +38,18 @@ async def submit(challenge_id: str, request: Request, filename: str) -> dict[str
     if q.remaining <= 0:
         raise ApiError(429, "over_quota", q.message(), quota=q.to_dict())
     declared = request.headers.get("content-length")
-    path = await uploads.receive(request.stream(), int(declared) if declared and declared.isdigit() else None,
-                                 st.settings.max_upload_bytes, name)
+    path = await uploads.receive(
+        request.stream(),
+        int(declared) if declared and declared.isdigit() else None,
+        st.settings.max_upload_bytes,
+        name,
+    )
     accepted = await run_in_threadpool(uploads.accept, st.sessions, spec, who, path, st.settings.max_attempts)
-    return accepted.to_dict() | {"challenge": spec.id, "team": who.team, "url": f"/submissions/{accepted.submission}"}
+    return accepted.to_dict() | {
+        "challenge": spec.id,
+        "team": who.team,
+        "url": f"/submissions/{accepted.submission}",
+    }
 
 
 def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> tuple[Submission, Caller]:
@@ -53,8 +61,11 @@ def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> 
     if sub is None:
         raise not_found(f"submission {submission_id}")
     if sub.team_id != who.team_id:
-        raise ApiError(403, "wrong_team", f"submission {submission_id} belongs to another team; a team sees only "
-                       "its own submissions' files and logs")
+        raise ApiError(
+            403,
+            "wrong_team",
+            f"submission {submission_id} belongs to another team; a team sees only its own submissions' files and logs",
+        )
     return sub, who
 
 
@@ -78,7 +89,9 @@ def describe(request: Request, submission_id: int, allow_cookie: bool = False) -
     who = caller(request, allow_cookie)
     with state(request).sessions() as s:
         row = s.execute(
-            select(Submission, Team.name).join(Team, Team.id == Submission.team_id).where(Submission.id == submission_id)
+            select(Submission, Team.name)
+            .join(Team, Team.id == Submission.team_id)
+            .where(Submission.id == submission_id)
         ).first()
         if row is None:
             raise not_found(f"submission {submission_id}")
@@ -86,20 +99,49 @@ def describe(request: Request, submission_id: int, allow_cookie: bool = False) -
         job = s.execute(select(Job).where(Job.submission_id == submission_id)).scalar_one_or_none()
         pos = queue.position(s, submission_id)
         published = boards.is_published(s, sub.challenge)
+        provenance = _provenance(s, sub)
     owner = who is not None and who.team_id == sub.team_id
     out: dict[str, Any] = {
-        "submission": sub.id, "challenge": sub.challenge, "challenge_version": sub.challenge_version,
-        "kind": sub.kind, "team": team, "filename": sub.filename, "sha256": sub.sha256, "status": sub.status,
-        "queue_position": pos, "attempts": job.attempts if job else sub.attempts,
-        "max_attempts": job.max_attempts if job else None, "job_state": job.state if job else None,
-        "created_at": _iso(sub.created_at), "started_at": _iso(sub.started_at),
-        "finished_at": _iso(sub.finished_at), "result": public_result(sub, published), "owner": owner,
+        "submission": sub.id,
+        "challenge": sub.challenge,
+        "challenge_version": sub.challenge_version,
+        "kind": sub.kind,
+        "team": team,
+        "filename": sub.filename,
+        "sha256": sub.sha256,
+        "status": sub.status,
+        "queue_position": pos,
+        "attempts": job.attempts if job else sub.attempts,
+        "max_attempts": job.max_attempts if job else None,
+        "job_state": job.state if job else None,
+        "created_at": _iso(sub.created_at),
+        "started_at": _iso(sub.started_at),
+        "finished_at": _iso(sub.finished_at),
+        "result": public_result(sub, published),
+        "provenance": provenance,
+        "owner": owner,
     }
     if owner:
         out["error"] = sub.error
         out["violations"] = (sub.result or {}).get("violations")
         out["log"] = job.log if job else ""
     return out
+
+
+def _provenance(session: Any, sub: Submission) -> dict[str, Any] | None:
+    """Return where the submission's scores came from: the evaluator result's provenance, or for
+    ratchet sets the provenance recorded with one of its cells (never a score)."""
+    res = sub.result or {}
+    if isinstance(res.get("provenance"), dict):
+        return dict(res["provenance"])
+    if sub.dataset_id is None:
+        return None
+    digest = session.execute(select(Dataset.digest).where(Dataset.id == sub.dataset_id)).scalar_one_or_none()
+    col = Cell.test_sha256 if sub.kind == "test-set" else Cell.train_sha256
+    prov = session.execute(select(Cell.provenance).where(col == digest).limit(1)).scalar_one_or_none()
+    if prov is None:
+        return None
+    return dict(prov) | {"set_digest": digest, "submission_sha256": sub.sha256}
 
 
 def _iso(dt: Any) -> str | None:
@@ -112,12 +154,30 @@ def mine(request: Request, limit: int = 50) -> dict[str, Any]:
     who = require_team(request)
     with state(request).sessions() as s:
         rows = s.execute(
-            select(Submission.id, Submission.challenge, Submission.filename, Submission.status, Submission.created_at)
-            .where(Submission.team_id == who.team_id).order_by(Submission.id.desc()).limit(max(1, min(limit, 500)))
+            select(
+                Submission.id,
+                Submission.challenge,
+                Submission.filename,
+                Submission.status,
+                Submission.created_at,
+            )
+            .where(Submission.team_id == who.team_id)
+            .order_by(Submission.id.desc())
+            .limit(max(1, min(limit, 500)))
         ).all()
-    return {"team": who.team, "submissions": [
-        {"submission": r.id, "challenge": r.challenge, "filename": r.filename, "status": r.status,
-         "created_at": _iso(r.created_at)} for r in rows]}
+    return {
+        "team": who.team,
+        "submissions": [
+            {
+                "submission": r.id,
+                "challenge": r.challenge,
+                "filename": r.filename,
+                "status": r.status,
+                "created_at": _iso(r.created_at),
+            }
+            for r in rows
+        ],
+    }
 
 
 @router.get("/submissions/{submission_id}", summary="Status of a submission")

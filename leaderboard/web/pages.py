@@ -15,10 +15,11 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from leaderboard.api.challenges import board_for
+from leaderboard import boards
 from leaderboard.api.deps import COOKIE, caller, challenge, public_spec, state
 from leaderboard.api.submissions import describe
 from leaderboard.auth import team_for_token
+from leaderboard.cache import stamp
 from leaderboard.errors import ApiError
 
 HERE = Path(__file__).resolve().parent
@@ -29,8 +30,13 @@ def env() -> Any:
     """Return the Jinja environment (autoescape on for every template)."""
     import jinja2
 
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    e = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     e.filters["num"] = _num
     e.filters["ci"] = _ci
     return e
@@ -84,18 +90,43 @@ def index(request: Request) -> HTMLResponse:
 
 
 def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLResponse:
-    """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history."""
+    """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history.
+
+    The rendered page is cached per (challenge, page, team) until the database stamp changes.
+    """
     try:
         spec = challenge(challenge_id)
     except ApiError as e:
         return error_page(request, 404, e.message)
-    board = board_for(request, challenge_id)
-    size = state(request).settings.page_size
-    pages = max(1, math.ceil(len(board["rows"]) / size))
-    page = min(max(1, page), pages)
-    rows = board["rows"][(page - 1) * size: page * size]
-    return render("challenge.html", title=spec.title, spec=public_spec(spec), board=board, rows=rows,
-                  page=page, pages=pages, total=len(board["rows"]), team=_team(request))
+    st = state(request)
+    team = _team(request)
+    with st.sessions() as s:
+        current = stamp(s)
+
+    def build_board() -> dict[str, Any]:
+        with st.sessions() as s:
+            return boards.board(s, challenge_id)
+
+    def build_html() -> bytes:
+        board = st.cache.get(("board", challenge_id), current, build_board)
+        size = st.settings.page_size
+        pages = max(1, math.ceil(len(board["rows"]) / size))
+        at = min(max(1, page), pages)
+        rows = board["rows"][(at - 1) * size : at * size]
+        body = render(
+            "challenge.html",
+            title=spec.title,
+            spec=public_spec(spec),
+            board=board,
+            rows=rows,
+            page=at,
+            pages=pages,
+            total=len(board["rows"]),
+            team=team,
+        ).body
+        return bytes(body)
+
+    return HTMLResponse(st.cache.get(("html", challenge_id, page, team), current, build_html))
 
 
 def submission_page(submission_id: int, request: Request) -> HTMLResponse:
@@ -132,8 +163,9 @@ def logout() -> Response:
 
 def plotly_route() -> Response:
     """Serve plotly.min.js (cached by the browser for a day)."""
-    return Response(plotly_js(), media_type="application/javascript",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        plotly_js(), media_type="application/javascript", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def mount(app: FastAPI) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures of the container tests: a reachable docker daemon and the built evaluator image.
+"""Fixtures of the container tests: a reachable docker daemon, the built evaluator image, and a
+tiny world (spec folder and data home) both runners read.
 
 Every test here is marked ``docker``. They skip only when the daemon cannot be reached (start
 it with ``scripts/start-dockerd``); a missing image is an error (build it with
@@ -7,13 +8,26 @@ it with ``scripts/start-dockerd``); a missing image is an error (build it with
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from dataperf.challenges import _load_all, challenges, get_challenge
+from dataperf.contract import ChallengeSpec
+from dataperf.data.prepare import prepare
 from dataperf.errors import RunnerError
+from dataperf.paths import data_dir
 from dataperf.runners.docker import DockerRunner, client
+
+if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.conftest` from any cwd
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.conftest import TINY_ROWS, tiny
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,6 +54,65 @@ def cpu_image(docker_client: Any) -> str:
     tag = DockerRunner().image_for(gpu=False)
     try:
         docker_client.images.get(tag)
-    except Exception:  # noqa: BLE001 - any lookup failure means the same thing here
+    except Exception:
         pytest.fail(f"evaluator image {tag} is not built: run docker/build.sh")
     return tag
+
+
+def tiny_spec(spec: ChallengeSpec) -> ChallengeSpec:
+    """Return ``tiny(spec)`` with the recipe scaled to its tiny splits, so that every baseline
+    builds a valid file: a machine labeller fitted on as many rows as the full recipe's (its
+    share of 240 rows would be one row per class, leaving classes unlabelled), and a per-class
+    minimum and reference size that 40-row test sets and 240-row pools can meet."""
+    small = tiny(spec)
+    noise = small.data.noise
+    data = small.data
+    if noise is not None and noise.method == "machine":
+        full, now = spec.data.splits[noise.split].size, small.data.splits[noise.split].size
+        noise = noise.model_copy(update={"rate": min(1.0, noise.rate * full / now)})
+        data = data.model_copy(update={"noise": noise})
+    opts = dict(small.options)
+    if "min_per_class" in opts:
+        opts["min_per_class"] = min(int(opts["min_per_class"]), 2)
+    if "ref_rows" in opts:
+        opts["ref_rows"] = min(int(opts["ref_rows"]), TINY_ROWS // 2)
+    return small.model_copy(update={"data": data, "options": opts})
+
+
+@dataclass(frozen=True)
+class World:
+    """A private spec folder and data home holding tiny variants of every registered challenge."""
+
+    specs: Path
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Write the tiny specs and prepare their data once per session."""
+    root = tmp_path_factory.mktemp("tiny-world")
+    w = World(specs=root / "challenges", home=root / "home")
+    w.specs.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATAPERF_HOME", str(w.home))
+        for name in challenges().names():
+            spec = tiny_spec(challenges().get(name))
+            (w.specs / f"{spec.id}.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+        mp.setenv("DATAPERF_CHALLENGES", str(w.specs))
+        _load_all.cache_clear()
+        for name in challenges().names():
+            spec = get_challenge(name)
+            prepare(spec, root=data_dir(spec.id, spec.version))
+    _load_all.cache_clear()
+    yield w
+    _load_all.cache_clear()
+
+
+@pytest.fixture
+def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """Point this test's DATAPERF_CHALLENGES and DATAPERF_HOME at the tiny world."""
+    monkeypatch.setenv("DATAPERF_CHALLENGES", str(world.specs))
+    monkeypatch.setenv("DATAPERF_HOME", str(world.home))
+    _load_all.cache_clear()
+    yield world
+    _load_all.cache_clear()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dataperf.contract import Provenance, Result
-from dataperf.errors import RunnerError, SubmissionError
+from dataperf.errors import DataError, RunnerError, SubmissionError
 from dataperf.runners.docker import DockerRunner, Limits, SandboxOutcome, _in_name, run_sandboxed
 
 LIMITS = Limits(memory="128m", pids=64, timeout=4)
@@ -23,9 +23,7 @@ LIMITS = Limits(memory="128m", pids=64, timeout=4)
 def result_dict() -> dict[str, Any]:
     """Return a small valid result, as the in-container CLI would write it."""
     prov = Provenance("c", 1, "s", "d", "u", "1.0.0", {"numpy": "2"}, [0, 1], "local", 0.5)
-    res = Result(
-        "c", 1, "k", "acc", "max", {"t": {0: 0.1, 1: 0.30000000000000004}}, {"t": 0.2}, 0.2, None, {}, prov
-    )
+    res = Result("c", 1, "k", "acc", "max", {"t": {0: 0.1, 1: 0.30000000000000004}}, {"t": 0.2}, 0.2, None, {}, prov)
     return res.to_dict()
 
 
@@ -88,7 +86,7 @@ def test_failures_have_distinct_statuses(
 
 
 def test_missing_image_is_a_clear_error(docker_client: Any) -> None:
-    with pytest.raises(RunnerError, match="not built; run docker/build.sh"):
+    with pytest.raises(RunnerError, match=r"not built; run docker/build\.sh"):
         run_sandboxed("dataperf/no-such-image:0", ["true"], docker_client=docker_client)
 
 
@@ -97,3 +95,17 @@ def test_in_name_is_safe() -> None:
     assert _in_name(Path("/x/..evil name.csv")) == "submission.csv"
     assert _in_name(Path("/x/a b:c.tar.gz")) == "submission.tar.gz"
     assert _in_name(Path("/x/.hidden")) == "submission"
+    assert _in_name(Path("/x/...parquet")) == "submission.parquet"  # Path.suffixes is [] here
+    assert _in_name(Path("/x/..\\..\\x.CSV")) == "submission.CSV"
+
+
+def test_missing_data_is_a_data_error_before_any_container(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_client: Any
+) -> None:
+    monkeypatch.setenv("DATAPERF_HOME", str(tmp_path / "empty-home"))
+    sub = tmp_path / "s.csv"
+    sub.write_text("task,id,label\nshirt,1,1\n")
+    before = docker_client.containers.list(all=True)
+    with pytest.raises(DataError, match="dataperf prepare vision-selection"):
+        DockerRunner(docker_client=docker_client).evaluate("vision-selection", sub)
+    assert docker_client.containers.list(all=True) == before

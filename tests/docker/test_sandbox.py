@@ -17,13 +17,9 @@ from dataperf.runners.docker import Limits, Mount, SandboxOutcome, run_sandboxed
 SMALL = Limits(memory="256m", cpus=1.0, pids=64, timeout=60)
 
 
-def py(
-    image: str, code: str, client: Any, limits: Limits = SMALL, mounts: tuple[Mount, ...] = ()
-) -> SandboxOutcome:
+def py(image: str, code: str, client: Any, limits: Limits = SMALL, mounts: tuple[Mount, ...] = ()) -> SandboxOutcome:
     """Run ``python -c code`` in ``image`` in the sandbox."""
-    return run_sandboxed(
-        image, ["-c", code], entrypoint=["python"], limits=limits, mounts=mounts, docker_client=client
-    )
+    return run_sandboxed(image, ["-c", code], entrypoint=["python"], limits=limits, mounts=mounts, docker_client=client)
 
 
 def done(outcome: SandboxOutcome) -> dict[str, Any]:

@@ -38,8 +38,14 @@ class Live:
 
     def cli(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """Run ``dataperf ARGS`` with the live environment and return the finished process."""
-        done = subprocess.run([sys.executable, "-m", "dataperf.cli", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "dataperf.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"dataperf {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done
@@ -77,26 +83,43 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     home = root / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("DATAPERF_DB", "DATAPERF_SERVER", "DATAPERF_TOKEN")}
-    env |= {"DATAPERF_HOME": str(home), "DATAPERF_CHALLENGES": str(CHALLENGES),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env |= {
+        "DATAPERF_HOME": str(home),
+        "DATAPERF_CHALLENGES": str(CHALLENGES),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
     db = f"sqlite:///{home / 'server.db'}"
     if cached:
         (home / "data").symlink_to(Path(cached) / "data")
-    subprocess.run([sys.executable, str(Path(__file__).with_name("fill.py")), db, str(root / "hard.csv")],
-                   env=env, check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("fill.py")), db, str(root / "hard.csv")],
+        env=env,
+        check=True,
+        timeout=600,
+    )
     logs = root / "logs"
     logs.mkdir()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     procs = []
     with (logs / "serve.log").open("wb") as slog, (logs / "worker.log").open("wb") as wlog:
-        serve = subprocess.Popen([sys.executable, "-m", "dataperf.cli", "serve", "--port", str(port), "--db", db],
-                                 env=env, stdout=slog, stderr=subprocess.STDOUT)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "dataperf.cli", "serve", "--port", str(port), "--db", db],
+            env=env,
+            stdout=slog,
+            stderr=subprocess.STDOUT,
+        )
         procs.append(serve)
         try:
             _wait_http(f"{url}/api/health", serve, logs / "serve.log")
-            procs.append(subprocess.Popen([sys.executable, "-m", "dataperf.cli", "worker", "--db", db, "--poll", "0.2"],
-                                          env=env, stdout=wlog, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "dataperf.cli", "worker", "--db", db, "--poll", "0.2"],
+                    env=env,
+                    stdout=wlog,
+                    stderr=subprocess.STDOUT,
+                )
+            )
             yield Live(url, db, home, env, logs)
         finally:
             for p in procs:

@@ -12,13 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Live
-from test_cli import _token, _training_file
+
+from tests.e2e.conftest import Live
+from tests.e2e.test_cli import _token, _training_file
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,9 @@ def test_submission_appears_on_leaderboard_and_heatmap(live: Live, browser: Any,
     label = html.escape(f"#{sid} {team}", quote=False)  # Plotly labels carry escaped text
     value = page.evaluate(
         "(label) => { const d = document.getElementById('heatmap').data[0];"
-        " const i = d.y.indexOf(label); return i < 0 ? null : d.z[i].filter(v => v !== null).length; }", label)
+        " const i = d.y.indexOf(label); return i < 0 ? null : d.z[i].filter(v => v !== null).length; }",
+        label,
+    )
     assert value is not None and value >= 1, f"no heatmap cell for {label}"
     assert "<b>" in page.locator("#heatmap").inner_text()  # the tag is shown as text, not applied
     page.wait_for_selector("#history .main-svg")

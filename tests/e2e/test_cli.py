@@ -6,7 +6,7 @@ import json
 import stat
 from pathlib import Path
 
-from conftest import Live
+from tests.e2e.conftest import Live
 
 
 def _token(live: Live, name: str, *extra: str) -> str:
@@ -17,11 +17,13 @@ def _token(live: Live, name: str, *extra: str) -> str:
 def _training_file(live: Live, seed: int) -> Path:
     """Write a fresh training set for tiny-selection (random baseline, another seed)."""
     path = live.home.parent / f"picks-{seed}.csv"
-    code = ("import sys\nfrom pathlib import Path\nfrom baselines import get_baseline\n"
-            "from dataperf.challenges import get_challenge\nfrom dataperf.evaluator import load_data\n"
-            "from dataperf.submission import write_submission\nspec = get_challenge('tiny-selection')\n"
-            f"t = get_baseline(spec.kind, 'random').build(spec, load_data(spec), {seed})\n"
-            f"write_submission(t, Path({str(path)!r}), spec.id)\n")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom baselines import get_baseline\n"
+        "from dataperf.challenges import get_challenge\nfrom dataperf.evaluator import load_data\n"
+        "from dataperf.submission import write_submission\nspec = get_challenge('tiny-selection')\n"
+        f"t = get_baseline(spec.kind, 'random').build(spec, load_data(spec), {seed})\n"
+        f"write_submission(t, Path({str(path)!r}), spec.id)\n"
+    )
     import subprocess
     import sys
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from ratchet_helpers import baseline_file
 
 from dataperf.cli import main
+from tests.ratchet.ratchet_helpers import baseline_file
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ratchet_helpers import baseline_file, baseline_table, count
 from sqlalchemy import select
 
 from dataperf.challenges import get_challenge
@@ -16,6 +15,7 @@ from leaderboard.models import Cell, Dataset, FittedModel, RatchetEvent
 from leaderboard.problem import Problem, RatchetCounters
 from leaderboard.ratchet import Ratchet
 from leaderboard.views import leaderboard
+from tests.ratchet.ratchet_helpers import baseline_file, baseline_table, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
 

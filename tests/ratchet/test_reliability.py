@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from ratchet_helpers import baseline_file, count
 from sqlalchemy import func, select
 
 from leaderboard.models import Cell, FittedModel, Submission
 from leaderboard.service import process_submission, recover_stale
+from tests.ratchet.ratchet_helpers import baseline_file, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
 ROOT = Path(__file__).resolve().parents[2]

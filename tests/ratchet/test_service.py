@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ratchet_helpers import baseline_file, count
 from sqlalchemy import update
 
+from baselines import for_kind
 from dataperf.errors import SubmissionError
 from leaderboard.models import Challenge, Dataset, Submission, Team, utcnow
 from leaderboard.service import fill_from_baselines, ingest_local, process_submission, recover_stale
 from leaderboard.store import submissions_dir
+from tests.ratchet.ratchet_helpers import baseline_file, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
 
@@ -114,6 +115,59 @@ def test_fill_from_baselines_is_idempotent(sessions) -> None:  # type: ignore[no
     first = fill_from_baselines(sessions, [TEST, TRAIN])
     kinds = {(r["challenge"], r["status"]) for r in first}
     assert kinds == {(TRAIN, "done"), (TEST, "done")}
-    assert len(first) == 6  # four training-set baselines, two test-set baselines
+    assert len(first) == len(for_kind("training-set")) + len(for_kind("test-set"))
     second = fill_from_baselines(sessions, [TRAIN, TEST])
-    assert all(r["duplicate"] for r in second) and count(sessions, Submission) == 6
+    assert all(r["duplicate"] for r in second) and count(sessions, Submission) == len(first)
+
+
+def _queued(sessions, challenge: str, sha: str, path: Path) -> int:  # type: ignore[no-untyped-def]
+    from dataperf.challenges import get_challenge
+    from leaderboard.service import ensure_challenge, ensure_team
+
+    with sessions.begin() as s:
+        ensure_challenge(s, get_challenge(challenge))
+        team = ensure_team(s, "ada")
+        sub = Submission(
+            challenge=challenge,
+            challenge_version=1,
+            kind=get_challenge(challenge).kind,
+            team_id=team.id,
+            sha256=sha,
+            filename=path.name,
+            path=str(path),
+            status="queued",
+        )
+        s.add(sub)
+        s.flush()
+        return int(sub.id)
+
+
+@pytest.mark.parametrize("challenge", [TRAIN, "tiny-plain"])
+def test_a_missing_or_altered_stored_file_fails_retryably_not_rejected(  # type: ignore[no-untyped-def]
+    sessions, tmp_path: Path, challenge: str
+) -> None:
+    from dataperf.hashing import sha256_file
+    from leaderboard.service import StoredFileError
+
+    source = baseline_file(challenge, "training-set", "random", 0, tmp_path)
+    sha = sha256_file(source)
+    stored = tmp_path / "store" / source.name  # where the platform put it; then lost it
+    sid = _queued(sessions, challenge, sha, stored)
+    with pytest.raises(StoredFileError, match="is missing"):
+        process_submission(sessions, sid)
+    with sessions() as s:
+        row = s.get(Submission, sid)
+        assert row is not None and row.status == "failed" and "platform failure" in (row.error or "")
+        assert row.result is None  # no violations: nothing is the participant's fault
+    assert count(sessions, Dataset) == 0  # nothing evaluated
+    stored.parent.mkdir()
+    stored.write_bytes(source.read_bytes()[:-7])  # truncated by the storage: not the submission
+    with pytest.raises(StoredFileError, match="not the recorded"):
+        process_submission(sessions, sid)
+    with sessions() as s:
+        assert s.get(Submission, sid).status == "failed"  # type: ignore[union-attr]
+    stored.write_bytes(source.read_bytes())  # restored: the retry succeeds
+    process_submission(sessions, sid)
+    with sessions() as s:
+        row = s.get(Submission, sid)
+        assert row is not None and row.status == "done" and row.attempts == 3 and row.error is None

@@ -49,3 +49,20 @@ def test_recomputing_a_10000_cell_matrix_takes_under_a_second() -> None:
     st = compute(train, test, test, cells, k=10)
     assert time.perf_counter() - start < 1.0
     assert len(st.rank) == 500 and len(st.top_k) == 10
+
+
+@pytest.mark.parametrize("direction", ["max", "min"])
+def test_an_empty_suite_gives_no_scores_and_ranks_by_arrival(direction: str) -> None:
+    cells = [("b", "s", 0.9), ("a", "s", 0.1)]
+    st = compute(["a", "b", "c"], ["s"], [], cells, k=2, direction=direction)
+    assert st.train == ["a", "b", "c"] and st.rank == {"a": 1, "b": 2, "c": 3}
+    assert st.score == {"a": None, "b": None, "c": None} and st.worst == st.score
+    assert st.complete == {"a": False, "b": False, "c": False}
+    assert st.top_k == [] and st.suite == [] and st.difficulty == {"s": None} and st.bar is None
+    nothing = compute([], [], [], [], k=2, direction=direction)
+    assert nothing.train == [] and nothing.score == {} and nothing.difficulty == {} and nothing.bar is None
+
+
+def test_a_suite_member_without_a_stored_set_counts_as_empty() -> None:
+    st = compute(["a"], ["s"], ["gone"], [("a", "s", 0.5)], k=1)
+    assert st.score == {"a": None} and st.top_k == [] and st.bar is None

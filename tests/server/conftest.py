@@ -12,10 +12,11 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 CHALLENGES = HERE / "challenges"
+PG_ENV = "DATAPERF_TEST_PG_URL"
 
 
 @pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def server_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Prepare the tiny challenges once (or reuse ``$DATAPERF_TEST_DATA``); return the data folder."""
     cached = os.environ.get("DATAPERF_TEST_DATA")
     root = Path(cached) if cached else tmp_path_factory.mktemp("tinyhome")
@@ -25,18 +26,20 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         from dataperf.challenges import challenges
         from dataperf.data.prepare import prepare
 
-        reg = challenges()
-        for name in reg.names():
-            prepare(reg.get(name))
+        folder = prepare(challenges().get("tiny-selection"))
+        dual = root / "data" / "tiny-testset" / "v1"  # the same data recipe: share the folder
+        if not dual.exists():
+            dual.parent.mkdir(parents=True, exist_ok=True)
+            dual.symlink_to(folder)
     yield root / "data"
 
 
 @pytest.fixture()
-def home(tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(server_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Return a fresh data home for one test (sharing the prepared data) with the tiny challenges."""
     h = tmp_path / "home"
     h.mkdir()
-    (h / "data").symlink_to(tiny_data)
+    (h / "data").symlink_to(server_data)
     monkeypatch.setenv("DATAPERF_HOME", str(h))
     monkeypatch.setenv("DATAPERF_CHALLENGES", str(CHALLENGES))
     monkeypatch.delenv("DATAPERF_DB", raising=False)
@@ -45,12 +48,44 @@ def home(tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     return h
 
 
-@pytest.fixture()
-def db_url(home: Path) -> str:
-    """Return the URL of a migrated SQLite database in the test's home."""
+def _server_pg(url: str) -> str:
+    """Return a URL of an emptied database ``<name>_server`` beside ``url``'s (created when
+    missing), so these tests never touch the database other test folders reset."""
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url)
+    name = f"{base.database}_server"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    target = base.set(database=name).render_as_string(hide_password=False)
+    from leaderboard.db import engine
+
+    with engine(target).begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return target
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, home: Path) -> str:
+    """Return the URL of a migrated database: a SQLite file in the test's home, or PostgreSQL
+    from ``$DATAPERF_TEST_PG_URL`` (``scripts/start-postgres`` prints one; skipped, saying so,
+    without it)."""
+    from leaderboard import service
     from leaderboard.db import upgrade
 
-    return upgrade(f"sqlite:///{home / 'server.db'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'server.db'}"
+    else:
+        pg = os.environ.get(PG_ENV, "")
+        if not pg:
+            pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (scripts/start-postgres prints a URL)")
+        url = _server_pg(pg)
+    service._PROBLEMS.clear()
+    return upgrade(url)
 
 
 @dataclass(frozen=True)
@@ -74,12 +109,15 @@ def files(home: Path) -> Files:
     out = home.parent / "files"
     spec = get_challenge("tiny-selection")
     data = load_data(spec)
-    train = [write_submission(b.build(spec, data, 0), out / f"train-{b.name}.csv", spec.id)
-             for b in for_kind(spec.kind)]
+    train = [
+        write_submission(b.build(spec, data, 0), out / f"train-{b.name}.csv", spec.id) for b in for_kind(spec.kind)
+    ]
     tspec = get_challenge("tiny-testset")
     tdata = load_data(tspec)
-    tests = {b.name: write_submission(b.build(tspec, tdata, 0), out / f"test-{b.name}.csv", tspec.id)
-             for b in for_kind(tspec.kind)}
+    tests = {
+        b.name: write_submission(b.build(tspec, tdata, 0), out / f"test-{b.name}.csv", tspec.id)
+        for b in for_kind(tspec.kind)
+    }
     bad = out / "bad.csv"
     bad.write_text("task,id,label\nshirt,-5,7\nnope,1,1\n")
     return Files(train, tests["hard"], tests["random"], bad)

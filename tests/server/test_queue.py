@@ -23,8 +23,16 @@ def _jobs(db_url: str, n: int, max_attempts: int = 3) -> list[int]:
         s.flush()
         ids = []
         for i in range(n):
-            sub = Submission(challenge="tiny-selection", challenge_version=1, kind="training-set", team_id=t.id,
-                             sha256=f"{i:064d}", filename=f"{i}.csv", path=f"/nowhere/{i}.csv", status="queued")
+            sub = Submission(
+                challenge="tiny-selection",
+                challenge_version=1,
+                kind="training-set",
+                team_id=t.id,
+                sha256=f"{i:064d}",
+                filename=f"{i}.csv",
+                path=f"/nowhere/{i}.csv",
+                status="queued",
+            )
             s.add(sub)
             s.flush()
             queue.enqueue(s, sub.id, max_attempts)

@@ -18,14 +18,14 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--team", help="team name (required with --local)")
     p.add_argument("--db", metavar="URL", help="database URL for --local (default: $DATAPERF_DB, else SQLite)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--wait", action="store_true", help="follow the submission on the server until it is scored")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds --wait waits at most (default: 3600)")
+    p.add_argument("--wait", action="store_true", help="follow the submission on the server until scored")
+    p.add_argument("--timeout", type=float, default=3600.0, help="most seconds --wait waits (default: 3600)")
     p.add_argument("--server", metavar="URL", help="server (default: the one from 'dataperf login')")
 
 
 @command(
     "submit",
-    help="validate a file here, upload it to the server and follow it (--local: score it into the local database)",
+    help="validate a file here, upload it to the server and follow it (--local: score it locally)",
     examples="  dataperf submit vision-selection picks.parquet --wait\n"
     "  dataperf submit --local vision-selection picks.parquet --team ada\n"
     "  dataperf submit --local vision-testset hard.csv --team ada --json",

@@ -15,7 +15,10 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="exit when the queue is empty")
     p.add_argument("--db", metavar="URL", help="database URL (default: $DATAPERF_DB, else SQLite in the data home)")
     p.add_argument(
-        "--lease", type=float, default=60.0, help="lease length in seconds, renewed by heartbeats (default: 60)"
+        "--lease",
+        type=float,
+        default=60.0,
+        help="lease length in seconds, renewed by heartbeats (default: 60)",
     )
     p.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty queue (default: 1)")
 

@@ -64,9 +64,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TZ, nullable=False),
         sa.Column("finished_at", TZ, nullable=True),
         sa.CheckConstraint("state IN ('queued', 'leased', 'done', 'failed')", name=op.f("ck_jobs_state")),
-        sa.ForeignKeyConstraint(
-            ["submission_id"], ["submissions.id"], name=op.f("fk_jobs_submission_id_submissions")
-        ),
+        sa.ForeignKeyConstraint(["submission_id"], ["submissions.id"], name=op.f("fk_jobs_submission_id_submissions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("submission_id", name=op.f("uq_jobs_submission_id")),
     )

@@ -1,0 +1,144 @@
+"""Benchmark of the ratchet on Dask: matrix-fill throughput with 1 vs 2 workers, and per-task
+scheduling overhead.
+
+1. Builds one SQLite database holding S0 plus ``--tests - 1`` organizer test sets in the
+   suite and ``--train`` training sets (random and balanced baseline selections) of
+   vision-selection, with no cells; each configuration fills a copy of it from empty.
+2. Fills the ``train x tests`` matrix with :func:`leaderboard.parallel.fill` on a LocalCluster
+   of 1 worker, then of 2 workers (one process and one thread each; BLAS on one thread per
+   task), in this run; reports cells per second of each and their ratio (bar >= 1.7 on a
+   2-core machine), and checks both matrices are identical cell for cell.
+3. Per-task scheduling overhead on the 2-worker cluster: ``--noop`` tiny tasks submitted at
+   once (wall time / tasks, in ms), and the round trip of one tiny task at a time (median).
+
+Needs vision-selection and vision-testset prepared in $DATAPERF_HOME. Prints JSON. Run:
+``python benchmarks/dask_throughput.py [--train 200] [--tests 20] [--noop 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import select
+
+from benchmarks.ratchet_bench import TRAIN, test_sets, training_sets
+from dataperf.runners.dask import local_cluster
+from leaderboard import cells as store
+from leaderboard.db import engine, session_factory, upgrade
+from leaderboard.models import Cell
+from leaderboard.parallel import fill
+from leaderboard.problem import Problem
+from leaderboard.ratchet import Ratchet
+
+
+def seed_db(path: Path, n_train: int, n_tests: int) -> None:
+    """Create the database at ``path``: the suite (S0 + organizer test sets) and the training
+    sets, no cells and no models."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    sessions = session_factory(url)
+    p = Problem.load(TRAIN)
+    r = Ratchet(sessions, p)
+    for t in test_sets(n_tests - 1):
+        r.add_test_set(t, organizer=True)  # no training set yet: joins the suite, computes nothing
+    with sessions.begin() as s:
+        for t in training_sets(n_train):
+            store.ensure_dataset(s, p, "train", t)
+    engine(url).dispose()  # checkpoint the WAL into the file, which is then copied
+
+
+def noop(i: int) -> int:
+    """A tiny task."""
+    return i
+
+
+def overhead(client: Any, n: int, one_by_one: int = 50) -> dict[str, float]:
+    """Return the per-task overhead in ms: ``n`` no-op tasks at once, and one at a time."""
+    client.gather(client.map(noop, range(20), pure=False))  # warm up
+    t0 = time.perf_counter()
+    client.gather(client.map(noop, range(n), pure=False))
+    batch = time.perf_counter() - t0
+    trips = []
+    for i in range(one_by_one):
+        t1 = time.perf_counter()
+        client.submit(noop, i, pure=False).result()
+        trips.append(time.perf_counter() - t1)
+    return {"per_task_ms_batched": 1000 * batch / n, "round_trip_ms_median": 1000 * statistics.median(trips)}
+
+
+def run_fill(seed: Path, folder: Path, workers: int, noops: int) -> dict[str, Any]:
+    """Fill a copy of the seeded database on a LocalCluster of ``workers`` single-threaded
+    worker processes; return timings, counters and the cells."""
+    from distributed import Client
+
+    path = folder / f"fill-{workers}.db"
+    shutil.copyfile(seed, path)
+    url = f"sqlite:///{path}"
+    sessions = session_factory(url)
+    p = Problem.load(TRAIN)
+    with local_cluster(n_workers=workers, threads_per_worker=1, dashboard=":0") as cluster, Client(cluster) as client:
+        client.wait_for_workers(workers)
+        t0 = time.perf_counter()
+        counters = fill(sessions, p, client)
+        wall = time.perf_counter() - t0
+        extra = overhead(client, noops) if noops else {}
+    with sessions() as s:
+        cells = {(a, b): m for a, b, m in s.execute(select(Cell.train_sha256, Cell.test_sha256, Cell.mean))}
+    return {
+        "workers": workers,
+        "wall_s": wall,
+        "cells": len(cells),
+        "cells_per_s": len(cells) / wall,
+        "counters": counters.as_dict(),
+        "_cells": cells,
+    } | extra
+
+
+def main() -> int:
+    """Run the benchmark and print JSON."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", type=int, default=200)
+    ap.add_argument("--tests", type=int, default=20, help="suite size, S0 included")
+    ap.add_argument("--noop", type=int, default=2000, help="tiny tasks for the overhead measurement")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        t0 = time.perf_counter()
+        seed_db(folder / "seed.db", args.train, args.tests)
+        setup = time.perf_counter() - t0
+        one = run_fill(folder / "seed.db", folder, 1, 0)
+        two = run_fill(folder / "seed.db", folder, 2, args.noop)
+    identical = one.pop("_cells") == two.pop("_cells")
+    ratio = two["cells_per_s"] / one["cells_per_s"]
+    out = {
+        "matrix": f"{args.train} x {args.tests}",
+        "setup_s": setup,
+        "one_worker": one,
+        "two_workers": {k: v for k, v in two.items() if not k.endswith("_ms_batched") and "round_trip" not in k},
+        "throughput_ratio": ratio,
+        "bar_ratio": 1.7,
+        "meets_bar": ratio >= 1.7,
+        "identical_matrices": identical,
+        "complete": one["cells"] == two["cells"] == args.train * args.tests,
+        "scheduling_overhead": {
+            "tasks": args.noop,
+            "per_task_ms_batched": two["per_task_ms_batched"],
+            "round_trip_ms_median": two["round_trip_ms_median"],
+        },
+    }
+    print(json.dumps(out, indent=2))
+    return 0 if out["meets_bar"] and identical and out["complete"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Benchmark of the data ratchet on vision-selection data, on SQLite and PostgreSQL side by side.
+
+Steps, per database (each from an empty, migrated database):
+
+1. the full matrix from empty: S0 plus 19 organizer test sets in the suite, then 200 training
+   sets (random and balanced selections, varied seeds): 200 x 20 cells;
+2. one more training set (several times, median): must cost one fit per task and seed and one
+   prediction per task, seed and suite member;
+3. one more test set (random or hard rows of the evaluation pool; several times, median): must
+   cost no fit and one batched pass over all cached models;
+4. batched scoring of a new test set against all cached models vs against one model (the same
+   code path with a one-model bank; compute only, and end to end with reading the rows and
+   writing the cells), and the one-by-one loop, whose numbers must be identical;
+5. recomputing every score and rank of a 10,000-cell matrix (500 x 20) from the database.
+
+Needs vision-selection and vision-testset prepared in $DATAPERF_HOME, and $DATAPERF_TEST_PG_URL
+(``scripts/start-postgres``) for the PostgreSQL column. Run:
+``python benchmarks/ratchet_bench.py [--train 200] [--tests 20] [--runs 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from baselines import get_baseline
+from dataperf.challenges import get_challenge
+from dataperf.evaluator import load_data
+from leaderboard import cells as store
+from leaderboard.bank import Bank
+from leaderboard.db import insert_ignore, session_factory, upgrade
+from leaderboard.models import Cell, Dataset, SuiteMember, utcnow
+from leaderboard.problem import Problem, RatchetCounters
+from leaderboard.ratchet import Ratchet, load_standings
+
+TRAIN, TEST = "vision-selection", "vision-testset"
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Return (seconds, result) of one call."""
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def training_sets(n: int, offset: int = 0) -> list[pd.DataFrame]:
+    """Return ``n`` cheap training sets: random and balanced selections with varied seeds."""
+    spec = get_challenge(TRAIN)
+    data = load_data(spec)
+    names = ["random", "balanced"]
+    return [get_baseline("training-set", names[i % 2]).build(spec, data, 1000 + offset + i) for i in range(n)]
+
+
+def test_sets(n: int, offset: int = 0) -> list[pd.DataFrame]:
+    """Return ``n`` test sets from the evaluation pool: random draws and 'hard' selections."""
+    spec = get_challenge(TEST)
+    data = load_data(spec)
+    out = []
+    for i in range(n):
+        name = "hard" if i % 4 == 3 else "random"
+        out.append(get_baseline("test-set", name).build(spec, data, 2000 + offset + i))
+    return out
+
+
+def reset(url: str) -> None:
+    """Empty the database at ``url`` and migrate it."""
+    from sqlalchemy import text
+
+    from leaderboard.db import engine
+
+    if url.startswith("postgresql"):
+        with engine(url).begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    store.forget_banks()
+    upgrade(url)
+
+
+def bench_backend(
+    url: str,
+    tr: list[pd.DataFrame],
+    extra_tr: list[pd.DataFrame],
+    ts: list[pd.DataFrame],
+    extra_ts: list[pd.DataFrame],
+) -> dict[str, Any]:
+    """Run steps 1-4 on one database; return timings, counters and checks."""
+    reset(url)
+    sessions = session_factory(url)
+    p = Problem.load(TRAIN)
+    r = Ratchet(sessions, p)
+    out: dict[str, Any] = {}
+    full = RatchetCounters()
+
+    def build() -> None:
+        for t in ts:
+            full.add(r.add_test_set(t, organizer=True).counters)
+        for t in tr:
+            full.add(r.add_training_set(t).counters)
+
+    out["full_s"], _ = timed(build)
+    suite = len(ts) + 1
+    with sessions() as s:
+        n_cells = len(store.cell_keys(s, p))
+    out["full_counters"] = full.as_dict() | {"cells_in_db": n_cells}
+    per_fit = len(p.tasks) * len(p.seeds)
+    out["check_full"] = full.fits == len(tr) * per_fit and n_cells == len(tr) * suite
+    times, ok = [], True
+    for t in extra_tr:
+        sec, step = timed(partial(r.add_training_set, t))
+        times.append(sec)
+        ok &= step.counters.fits == per_fit and step.counters.predictions == per_fit * suite
+        ok &= step.counters.batched_passes == 0 and step.counters.cells_computed == suite
+    out["new_train_s"], out["check_new_train"] = statistics.median(times), ok
+    out["new_train_counters"] = step.counters.as_dict()
+    times, ok = [], True
+    for t in extra_ts[:-1]:
+        sec, step = timed(partial(r.add_test_set, t))
+        times.append(sec)
+        ok &= step.counters.fits == 0 and step.counters.predictions == 0 and step.counters.batched_passes == 1
+        ok &= step.counters.cells_computed == len(tr) + len(extra_tr)
+    out["new_test_s"], out["check_new_test"] = statistics.median(times), ok
+    out["new_test_counters"] = step.counters.as_dict()
+    out |= batched_vs_single(sessions, p, extra_ts[-1])
+    return out
+
+
+def batched_vs_single(sessions: Any, p: Problem, table: pd.DataFrame, runs: int = 7) -> dict[str, Any]:
+    """Time one batched pass over every cached model against the same pass over one model,
+    compute only and end to end; check the one-by-one loop gives identical numbers."""
+    with sessions() as s:
+        bank = store.bank_for(s, p)
+    digests = bank.digests()
+    one = Bank(p.id, p.evaluator_version)
+    for (d, task, seed), m in bank.models.items():
+        if d == digests[0]:
+            one.add(d, task, seed, m)
+    rows = p.test_rows(table)
+    res: dict[str, list[float]] = {"batched": [], "single": [], "batched_e2e": [], "single_e2e": []}
+    for i in range(runs):
+        for name, b in (("batched", bank), ("single", one)):
+            sec, _ = timed(partial(b.score, p, rows, RatchetCounters()))
+            res[name].append(sec)
+            digest = f"{name}-{i}-{time.time_ns()}"
+
+            def e2e(b: Bank = b, digest: str = digest) -> None:
+                fresh = p.test_rows(table)
+                scores = b.score(p, fresh, RatchetCounters())
+                with sessions.begin() as s:
+                    store.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
+
+            res[name + "_e2e"].append(timed(e2e)[0])
+    batched = bank.score(p, rows, RatchetCounters())
+    loop_s, loop = timed(
+        lambda: {
+            d: p.score_one(
+                {(t, s): bank.models[(d, t, s)] for t in p.task_names for s in p.seeds},
+                rows,
+                RatchetCounters(),
+            )
+            for d in digests
+        }
+    )
+    med = {k: statistics.median(v) for k, v in res.items()}
+    return {
+        "models": len(digests) * len(p.tasks) * len(p.seeds),
+        "batched_s": med["batched"],
+        "single_s": med["single"],
+        "loop_s": loop_s,
+        "batched_e2e_s": med["batched_e2e"],
+        "single_e2e_s": med["single_e2e"],
+        "ratio": med["batched"] / med["single"],
+        "ratio_e2e": med["batched_e2e"] / med["single_e2e"],
+        "identical": loop == batched,
+    }
+
+
+def bench_10k(url: str, n_train: int = 500, n_test: int = 20, runs: int = 5) -> dict[str, Any]:
+    """Fill a synthetic problem with 500 x 20 cells; time recomputing every score and rank."""
+    sessions = session_factory(url)
+    rng = np.random.default_rng(0)
+    problem = "bench-10k"
+    with sessions.begin() as s:
+        from leaderboard.models import Problem as ProblemRow
+
+        s.add(ProblemRow(id=problem, test_challenge="-", top_k=[], updated_at=utcnow()))
+        sets = [
+            {
+                "problem": problem,
+                "role": role,
+                "digest": f"{role[:2]}{i:062d}",
+                "n_rows": 0,
+                "payload": b"",
+                "origin": "bench",
+                "created_at": utcnow(),
+            }
+            for role, n in (("train", n_train), ("test", n_test))
+            for i in range(n)
+        ]
+        insert_ignore(s, Dataset.__table__, sets, ["digest"])  # type: ignore[arg-type]
+        ids = dict(s.execute(Dataset.__table__.select().with_only_columns(Dataset.digest, Dataset.id)).all())
+        members = [
+            {
+                "problem": problem,
+                "dataset_id": ids[f"te{j:062d}"],
+                "test_sha256": f"te{j:062d}",
+                "reason": "organizer",
+                "difficulty": None,
+                "added_at": utcnow(),
+            }
+            for j in range(n_test)
+        ]
+        insert_ignore(s, SuiteMember.__table__, members, ["problem", "dataset_id"])  # type: ignore[arg-type]
+        cells = [
+            {
+                "problem": problem,
+                "train_sha256": f"tr{i:062d}",
+                "test_sha256": f"te{j:062d}",
+                "evaluator_version": "bench",
+                "scores": {},
+                "mean": float(v),
+                "provenance": {},
+                "created_at": utcnow(),
+            }
+            for (i, j), v in np.ndenumerate(rng.random((n_train, n_test)))
+        ]
+        insert_ignore(s, Cell.__table__, cells, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
+    times = []
+    for _ in range(runs):
+        with sessions() as s:
+            sec, st = timed(partial(load_standings, s, problem, "bench", 10, "max"))
+        times.append(sec)
+    return {"recompute_10k_s": statistics.median(times), "ranked": len(st.rank)}
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", type=int, default=200)
+    ap.add_argument("--tests", type=int, default=20, help="suite size, S0 included")
+    ap.add_argument("--runs", type=int, default=5, help="repetitions of the incremental steps (median)")
+    ap.add_argument("--pg-url", default=os.environ.get("DATAPERF_TEST_PG_URL"))
+    args = ap.parse_args()
+    tr, extra_tr = training_sets(args.train), training_sets(args.runs, offset=10**5)
+    ts, extra_ts = test_sets(args.tests - 1), test_sets(args.runs + 1, offset=10**5)
+    with tempfile.TemporaryDirectory() as tmp:
+        urls = {"sqlite": f"sqlite:///{tmp}/bench.db"}
+        if args.pg_url:
+            urls["postgresql"] = args.pg_url
+        results = {}
+        for name, url in urls.items():
+            print(f"[{name}] running ...", file=sys.stderr, flush=True)
+            results[name] = bench_backend(url, tr, extra_tr, ts, extra_ts) | bench_10k(url)
+    report(results, args)
+    checks = ["check_full", "check_new_train", "check_new_test", "identical"]
+    return 0 if all(r[c] for r in results.values() for c in checks) else 1
+
+
+def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print the side-by-side table."""
+    names = list(results)
+    lines = [
+        ("full matrix from empty (s)", "full_s", "{:.2f}"),
+        ("one more training set (s, median)", "new_train_s", "{:.4f}"),
+        ("one more test set (s, median)", "new_test_s", "{:.4f}"),
+        ("batched pass, all models (ms)", "batched_s", "ms"),
+        ("same pass, one training set (ms)", "single_s", "ms"),
+        ("ratio batched / single (bar <= 3)", "ratio", "{:.2f}"),
+        ("batched end to end (ms)", "batched_e2e_s", "ms"),
+        ("single end to end (ms)", "single_e2e_s", "ms"),
+        ("ratio end to end (bar <= 3)", "ratio_e2e", "{:.2f}"),
+        ("one-by-one loop, all models (ms)", "loop_s", "ms"),
+        ("batched == one-by-one, bit for bit", "identical", "{}"),
+        ("recompute 10,000-cell matrix (ms, bar < 1000)", "recompute_10k_s", "ms"),
+        ("counters: full matrix as expected", "check_full", "{}"),
+        ("counters: new training set as expected", "check_new_train", "{}"),
+        ("counters: new test set as expected", "check_new_test", "{}"),
+    ]
+    first = results[names[0]]
+    print(
+        f"ratchet benchmark: {args.train} training sets x {args.tests} test sets (suite), "
+        f"{first['models']} cached models; medians of {args.runs} runs"
+    )
+    w = max(len(label) for label, _, _ in lines)
+    print(" " * w + "  " + "  ".join(f"{n:>12}" for n in names))
+    for label, key, fmt in lines:
+        vals = []
+        for n in names:
+            v = results[n][key]
+            vals.append(f"{v * 1000:.2f}" if fmt == "ms" else fmt.format(v))
+        print(f"{label:<{w}}  " + "  ".join(f"{v:>12}" for v in vals))
+    for n in names:
+        print(f"[{n}] full matrix counters: {results[n]['full_counters']}")
+        print(f"[{n}] new training set: {results[n]['new_train_counters']}")
+        print(f"[{n}] new test set: {results[n]['new_test_counters']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

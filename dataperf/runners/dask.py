@@ -1,0 +1,173 @@
+"""The dask runner: evaluations on a Dask distributed cluster.
+
+The cluster is a running scheduler given by address (``DaskRunner(scheduler=...)``, else
+``$DATAPERF_DASK_SCHEDULER``) or, with neither, a :class:`~distributed.LocalCluster` with one
+single-threaded worker process per core, started on first use and kept for the process.
+
+A task carries the challenge spec, the prepared-data folder (the client's
+``$DATAPERF_HOME`` path: every worker host must see the data at the same path) and the
+submission's bytes (small: at most the submission size limit). Workers never receive the
+prepared data itself: each worker process loads and verifies a challenge's
+:class:`PreparedData` once and keeps it (:func:`prepared`). The worker runs the same
+:func:`dataperf.evaluator.evaluate` as the local runner, with BLAS on one thread, so the scores
+are the local runner's bit for bit; only ``provenance.runner`` and the wall time differ.
+
+Nothing here imports distributed, reads the environment or starts a cluster at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from dataperf.challenges import get_challenge, spec_sha256
+from dataperf.contract import ChallengeSpec, Result, Runner
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import RunnerError, SubmissionError, Violation
+from dataperf.runners import RUNNERS
+
+ENV_SCHEDULER = "DATAPERF_DASK_SCHEDULER"
+"""Environment variable naming the scheduler address (``tcp://host:8786``)."""
+RETRIES = 2
+"""How many times dask re-runs a task that raised (a lost worker's tasks are re-run anyway)."""
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+_DATA: dict[tuple[str, str], PreparedData] = {}
+_DATA_LOCK = threading.Lock()
+
+
+def scheduler_address(explicit: str | None = None) -> str | None:
+    """Return the scheduler to use: ``explicit``, else ``$DATAPERF_DASK_SCHEDULER``, else None
+    (meaning: a LocalCluster on this machine)."""
+    return explicit or os.environ.get(ENV_SCHEDULER) or None
+
+
+def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1, dashboard: str = ":8787") -> Any:
+    """Start and return a LocalCluster of ``n_workers`` worker processes (default: one per core)
+    with ``threads_per_worker`` threads each, its HTTP server (the dashboard, whose plots need
+    bokeh) at ``dashboard`` (``":0"``: any free port)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers or os.cpu_count() or 1,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=dashboard,
+    )
+
+
+def get_client(scheduler: str | None = None) -> Any:
+    """Return this process's client for ``scheduler`` (see :func:`scheduler_address`), connecting
+    (or starting the LocalCluster) on the first call only."""
+    from distributed import Client
+
+    address = scheduler_address(scheduler)
+    key = address or "local"
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None or client.status in ("closing", "closed"):
+            try:
+                client = Client(address) if address else Client(local_cluster())
+            except OSError as e:
+                raise RunnerError(f"cannot reach the Dask scheduler at {address}: {e}", status="error") from e
+            _CLIENTS[key] = client
+        return client
+
+
+def close_clients() -> None:
+    """Close every client this process opened (and the LocalCluster it started, if any)."""
+    with _CLIENTS_LOCK:
+        for client in _CLIENTS.values():
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        _CLIENTS.clear()
+
+
+def prepared(spec: ChallengeSpec, folder: str) -> PreparedData:
+    """Return the verified prepared data of ``spec`` in ``folder``, loaded once per process
+    (on a worker: once per worker process, whatever the number of tasks)."""
+    key = (spec_sha256(spec), folder)
+    with _DATA_LOCK:
+        if key not in _DATA:
+            _DATA[key] = PreparedData(spec, Path(folder))
+        return _DATA[key]
+
+
+def evaluate_task(spec: ChallengeSpec, folder: str, name: str, content: bytes) -> dict[str, Any]:
+    """Worker side: evaluate a submission (its file name and bytes) against the prepared data
+    in ``folder``; return ``{"result": Result.to_dict()}`` or ``{"violations": [...]}``."""
+    from dataperf.evaluator import evaluate, single_threaded
+
+    data = prepared(spec, folder)
+    with tempfile.TemporaryDirectory(prefix="dataperf-dask-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        try:
+            with single_threaded():
+                result = evaluate(spec, path, data=data, runner=DaskRunner.name)
+        except SubmissionError as e:  # its violations do not survive pickling as an exception
+            return {"violations": [v.to_dict() for v in e.violations]}
+    return {"result": result.to_dict()}
+
+
+def gather_one(future: Any, what: str) -> Any:
+    """Return ``future``'s result; a lost scheduler or a task that kept killing its workers
+    becomes a RunnerError (errors the task raised on purpose pass through unchanged)."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as e:
+        raise RunnerError(f"{what}: the task killed its Dask workers repeatedly: {e}", status="crashed") from e
+    except (OSError, TimeoutError) as e:
+        raise RunnerError(f"{what}: lost the Dask scheduler: {e}", status="error") from e
+    except Exception as e:
+        if type(e).__name__ in ("CancelledError", "FutureCancelledError"):
+            raise RunnerError(f"{what}: cancelled (the Dask scheduler went away?): {e}", status="error") from e
+        raise
+
+
+class DaskRunner(Runner):
+    """Run the evaluator on a Dask cluster (a scheduler address, or a LocalCluster)."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None = None, *, retries: int = RETRIES) -> None:
+        self.scheduler = scheduler
+        self.retries = retries
+
+    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+        """Return the result of evaluating ``submission`` on a Dask worker."""
+        from dataperf.kinds import KINDS
+        from dataperf.paths import data_dir
+        from dataperf.submission import MAX_BYTES, read_submission
+
+        spec = get_challenge(challenge_id)
+        submission = Path(submission)
+        if not submission.is_file() or submission.stat().st_size > MAX_BYTES:
+            read_submission(submission, KINDS.get(spec.kind).columns, spec.id)  # raises the local runner's error
+        client = get_client(self.scheduler)
+        future = client.submit(
+            evaluate_task,
+            spec,
+            str(data_dir(spec.id, spec.version)),
+            submission.name,
+            submission.read_bytes(),
+            key=f"dataperf-evaluate-{spec.id}-{uuid.uuid4().hex[:12]}",
+            retries=self.retries,
+            pure=False,
+        )
+        out = gather_one(future, f"evaluating {submission.name} for {spec.id}")
+        if "violations" in out:
+            raise SubmissionError([Violation(**v) for v in out["violations"]])
+        return Result.from_dict(out["result"])
+
+
+RUNNERS.add(DaskRunner.name, DaskRunner)

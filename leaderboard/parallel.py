@@ -1,0 +1,357 @@
+"""The ratchet in parallel: the missing cells of a matrix fill or a rescore, fanned out to Dask.
+
+Plan, compute, write back:
+
+1. **Plan** (client): the (training set, test set) pairs of the problem that lack a cell at its
+   evaluator version, grouped per training set into tasks of at most ``group_size`` test sets.
+2. **Compute** (workers, :func:`compute_group`): fit the training set once per task and seed
+   (or decode its stored models), score each test set of the group with the same code as the
+   local ratchet (:meth:`Problem.fit`, :meth:`Problem.score_one`), BLAS on one thread. Workers
+   never receive prepared data: each worker process loads it once from the shared data folder;
+   test-set rows are scattered once per worker; fitted models and test rows are cached per
+   worker process. Workers need no database access.
+3. **Write back** (client): as tasks complete, each batch of results is one transaction of
+   idempotent inserts (fitted models, then cells; ``ON CONFLICT DO NOTHING`` on their unique
+   keys), so the database only ever holds whole, final cells, each at most once.
+
+Failures: a lost worker costs its unfinished tasks, which the scheduler runs again elsewhere
+(and a task that raised is retried ``retries`` times); a duplicate result from a re-run task is
+ignored by the inserts. A lost scheduler cancels the outstanding tasks: everything written so
+far stays, :func:`fill` raises RunnerError, and running it again computes only the cells still
+missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dataperf.contract import ChallengeSpec
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import RunnerError
+from leaderboard import cells as store
+from leaderboard.models import Dataset, FittedModel
+from leaderboard.problem import Problem, RatchetCounters, Rows, Scores
+from leaderboard.store import decode_fitted, decode_rows, encode_fitted
+
+GROUP_SIZE = 64
+"""Most test sets scored by one task (a training set with more missing cells is split)."""
+RETRIES = 2
+"""Times dask re-runs a task that raised (tasks of a lost worker are re-run in any case)."""
+Encoded = dict[tuple[str, int], tuple[str, bytes]]
+"""Fitted models per (task, seed) as (form, ``.npz`` bytes): :func:`leaderboard.store.encode_fitted`."""
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ProblemRef:
+    """What a worker needs to rebuild a :class:`Problem`: both specs, the data folder (the same
+    path on every host) and the evaluator version."""
+
+    train_spec: ChallengeSpec
+    test_spec: ChallengeSpec
+    folder: str
+    version: str
+
+    def key(self) -> tuple[str, str, str, str]:
+        """Return a hashable identity of the problem (for the per-process caches)."""
+        return (self.train_spec.id, str(self.train_spec.version), self.folder, self.version)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One task: a training set and the test sets it lacks a cell on."""
+
+    train: str
+    payload: bytes
+    """The training set's canonical rows (:func:`leaderboard.store.encode_rows`)."""
+    tests: list[str]
+    models: Encoded | None = None
+    """Its stored fitted models, if every task and seed is stored (else the worker fits)."""
+
+
+@dataclass
+class GroupResult:
+    """What a task sends back: the cells, the models it fitted or reused, its counters."""
+
+    train: str
+    cells: dict[str, Scores]
+    models: Encoded | None
+    counters: dict[str, int]
+    wall_s: float
+
+
+# --- worker side -------------------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_PROBLEMS: dict[tuple[str, str, str, str], Problem] = {}
+_FITTED: OrderedDict[tuple[Any, ...], dict[tuple[str, int], Any]] = OrderedDict()
+_TEST_ROWS: OrderedDict[tuple[Any, ...], Rows] = OrderedDict()
+CACHE_SIZE = 64
+"""Fitted training sets and test sets each kept per worker process (least recently used out)."""
+
+
+def _problem(ref: ProblemRef) -> Problem:
+    with _LOCK:
+        if ref.key() not in _PROBLEMS:
+            data = PreparedData(ref.train_spec, Path(ref.folder))
+            _PROBLEMS[ref.key()] = Problem(ref.train_spec, ref.test_spec, data, ref.version)
+        return _PROBLEMS[ref.key()]
+
+
+def _cached(cache: OrderedDict[tuple[Any, ...], Any], key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    with _LOCK:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = make()
+    with _LOCK:
+        cache[key] = value
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
+def _fit(p: Problem, payload: bytes, counters: RatchetCounters) -> dict[tuple[str, int], Any]:
+    return p.fit(p.train_rows(decode_rows(payload)), counters)
+
+
+def _rows_of(p: Problem, payload: bytes) -> Rows:
+    return p.test_rows(decode_rows(payload))
+
+
+def compute_group(ref: ProblemRef, group: Group, tests: dict[str, bytes]) -> GroupResult:
+    """Worker side: return the cells of ``group`` (``tests`` maps each test digest to its
+    canonical rows), fitting the training set unless its models came with the group."""
+    from dataperf.evaluator import single_threaded
+
+    start = time.perf_counter()
+    p = _problem(ref)
+    counters = RatchetCounters()
+    with single_threaded():
+        if group.models is not None:
+            models = {k: decode_fitted(form, blob) for k, (form, blob) in group.models.items()}
+        else:
+            models = _cached(_FITTED, (ref.key(), group.train), partial(_fit, p, group.payload, counters))
+        cells = {}
+        for digest in group.tests:
+            blob = tests[digest]
+            rows = _cached(_TEST_ROWS, (ref.key(), digest), partial(_rows_of, p, blob))
+            cells[digest] = p.score_one(models, rows, counters)
+    encoded = None if group.models is not None else {k: encode_fitted(m) for k, m in models.items()}
+    counters.cells_computed = len(cells)
+    return GroupResult(group.train, cells, encoded, counters.as_dict(), time.perf_counter() - start)
+
+
+# --- client side -------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The tasks of one fill, the test sets' rows they need, and the cells already there."""
+
+    groups: list[Group] = field(default_factory=list)
+    tests: dict[str, bytes] = field(default_factory=dict)
+    reused: int = 0
+
+    @property
+    def cells(self) -> int:
+        """Return the number of cells the plan computes."""
+        return sum(len(g.tests) for g in self.groups)
+
+
+def plan(
+    sessions: sessionmaker[Session], p: Problem, tests: list[str] | None = None, group_size: int = GROUP_SIZE
+) -> Plan:
+    """Return the tasks computing every missing cell of ``p``: each stored training set against
+    the active suite and ``tests`` (test-set digests), at ``p``'s evaluator version."""
+    with sessions() as s:
+        wanted = list(dict.fromkeys(store.suite_digests(s, p.id) + list(tests or [])))
+        sets = {d: b for d, b in s.execute(select(Dataset.digest, Dataset.payload).where(Dataset.digest.in_(wanted)))}
+        unknown = [d for d in wanted if d not in sets]
+        if unknown:
+            raise LookupError(f"{p.id}: test sets {[d[:12] for d in unknown]} are not stored")
+        train = s.execute(
+            select(Dataset.digest, Dataset.payload)
+            .where(Dataset.problem == p.id, Dataset.role == "train")
+            .order_by(Dataset.id)
+        ).all()
+        have = store.cell_keys(s, p, test=wanted)
+        stored = _stored_models(s, p)
+    out = Plan(reused=len(have))
+    per_train = len(p.tasks) * len(p.seeds)
+    for digest, payload in train:
+        missing = [d for d in wanted if (digest, d) not in have]
+        models = stored.get(digest)
+        for i in range(0, len(missing), group_size):
+            chunk = missing[i : i + group_size]
+            out.groups.append(Group(digest, payload, chunk, models if models and len(models) == per_train else None))
+            out.tests.update({d: sets[d] for d in chunk})
+    return out
+
+
+def _stored_models(s: Session, p: Problem) -> dict[str, Encoded]:
+    q = select(
+        FittedModel.train_sha256, FittedModel.task, FittedModel.seed, FittedModel.form, FittedModel.weights
+    ).where(FittedModel.problem == p.id, FittedModel.evaluator_version == p.evaluator_version)
+    out: dict[str, Encoded] = {}
+    for digest, task, seed, form, blob in s.execute(q):
+        out.setdefault(digest, {})[(task, seed)] = (form, blob)
+    return out
+
+
+def write_results(sessions: sessionmaker[Session], p: Problem, results: list[GroupResult]) -> None:
+    """Write a batch of task results in one transaction: models, then cells, all idempotent."""
+    with sessions.begin() as s:
+        for r in results:
+            if r.models is not None:
+                store.store_models(s, p, r.train, {k: decode_fitted(f, b) for k, (f, b) in r.models.items()})
+            store.write_cells(s, p, {(r.train, d): sc for d, sc in r.cells.items()}, "dask", r.wall_s)
+
+
+def fill(
+    sessions: sessionmaker[Session],
+    p: Problem,
+    client: Any,
+    *,
+    tests: list[str] | None = None,
+    group_size: int = GROUP_SIZE,
+    retries: int = RETRIES,
+    progress: Say | None = None,
+) -> RatchetCounters:
+    """Compute every missing cell of ``p`` (stored training sets x suite and ``tests``) on the
+    Dask cluster of ``client``, writing results back as they arrive; return the counters
+    (``cells_computed`` counts cells received, ``cells_reused`` those already stored).
+
+    Raises RunnerError when the scheduler is lost or a task keeps killing workers, after
+    writing every result that did arrive: running it again computes only what is missing.
+    """
+    from dataperf.runners.dask import gather_one
+    from leaderboard.ratchet import Ratchet
+
+    say = progress or (lambda _m: None)
+    Ratchet(sessions, p).ensure_init()
+    work = plan(sessions, p, tests, group_size)
+    counters = RatchetCounters(cells_reused=work.reused)
+    if not work.groups:
+        return counters
+    say(f"{p.id}: {work.cells} missing cells in {len(work.groups)} tasks ({work.reused} cells already stored)")
+    if client.status != "running":
+        raise RunnerError(f"{p.id}: the Dask client is {client.status}, not connected to a scheduler")
+    futures = _submit(client, p, work, retries)
+    failed = _collect(sessions, p, futures, counters, say)
+    if failed:
+        gather_one(failed[0], f"{p.id}: {len(failed)} of {len(futures)} tasks did not finish")
+        raise RunnerError(f"{p.id}: {len(failed)} of {len(futures)} tasks did not finish; run again to resume")
+    return counters
+
+
+def _hold(value: Any) -> Any:
+    """Return ``value``: a task whose result is a shared input, fetched once per worker."""
+    return value
+
+
+def _submit(client: Any, p: Problem, work: Plan, retries: int) -> list[Any]:
+    # Shared inputs are tasks, not scattered data: a worker holding them may die, and the
+    # scheduler can recompute a task's result but never recover scattered data.
+    run = uuid.uuid4().hex[:8]
+    ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), p.evaluator_version)
+    ref_future = client.submit(_hold, ref, key=f"dataperf-problem-{run}", pure=False)
+    test_futures = {
+        d: client.submit(_hold, blob, key=f"dataperf-test-{run}-{d[:16]}", pure=False) for d, blob in work.tests.items()
+    }
+    return [
+        client.submit(
+            compute_group,
+            ref_future,
+            g,
+            {d: test_futures[d] for d in g.tests},
+            key=f"dataperf-cells-{run}-{i}-{g.train[:12]}",
+            retries=retries,
+            pure=False,
+        )
+        for i, g in enumerate(work.groups)
+    ]
+
+
+def _collect(
+    sessions: sessionmaker[Session], p: Problem, futures: list[Any], counters: RatchetCounters, say: Say
+) -> list[Any]:
+    """Write results batch by batch as tasks finish; return the futures that did not finish."""
+    from distributed import as_completed
+
+    failed, done = [], 0
+    for batch in as_completed(futures).batches():
+        results = []
+        for f in batch:
+            if f.status == "finished":
+                results.append(f.result())
+            else:
+                failed.append(f)
+        if results:
+            write_results(sessions, p, results)
+            for r in results:
+                counters.add(RatchetCounters(**r.counters))
+            done += len(results)
+            say(f"{p.id}: {done}/{len(futures)} tasks written, {counters.cells_computed} cells")
+    return failed
+
+
+def rescore(
+    sessions: sessionmaker[Session],
+    client: Any,
+    evaluator_version: str | None = None,
+    challenge_ids: list[str] | None = None,
+    runner: str = "local",
+    progress: Say | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`leaderboard.rescore.rescore` with the ratchet's stale cells computed on the Dask
+    cluster first: each problem's training sets against its suite and the test sets the
+    previous version had cells for. The local rescore that follows finds every cell stored,
+    records the ``rescore`` events and re-evaluates non-ratchet challenges (with ``runner``).
+    Returns the same diffs, against the leaderboards as they were before the fill."""
+    from dataperf.challenges import get_challenge
+    from dataperf.version import EVALUATOR_VERSION
+    from leaderboard.models import Cell, Challenge
+    from leaderboard.problem import problem_id_for
+    from leaderboard.rescore import diff
+    from leaderboard.rescore import rescore as rescore_here
+    from leaderboard.views import effective_version, leaderboard
+
+    version = evaluator_version or EVALUATOR_VERSION
+    with sessions() as s:
+        ids = challenge_ids or list(s.execute(select(Challenge.id).order_by(Challenge.id)).scalars())
+        before = {c: leaderboard(s, c, version) for c in ids}
+    problems = sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None})
+    for pid in problems:
+        with sessions() as s:
+            old = effective_version(s, pid, version)
+            q = select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
+            tests = list(s.execute(q).scalars())
+        fill(sessions, Problem.load(pid, version), client, tests=tests, progress=progress)
+    rescore_here(sessions, version, ids, runner, progress)
+    out = []
+    with sessions() as s:
+        for c in ids:
+            after = leaderboard(s, c, version)
+            changes = diff(before[c], after)
+            if changes:
+                out.append(
+                    {
+                        "challenge": c,
+                        "before_version": before[c]["evaluator_version"],
+                        "after_version": after["evaluator_version"],
+                        "changes": changes,
+                    }
+                )
+    return out

@@ -1,0 +1,89 @@
+"""Small pieces of the server: confidence intervals, quota days, tokens, migrations, admin."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from dataperf.errors import DataPerfError
+from leaderboard import auth, quota
+from leaderboard.boards import t_interval
+from leaderboard.db import current_revisions, session_factory, upgrade
+
+
+def test_t_interval_matches_the_evaluator() -> None:
+    from dataperf.evaluator import confidence_interval
+
+    values = [0.31, 0.42, 0.38, 0.29, 0.35]
+    ours, theirs = t_interval(values), confidence_interval(values)
+    assert ours is not None and theirs is not None
+    assert ours == pytest.approx(list(theirs), abs=1e-12)
+    assert t_interval([0.5]) is None
+
+
+def test_quota_day_and_reset() -> None:
+    now = datetime(2026, 3, 1, 23, 59, tzinfo=UTC)
+    assert quota.day_of(now) == "2026-03-01"
+    assert quota.reset_time(now).isoformat() == "2026-03-02T00:00:00+00:00"
+
+
+def test_tokens_are_stored_hashed(db_url: str) -> None:
+    from sqlalchemy import select
+
+    from leaderboard.server_models import ApiToken
+
+    with session_factory(db_url).begin() as s:
+        team, token = auth.create_team(s, "ada")
+    with session_factory(db_url)() as s:
+        stored = s.execute(select(ApiToken.token_sha256)).scalars().all()
+        assert stored == [auth.hash_token(token)] and token not in stored
+        assert auth.team_for_token(s, token) == auth.Caller(team.id, "ada")
+        assert auth.team_for_token(s, token + "x") is None
+    with session_factory(db_url).begin() as s:
+        assert auth.revoke_tokens(s, team.id) == 1
+    with session_factory(db_url)() as s:
+        assert auth.team_for_token(s, token) is None
+
+
+@pytest.mark.parametrize("name", ["", " ada", "baseline/x", "a\nb", "x" * 101])
+def test_bad_team_names(db_url: str, name: str) -> None:
+    with pytest.raises(DataPerfError), session_factory(db_url).begin() as s:
+        auth.create_team(s, name)
+
+
+def test_migration_up_down_up(home: object, tmp_path: object) -> None:
+    from alembic import command
+
+    from leaderboard.db import alembic_config
+
+    url = f"sqlite:///{tmp_path}/m.db"
+    upgrade(url)
+    assert current_revisions(url) == {"0002_server"}
+    command.downgrade(alembic_config(url), "0001_ratchet")
+    assert current_revisions(url) == {"0001_ratchet"}
+    upgrade(url)
+    assert current_revisions(url) == {"0002_server"}
+
+
+def test_admin_actions(db_url: str) -> None:
+    from leaderboard.admin import run_action
+    from leaderboard.boards import is_published
+
+    sessions = session_factory(db_url)
+    out = run_action(sessions, "create-team", {"name": "ada", "quota": 3})
+    assert out["token"].startswith("dp_")
+    with pytest.raises(DataPerfError, match="already exists"):
+        run_action(sessions, "create-team", {"name": "ada"})
+    assert run_action(sessions, "issue-token", {"name": "ada", "revoke": True})["revoked"] == 1
+    run_action(sessions, "set-quota", {"name": "ada", "limit": 7})
+    with sessions() as s:
+        assert quota.state(s, 1).limit == 7
+    run_action(sessions, "publish", {"challenge": "tiny-testset"})
+    with sessions() as s:
+        assert is_published(s, "tiny-selection") and is_published(s, "tiny-testset")
+    run_action(sessions, "unpublish", {"challenge": "tiny-testset"})
+    with sessions() as s:
+        assert not is_published(s, "tiny-selection")
+    with pytest.raises(DataPerfError, match="no team"):
+        run_action(sessions, "set-quota", {"name": "bob", "limit": 1})
