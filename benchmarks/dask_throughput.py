@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -88,17 +89,24 @@ def run_fill(seed: Path, folder: Path, workers: int, noops: int) -> dict[str, An
     p = Problem.load(TRAIN)
     with local_cluster(n_workers=workers, threads_per_worker=1, dashboard=":0") as cluster, Client(cluster) as client:
         client.wait_for_workers(workers)
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         counters = fill(sessions, p, client)
         wall = time.perf_counter() - t0
+        load_after = os.getloadavg()[0]
         extra = overhead(client, noops) if noops else {}
     with sessions() as s:
-        cells = {(a, b): m for a, b, m in s.execute(select(Cell.train_sha256, Cell.test_sha256, Cell.mean))}
+        rows = s.execute(select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.provenance)).all()
+    cells = {(a, b): m for a, b, m, _ in rows}
+    busy = sum(prov["wall_time_s"] for *_, prov in rows)  # each task's wall time, shared by its cells
     return {
         "workers": workers,
         "wall_s": wall,
         "cells": len(cells),
         "cells_per_s": len(cells) / wall,
+        "task_time_s": busy,
+        "worker_utilization": busy / (wall * workers),
+        "load_1min_before_after": [load_before, load_after],
         "counters": counters.as_dict(),
         "_cells": cells,
     } | extra
@@ -136,6 +144,7 @@ def main() -> int:
             "round_trip_ms_median": two["round_trip_ms_median"],
         },
     }
+    out["cpus"] = os.cpu_count()
     print(json.dumps(out, indent=2))
     return 0 if out["meets_bar"] and identical and out["complete"] else 1
 

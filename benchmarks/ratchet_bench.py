@@ -8,9 +8,11 @@ Steps, per database (each from an empty, migrated database):
    prediction per task, seed and suite member;
 3. one more test set (random or hard rows of the evaluation pool; several times, median): must
    cost no fit and one batched pass over all cached models;
-4. batched scoring of a new test set against all cached models vs against one model (the same
-   code path with a one-model bank; compute only, and end to end with reading the rows and
-   writing the cells), and the one-by-one loop, whose numbers must be identical;
+4. batched scoring of a new test set against all cached models vs against one training set's
+   models (the same function with a one-training-set bank; alternating, compute only, and end
+   to end with reading the rows and writing the cells; ``--threads`` BLAS threads for the big
+   products, and the batched pass again with ``--alt-threads``), and the one-by-one loop,
+   whose numbers every timed pass must equal bit for bit;
 5. recomputing every score and rank of a 10,000-cell matrix (500 x 20) from the database.
 
 Needs vision-selection and vision-testset prepared in $DATAPERF_HOME, and $DATAPERF_TEST_PG_URL
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from baselines import get_baseline
 from dataperf.challenges import get_challenge
 from dataperf.evaluator import load_data
+from leaderboard import bank as bank_module
 from leaderboard import cells as store
 from leaderboard.bank import Bank
 from leaderboard.db import insert_ignore, session_factory, upgrade
@@ -95,6 +98,8 @@ def bench_backend(
     extra_tr: list[pd.DataFrame],
     ts: list[pd.DataFrame],
     extra_ts: list[pd.DataFrame],
+    score_runs: int = 15,
+    alt_threads: int = 0,
 ) -> dict[str, Any]:
     """Run steps 1-4 on one database; return timings, counters and checks."""
     reset(url)
@@ -133,13 +138,17 @@ def bench_backend(
         ok &= step.counters.cells_computed == len(tr) + len(extra_tr)
     out["new_test_s"], out["check_new_test"] = statistics.median(times), ok
     out["new_test_counters"] = step.counters.as_dict()
-    out |= batched_vs_single(sessions, p, extra_ts[-1])
+    out |= batched_vs_single(sessions, p, extra_ts[-1], score_runs, alt_threads)
     return out
 
 
-def batched_vs_single(sessions: Any, p: Problem, table: pd.DataFrame, runs: int = 7) -> dict[str, Any]:
-    """Time one batched pass over every cached model against the same pass over one model,
-    compute only and end to end; check the one-by-one loop gives identical numbers."""
+def batched_vs_single(
+    sessions: Any, p: Problem, table: pd.DataFrame, runs: int = 15, alt_threads: int = 0
+) -> dict[str, Any]:
+    """Time one batched pass over every cached model against the same pass over one training
+    set's models (the same function, a one-training-set bank), compute only and end to end,
+    alternating; check every pass gives the one-by-one loop's numbers bit for bit. With
+    ``alt_threads``, also time the batched pass with that many BLAS threads, in the same loop."""
     with sessions() as s:
         bank = store.bank_for(s, p)
     digests = bank.digests()
@@ -149,10 +158,15 @@ def batched_vs_single(sessions: Any, p: Problem, table: pd.DataFrame, runs: int 
             one.add(d, task, seed, m)
     rows = p.test_rows(table)
     res: dict[str, list[float]] = {"batched": [], "single": [], "batched_e2e": [], "single_e2e": []}
+    outputs: dict[str, list[Any]] = {"batched": [], "single": [], "batched_alt": []}
+    alt: list[float] = []
+    counters = RatchetCounters()
     for i in range(runs):
         for name, b in (("batched", bank), ("single", one)):
-            sec, _ = timed(partial(b.score, p, rows, RatchetCounters()))
+            c = counters if name == "batched" else RatchetCounters()
+            sec, got = timed(partial(b.score, p, rows, c))
             res[name].append(sec)
+            outputs[name].append(got)
             digest = f"{name}-{i}-{time.time_ns()}"
 
             def e2e(b: Bank = b, digest: str = digest) -> None:
@@ -162,7 +176,14 @@ def batched_vs_single(sessions: Any, p: Problem, table: pd.DataFrame, runs: int 
                     store.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
 
             res[name + "_e2e"].append(timed(e2e)[0])
-    batched = bank.score(p, rows, RatchetCounters())
+        if alt_threads:
+            threads, bank_module.BATCH_THREADS = bank_module.BATCH_THREADS, alt_threads
+            try:
+                sec, got = timed(partial(bank.score, p, rows, RatchetCounters()))
+            finally:
+                bank_module.BATCH_THREADS = threads
+            alt.append(sec)
+            outputs["batched_alt"].append(got)
     loop_s, loop = timed(
         lambda: {
             d: p.score_one(
@@ -174,16 +195,25 @@ def batched_vs_single(sessions: Any, p: Problem, table: pd.DataFrame, runs: int 
         }
     )
     med = {k: statistics.median(v) for k, v in res.items()}
+    best = {k: min(v) for k, v in res.items()}
     return {
         "models": len(digests) * len(p.tasks) * len(p.seeds),
+        "score_runs": runs,
         "batched_s": med["batched"],
         "single_s": med["single"],
+        "batched_best_s": best["batched"],
+        "single_best_s": best["single"],
         "loop_s": loop_s,
         "batched_e2e_s": med["batched_e2e"],
         "single_e2e_s": med["single_e2e"],
         "ratio": med["batched"] / med["single"],
+        "ratio_best": best["batched"] / best["single"],
         "ratio_e2e": med["batched_e2e"] / med["single_e2e"],
-        "identical": loop == batched,
+        "rechecks_per_pass": counters.exact_rechecks / runs,
+        "alt_threads": alt_threads,
+        "batched_alt_s": statistics.median(alt) if alt else float("nan"),
+        "identical": all(out == loop for out in outputs["batched"] + outputs["batched_alt"])
+        and all(out == {digests[0]: loop[digests[0]]} for out in outputs["single"]),
     }
 
 
@@ -251,8 +281,16 @@ def main() -> int:
     ap.add_argument("--train", type=int, default=200)
     ap.add_argument("--tests", type=int, default=20, help="suite size, S0 included")
     ap.add_argument("--runs", type=int, default=5, help="repetitions of the incremental steps (median)")
+    ap.add_argument("--score-runs", type=int, default=15, help="alternating batched/single passes (median)")
+    ap.add_argument(
+        "--threads", type=int, default=bank_module.BATCH_THREADS, help="BLAS threads for the big batched products"
+    )
+    ap.add_argument(
+        "--alt-threads", type=int, default=2, help="also time the batched pass with this many threads (0: no)"
+    )
     ap.add_argument("--pg-url", default=os.environ.get("DATAPERF_TEST_PG_URL"))
     args = ap.parse_args()
+    bank_module.BATCH_THREADS = args.threads
     tr, extra_tr = training_sets(args.train), training_sets(args.runs, offset=10**5)
     ts, extra_ts = test_sets(args.tests - 1), test_sets(args.runs + 1, offset=10**5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -262,7 +300,8 @@ def main() -> int:
         results = {}
         for name, url in urls.items():
             print(f"[{name}] running ...", file=sys.stderr, flush=True)
-            results[name] = bench_backend(url, tr, extra_tr, ts, extra_ts) | bench_10k(url)
+            results[name] = bench_backend(url, tr, extra_tr, ts, extra_ts, args.score_runs, args.alt_threads)
+            results[name] |= bench_10k(url)
     report(results, args)
     checks = ["check_full", "check_new_train", "check_new_test", "identical"]
     return 0 if all(r[c] for r in results.values() for c in checks) else 1
@@ -278,6 +317,11 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
         ("batched pass, all models (ms)", "batched_s", "ms"),
         ("same pass, one training set (ms)", "single_s", "ms"),
         ("ratio batched / single (bar <= 3)", "ratio", "{:.2f}"),
+        ("batched pass, best run (ms)", "batched_best_s", "ms"),
+        ("same pass, one training set, best run (ms)", "single_best_s", "ms"),
+        ("ratio of best runs", "ratio_best", "{:.2f}"),
+        ("float64 re-checks per batched pass (models)", "rechecks_per_pass", "{:.1f}"),
+        ("batched pass with --alt-threads BLAS threads (ms)", "batched_alt_s", "ms"),
         ("batched end to end (ms)", "batched_e2e_s", "ms"),
         ("single end to end (ms)", "single_e2e_s", "ms"),
         ("ratio end to end (bar <= 3)", "ratio_e2e", "{:.2f}"),
@@ -291,7 +335,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
     first = results[names[0]]
     print(
         f"ratchet benchmark: {args.train} training sets x {args.tests} test sets (suite), "
-        f"{first['models']} cached models; medians of {args.runs} runs"
+        f"{first['models']} cached models; medians of {args.runs} runs ({args.score_runs} for the scoring passes); "
+        f"{args.threads} BLAS thread(s) for the big batched products"
     )
     w = max(len(label) for label, _, _ in lines)
     print(" " * w + "  " + "  ".join(f"{n:>12}" for n in names))

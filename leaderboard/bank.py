@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from dataperf.models import Constant, Fitted, Linear
+from dataperf.models import Fitted, Linear
 from leaderboard.problem import Problem, RatchetCounters, Rows, Scores
 
 U32, U64 = 2.0**-24, 2.0**-53
@@ -89,9 +89,9 @@ class _Group:
             order = sorted(range(len(self.keys)), key=lambda j: (digest_index[self.keys[j][0]], self.keys[j][1]))
             keys = [self.keys[j] for j in order]
             models = [self.models[j] for j in order]
-            w = np.vstack(
-                [np.hstack([m.w for m in models]), np.concatenate([m.b for m in models])[None, :]]
-            ).astype(np.float64)
+            w = np.vstack([np.hstack([m.w for m in models]), np.concatenate([m.b for m in models])[None, :]]).astype(
+                np.float64
+            )
             runs: list[tuple[str, int, int, tuple[int, ...]]] = []
             for j, (d, seed) in enumerate(keys):
                 if runs and runs[-1][0] == d:
@@ -176,10 +176,15 @@ class Bank:
                     keep = wanted[stack.digests]
                     if not keep.any():
                         continue
-                    values = _score_group(group, stack, x_aug, xnorm, truth, keep, p, n_classes, counters)
+                    values = _score_group(group, stack, x, x_aug, xnorm, truth, keep, p, n_classes, counters)
                     for d, a, b, seeds in stack.runs:
-                        if d in out:
-                            out[d][task] = dict(zip(seeds, values[a:b], strict=True))
+                        per = out.get(d)
+                        if per is not None:
+                            got = per.get(task)
+                            if got is None:
+                                per[task] = dict(zip(seeds, values[a:b], strict=True))
+                            else:  # the digest has models in another group of this task too
+                                got.update(zip(seeds, values[a:b], strict=True))
                     counters.models_scored += int(keep.sum())
                 for d, seed, model in self._others.get(task, []):
                     if d in out:
@@ -187,7 +192,7 @@ class Bank:
                         out[d].setdefault(task, {})[seed] = p.metric(truth, pred, n_classes)
                         counters.models_scored += 1
         for d, per in out.items():
-            if list(per) != tasks:  # a task without models, or one filled out of order
+            if len(per) != len(tasks):  # a task without models (tasks present were filled in order)
                 out[d] = {t: per.get(t, {}) for t in tasks}
         return out
 
@@ -206,6 +211,7 @@ def _augment(x: np.ndarray) -> tuple[np.ndarray, float]:
 def _score_group(
     group: _Group,
     stack: _Stack,
+    x: np.ndarray,
     x_aug: np.ndarray,
     xnorm: float,
     truth: np.ndarray,
@@ -214,8 +220,9 @@ def _score_group(
     n_classes: int,
     counters: RatchetCounters,
 ) -> list[float]:
-    """Return the metric of every model of ``group`` on the rows ``x_aug`` (decisions are
-    re-checked for the models in ``keep``, a mask, only: the others' values are not used)."""
+    """Return the metric of every model of ``group`` on the rows ``x`` (``x_aug``: as float32,
+    with a column of ones); decisions are re-checked for the models in ``keep`` (a mask) only:
+    the others' values are not used."""
     n, dims, k = len(x_aug), x_aug.shape[1], group.k
     if BATCH_THREADS > 1 and 2 * n * dims * stack.w32.shape[1] >= THREADED_MIN_FLOPS:
         with blas_threads(BATCH_THREADS):
@@ -224,8 +231,9 @@ def _score_group(
         s = x_aug @ stack.w32
     counters.matmuls += 1
     b64 = SAFETY * (dims + 1) * U64 * xnorm * stack.wnorm  # float64 rounding bound per column
-    b32 = SAFETY * (dims + 1) * U32 * xnorm * stack.wnorm  # float32 rounding bound per column
-    exact = _Exact(stack, x_aug, b64, counters)
+    # float32 bound per column; one more unit for rows that were not float32 already
+    b32 = SAFETY * (dims + 2) * U32 * xnorm * stack.wnorm
+    exact = _Exact(stack, x, b64, counters)
     if k == 1:
         decided = np.greater(s, 0)  # the decision in float32
         bound = (b32 + b64).astype(np.float32)
@@ -257,13 +265,21 @@ def _score_group(
 class _Exact:
     """Float64 re-checks of the decisions of one stack's models (tiers 2 and 3)."""
 
-    def __init__(self, stack: _Stack, x_aug: np.ndarray, b64: np.ndarray, counters: RatchetCounters) -> None:
-        self.stack, self.x_aug, self.b64, self.counters = stack, x_aug, b64, counters
+    def __init__(self, stack: _Stack, x: np.ndarray, b64: np.ndarray, counters: RatchetCounters) -> None:
+        self.stack, self.x, self.b64, self.counters = stack, x, b64, counters
+        self._x64: np.ndarray | None = None
+
+    def x64(self) -> np.ndarray:
+        """Return the rows as the one-by-one loop passes them to :meth:`Linear.predict`."""
+        if self._x64 is None:
+            self._x64 = self.x.astype(np.float64)
+        return self._x64
 
     def decisions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Return the exact decisions (score > 0) of binary models ``cols`` on ``rows`` (pairs)."""
         self.counters.exact_rechecks += len(np.unique(cols))
-        s64 = np.einsum("ij,ji->i", self.x_aug[rows].astype(np.float64), self.stack.w64[:, cols])
+        w = self.stack.w64
+        s64 = np.einsum("ij,ji->i", self.x64()[rows], w[:-1, cols]) + w[-1, cols]
         out = s64 > 0
         unsure = ~(np.abs(s64) > 2 * self.b64[cols])
         for j in np.unique(cols[unsure]).tolist():
@@ -273,7 +289,7 @@ class _Exact:
 
     def whole(self, j: int) -> np.ndarray:
         """Return model ``j``'s labels on every row: :meth:`Linear.predict`, as one by one."""
-        return self.stack.models[j].predict(self.x_aug[:, :-1].astype(np.float64))
+        return self.stack.models[j].predict(self.x64())
 
 
 def _binary_metric(name: str, decided: np.ndarray, truth: np.ndarray) -> list[float]:
@@ -286,7 +302,8 @@ def _binary_metric(name: str, decided: np.ndarray, truth: np.ndarray) -> list[fl
     if n == 0:
         pp = tp = np.zeros(models, dtype=np.int64)
     else:
-        sel = np.stack([np.ones(n, dtype=np.float32), pos.astype(np.float32)])
+        sel = np.ones((2, n), dtype=np.float32)
+        sel[1] = pos
         counts = (sel @ decided).astype(np.int64)  # sums of 0/1 below 2**24: exact in float32
         pp, tp = counts[0], counts[1]
     if name == "f1":
@@ -300,7 +317,11 @@ def _binary_metric(name: str, decided: np.ndarray, truth: np.ndarray) -> list[fl
 
 
 def _metric_columns(
-    name: str, metric: Callable[[np.ndarray, np.ndarray, int], float], truth: np.ndarray, labels: np.ndarray, n_classes: int
+    name: str,
+    metric: Callable[[np.ndarray, np.ndarray, int], float],
+    truth: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
 ) -> list[float]:
     """Return the metric of each column of ``labels``; vectorized where the vectorized form is
     the same float arithmetic as the registered metric (f1, accuracy), else one by one."""

@@ -19,9 +19,7 @@ Rules (written down here, tested in ``tests/server``):
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -29,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
+from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import option
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard import views
@@ -48,26 +47,6 @@ def is_published(session: Session, challenge: str) -> bool:
         ids |= {pid, dual_of(pid).id}
     q = select(ChallengeSetting.published).where(ChallengeSetting.challenge.in_(sorted(ids)))
     return any(session.execute(q).scalars())
-
-
-@lru_cache(maxsize=64)
-def t_critical(df: int) -> float:
-    """Return the two-sided 95% Student-t critical value for ``df`` degrees of freedom."""
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, df))
-
-
-def t_interval(values: list[float]) -> list[float] | None:
-    """Return the 95% Student-t interval of the mean of ``values`` (the evaluator's rule,
-    :func:`dataperf.evaluator.confidence_interval`), None for fewer than two values."""
-    n = len(values)
-    if n < 2:
-        return None
-    m = math.fsum(values) / n
-    sd = math.sqrt(math.fsum((v - m) ** 2 for v in values) / (n - 1))
-    half = t_critical(n - 1) * sd / math.sqrt(n)
-    return [m - half, m + half]
 
 
 class ProblemView:
@@ -102,8 +81,8 @@ class ProblemView:
         ).all()
         self.cells = [(a, b, float(m)) for a, b, m, _ in rows]
         self.cell_scores = {(a, b): sc for a, b, _, sc in rows}
-        self.full = _standings(self.train, self.test, self.suite, self.cells, self.k, self.direction)
-        self.public = _standings(self.train, self.test, self.public_suite, self.cells, self.k, self.direction)
+        self.full = compute(self.train, self.test, self.suite, self.cells, self.k, self.direction)
+        self.public = compute(self.train, self.test, self.public_suite, self.cells, self.k, self.direction)
 
     @property
     def shown(self) -> Standings:
@@ -127,38 +106,14 @@ class ProblemView:
                 for seed, v in per.items():
                     sums[seed] += float(v)
                     counts[seed] += 1
-        return t_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
+        ci = confidence_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
+        return list(ci) if ci is not None else None
 
     def public_bar(self) -> float | None:
         """Return the difficulty of the easiest public suite member (None without one)."""
         known = [self.full.difficulty.get(d) for d in self.public_suite]
         vals = [v for v in known if v is not None]
         return min(vals) if vals else None
-
-
-def _standings(
-    train: list[str],
-    test: list[str],
-    suite: list[str],
-    cells: list[tuple[str, str, float]],
-    k: int,
-    direction: str,
-) -> Standings:
-    """Return :func:`compute`'s standings; with an empty suite (no public test set yet) every
-    score is unknown and training sets rank by arrival."""
-    if suite:
-        return compute(train, test, suite, cells, k, direction)
-    return Standings(
-        train=list(train),
-        score=dict.fromkeys(train),
-        worst=dict.fromkeys(train),
-        complete=dict.fromkeys(train, False),
-        rank={d: i + 1 for i, d in enumerate(train)},
-        suite=[],
-        top_k=[],
-        difficulty=dict.fromkeys(test),
-        bar=None,
-    )
 
 
 def _subs(session: Session, challenge: str) -> list[Any]:

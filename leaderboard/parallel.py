@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepared import PreparedData
-from dataperf.errors import RunnerError
+from dataperf.errors import EvaluationError, RunnerError
+from dataperf.evaluator import package_versions
 from leaderboard import cells as store
 from leaderboard.models import Dataset, FittedModel
 from leaderboard.problem import Problem, RatchetCounters, Rows, Scores
@@ -62,6 +63,8 @@ class ProblemRef:
     test_spec: ChallengeSpec
     folder: str
     version: str
+    packages: dict[str, str]
+    """The client's :func:`dataperf.evaluator.package_versions`: a worker with others refuses."""
 
     def key(self) -> tuple[str, str, str, str]:
         """Return a hashable identity of the problem (for the per-process caches)."""
@@ -104,6 +107,14 @@ CACHE_SIZE = 64
 def _problem(ref: ProblemRef) -> Problem:
     with _LOCK:
         if ref.key() not in _PROBLEMS:
+            mine = package_versions()
+            if mine != ref.packages:
+                differ = sorted(k for k in mine.keys() | ref.packages.keys() if mine.get(k) != ref.packages.get(k))
+                raise EvaluationError(
+                    f"this Dask worker's packages differ from the client's ({', '.join(differ)}): "
+                    f"worker {[mine.get(k) for k in differ]}, client {[ref.packages.get(k) for k in differ]}; "
+                    "scores would not be reproducible (install the same versions on every host)"
+                )
             data = PreparedData(ref.train_spec, Path(ref.folder))
             _PROBLEMS[ref.key()] = Problem(ref.train_spec, ref.test_spec, data, ref.version)
         return _PROBLEMS[ref.key()]
@@ -265,7 +276,7 @@ def _submit(client: Any, p: Problem, work: Plan, retries: int) -> list[Any]:
     # Shared inputs are tasks, not scattered data: a worker holding them may die, and the
     # scheduler can recompute a task's result but never recover scattered data.
     run = uuid.uuid4().hex[:8]
-    ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), p.evaluator_version)
+    ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), p.evaluator_version, package_versions())
     ref_future = client.submit(_hold, ref, key=f"dataperf-problem-{run}", pure=False)
     test_futures = {
         d: client.submit(_hold, blob, key=f"dataperf-test-{run}-{d[:16]}", pure=False) for d, blob in work.tests.items()
@@ -291,13 +302,16 @@ def _collect(
     from distributed import as_completed
 
     failed, done = [], 0
-    for batch in as_completed(futures).batches():
+    pending = as_completed(futures)
+    for batch in pending.batches():
         results = []
         for f in batch:
             if f.status == "finished":
                 results.append(f.result())
-            else:
+            elif f.status in ("error", "cancelled"):
                 failed.append(f)
+            else:  # its result was on a worker that died meanwhile: the scheduler recomputes it
+                pending.add(f)
         if results:
             write_results(sessions, p, results)
             for r in results:

@@ -167,11 +167,7 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
         start = time.perf_counter()
         parsed = validate(spec, path, load_data(spec))
         ratchet = Ratchet(session_factory, problem(pid))
-        step = (
-            ratchet.add_test_set(parsed.table)
-            if spec.kind == "test-set"
-            else ratchet.add_training_set(parsed.table)
-        )
+        step = ratchet.add_test_set(parsed.table) if spec.kind == "test-set" else ratchet.add_training_set(parsed.table)
         result_doc = _ratchet_result(spec, step.to_dict(), parsed.sha256)
         result_doc["provenance"] = ratchet.p.provenance("ratchet", time.perf_counter() - start) | {
             "submission_sha256": parsed.sha256,
@@ -210,9 +206,7 @@ def _ratchet_result(spec: ChallengeSpec, step: dict[str, Any], file_sha: str) ->
         reused = counters["cells_reused"]
         message = f"identical content was already evaluated: nothing computed ({reused} cells reused)"
     elif spec.kind == "test-set":
-        message = (
-            f"{'accepted into' if step['accepted'] else 'not accepted into'} the suite: {step['reason']}"
-        )
+        message = f"{'accepted into' if step['accepted'] else 'not accepted into'} the suite: {step['reason']}"
     else:
         message = f"rank {step['rank']}, score {step['score']}"
     return {
@@ -267,8 +261,7 @@ def ingest_local(
         return out | {
             "duplicate": True,
             "counters": zero,
-            "message": f"identical content already scored as submission {earlier}: "
-            "nothing stored or computed",
+            "message": f"identical content already scored as submission {earlier}: nothing stored or computed",
         }
     sha, stored = store_file(path)
     with session_factory.begin() as s:
@@ -347,12 +340,8 @@ def fill_from_baselines(
             data = load_data(spec)
             for b in for_kind(spec.kind):
                 say(f"{spec.id}: baseline {b.name}")
-                path = write_submission(
-                    b.build(spec, data, 0), Path(tmp) / f"{spec.id}-{b.name}.parquet", spec.id
-                )
-                res = ingest_local(
-                    session_factory, spec.id, path, f"baseline/{b.name}", label=b.name, is_baseline=True
-                )
+                path = write_submission(b.build(spec, data, 0), Path(tmp) / f"{spec.id}-{b.name}.parquet", spec.id)
+                res = ingest_local(session_factory, spec.id, path, f"baseline/{b.name}", label=b.name, is_baseline=True)
                 say(f"{spec.id}: baseline {b.name}: {res['status']}: {res['message']}")
                 out.append(res)
     return out

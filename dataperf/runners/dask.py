@@ -10,7 +10,9 @@ submission's bytes (small: at most the submission size limit). Workers never rec
 prepared data itself: each worker process loads and verifies a challenge's
 :class:`PreparedData` once and keeps it (:func:`prepared`). The worker runs the same
 :func:`dataperf.evaluator.evaluate` as the local runner, with BLAS on one thread, so the scores
-are the local runner's bit for bit; only ``provenance.runner`` and the wall time differ.
+are the local runner's bit for bit; only ``provenance.runner`` and the wall time differ. With
+``inner="docker"`` (or ``$DATAPERF_DASK_RUNNER=docker``) each worker runs the evaluation in
+its host's sandbox instead: the docker runner's result, ``provenance.runner`` ``dask+docker``.
 
 Nothing here imports distributed, reads the environment or starts a cluster at import time.
 """
@@ -21,6 +23,7 @@ import os
 import tempfile
 import threading
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,9 @@ from dataperf.runners import RUNNERS
 
 ENV_SCHEDULER = "DATAPERF_DASK_SCHEDULER"
 """Environment variable naming the scheduler address (``tcp://host:8786``)."""
+ENV_INNER = "DATAPERF_DASK_RUNNER"
+"""Environment variable naming the runner a worker uses (default ``local``: in the worker process;
+``docker``: in the sandbox, with the worker host's Docker engine and evaluator image)."""
 RETRIES = 2
 """How many times dask re-runs a task that raised (a lost worker's tasks are re-run anyway)."""
 
@@ -100,18 +106,22 @@ def prepared(spec: ChallengeSpec, folder: str) -> PreparedData:
         return _DATA[key]
 
 
-def evaluate_task(spec: ChallengeSpec, folder: str, name: str, content: bytes) -> dict[str, Any]:
+def evaluate_task(spec: ChallengeSpec, folder: str, name: str, content: bytes, inner: str = "local") -> dict[str, Any]:
     """Worker side: evaluate a submission (its file name and bytes) against the prepared data
-    in ``folder``; return ``{"result": Result.to_dict()}`` or ``{"violations": [...]}``."""
+    in ``folder``, in this process (``inner`` ``local``) or with the worker host's runner
+    ``inner`` (e.g. ``docker``); return ``{"result": Result.to_dict()}`` or ``{"violations": [...]}``."""
     from dataperf.evaluator import evaluate, single_threaded
 
-    data = prepared(spec, folder)
     with tempfile.TemporaryDirectory(prefix="dataperf-dask-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(content)
         try:
-            with single_threaded():
-                result = evaluate(spec, path, data=data, runner=DaskRunner.name)
+            if inner == "local":
+                with single_threaded():
+                    result = evaluate(spec, path, data=prepared(spec, folder), runner=DaskRunner.name)
+            else:
+                result = RUNNERS.get(inner)().evaluate(spec.id, path)
+                result = replace(result, provenance=replace(result.provenance, runner=f"dask+{inner}"))
         except SubmissionError as e:  # its violations do not survive pickling as an exception
             return {"violations": [v.to_dict() for v in e.violations]}
     return {"result": result.to_dict()}
@@ -139,8 +149,10 @@ class DaskRunner(Runner):
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, *, retries: int = RETRIES) -> None:
+    def __init__(self, scheduler: str | None = None, *, inner: str | None = None, retries: int = RETRIES) -> None:
         self.scheduler = scheduler
+        self.inner = inner
+        """The runner used on the worker (default: ``$DATAPERF_DASK_RUNNER``, else ``local``)."""
         self.retries = retries
 
     def evaluate(self, challenge_id: str, submission: Path) -> Result:
@@ -160,6 +172,7 @@ class DaskRunner(Runner):
             str(data_dir(spec.id, spec.version)),
             submission.name,
             submission.read_bytes(),
+            self.inner or os.environ.get(ENV_INNER) or "local",
             key=f"dataperf-evaluate-{spec.id}-{uuid.uuid4().hex[:12]}",
             retries=self.retries,
             pure=False,

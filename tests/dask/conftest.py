@@ -60,17 +60,27 @@ def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _pg_url() -> str:
-    from sqlalchemy import text
+    """Return the URL of an empty PostgreSQL database of these tests' own (created on the test
+    server beside the shared one, so other test runs never write into it)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
     from leaderboard.db import engine
 
-    url = os.environ.get(PG_ENV, "")
-    if not url:
+    base = os.environ.get(PG_ENV, "")
+    if not base:
         pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (scripts/start-postgres prints a URL)")
-    with engine(url).begin() as conn:
+    url = make_url(base).set(database=f"{make_url(base).database}_dask")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    text_url = url.render_as_string(hide_password=False)
+    with engine(text_url).begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
-    return url
+    return text_url
 
 
 def make_db(kind: str, folder: Path, name: str) -> Any:

@@ -91,3 +91,13 @@ def test_killed_worker_every_cell_exactly_once(tiny_env: Path, tmp_path: Path, c
     assert killed and victim not in client.run(os.getpid).values()
     assert counters.cells_computed >= 48
     assert cell_rows(sessions) == (48, 48)  # every cell, exactly once
+
+
+def test_worker_with_other_packages_refuses(tiny_env: Path) -> None:
+    from dataperf.errors import EvaluationError
+    from leaderboard.parallel import Group, ProblemRef, compute_group
+
+    p = Problem.load(PROBLEM)
+    ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), "other", {"scikit-learn": "0.0"})
+    with pytest.raises(EvaluationError, match="scikit-learn"):
+        compute_group(ref, Group("t" * 64, b"", []), {})

@@ -61,9 +61,7 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     docs = tiny_specs()
     for name, doc in docs.items():
         (specs / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    folder = prepare(
-        ChallengeSpec.model_validate(docs["tiny-selection"]), root=home / "data" / "tiny-selection" / "v1"
-    )
+    folder = prepare(ChallengeSpec.model_validate(docs["tiny-selection"]), root=home / "data" / "tiny-selection" / "v1")
     for other in ("tiny-testset", "tiny-plain"):
         (home / "data" / other).mkdir(parents=True)
         (home / "data" / other / "v1").symlink_to(folder)

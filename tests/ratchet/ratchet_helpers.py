@@ -14,9 +14,7 @@ from dataperf.evaluator import load_data
 from dataperf.submission import write_submission
 
 
-def baseline_file(
-    challenge: str, kind: str, name: str, seed: int, folder: Path, suffix: str = ".parquet"
-) -> Path:
+def baseline_file(challenge: str, kind: str, name: str, seed: int, folder: Path, suffix: str = ".parquet") -> Path:
     """Write baseline ``name``'s submission for ``challenge`` and return its path."""
     spec = get_challenge(challenge)
     table = get_baseline(kind, name).build(spec, load_data(spec), seed)

@@ -42,9 +42,7 @@ def test_cli_end_to_end(tiny_env: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert capsys.readouterr().out.startswith("rank,team,label,baseline,difficulty,in_suite")
     assert main(["ratchet", TEST, "--json", *db]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert (
-        doc["problem"] == TRAIN and doc["history"][0]["kind"] == "init" and len(doc["matrix"]["train"]) == 1
-    )
+    assert doc["problem"] == TRAIN and doc["history"][0]["kind"] == "init" and len(doc["matrix"]["train"]) == 1
     assert main(["rescore", "-q", *db]) == 0
     assert "no leaderboard changed" in capsys.readouterr().out
 

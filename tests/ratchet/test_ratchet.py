@@ -79,10 +79,7 @@ def test_cell_equals_the_evaluator_on_the_same_rows(sessions, tmp_path: Path) ->
     result = evaluate(get_challenge(TRAIN), path)
     assert cell.mean == result.mean
     assert cell.scores == {t: {str(k): v for k, v in per.items()} for t, per in result.scores.items()}
-    assert (
-        cell.provenance["evaluator_version"]
-        and cell.provenance["data_sha256"] == result.provenance.data_sha256
-    )
+    assert cell.provenance["evaluator_version"] and cell.provenance["data_sha256"] == result.provenance.data_sha256
 
 
 def _chosen_test_set(p: Problem, easy: bool) -> pd.DataFrame:
@@ -96,9 +93,7 @@ def _chosen_test_set(p: Problem, easy: bool) -> pd.DataFrame:
     parts = []
     for i, task in enumerate(spec.tasks):
         margin = (
-            own_scores(spec, p.data, i, 0)
-            * np.where(task_truth(task, pool.labels) == 1, 1, -1)
-            * (1 if easy else -1)
+            own_scores(spec, p.data, i, 0) * np.where(task_truth(task, pool.labels) == 1, 1, -1) * (1 if easy else -1)
         )
         truth = task_truth(task, pool.labels)
         pos = np.flatnonzero(truth == 1)

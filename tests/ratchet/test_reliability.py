@@ -54,19 +54,14 @@ def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: P
     ]
     tests = [str(baseline_file(TEST, "test-set", "random", s, tmp_path)) for s in (0, 1)]
     paths = trains + tests
-    procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, db_url, f"team{k}-", *paths], env=_env())
-        for k in (1, 2)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, f"team{k}-", *paths], env=_env()) for k in (1, 2)]
     for p in procs:
         assert p.wait(timeout=300) == 0
     with sessions() as s:
         keys = s.execute(select(Cell.train_sha256, Cell.test_sha256, Cell.evaluator_version)).all()
         n_train = s.execute(select(func.count(func.distinct(FittedModel.train_sha256)))).scalar_one()
         suite = s.execute(
-            select(func.count())
-            .select_from(Cell)
-            .where(Cell.train_sha256.in_(select(FittedModel.train_sha256)))
+            select(func.count()).select_from(Cell).where(Cell.train_sha256.in_(select(FittedModel.train_sha256)))
         ).scalar_one()
     assert len(keys) == len(set(keys))  # no duplicate
     assert n_train == 3
@@ -74,9 +69,7 @@ def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: P
     assert suite == 3 * 3 and count(sessions, Submission) == 10
 
 
-def test_killed_process_leaves_no_partial_cell_and_no_stuck_submission(
-    db_url: str, sessions, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_killed_process_leaves_no_partial_cell_and_no_stuck_submission(db_url: str, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
     from leaderboard.models import Challenge, Team  # noqa: F401 - tables exist
     from leaderboard.service import ensure_challenge, ensure_team

@@ -26,10 +26,7 @@ def test_migrations_match_models(db_url: str) -> None:
     except ModuleNotFoundError:
         pass
     with engine(db_url).connect() as conn:
-        assert (
-            compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
-            == []
-        )
+        assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
     assert current_revisions(db_url)
     upgrade(db_url)  # a second upgrade is a no-op
 

@@ -31,16 +31,10 @@ def test_ingest_scores_and_identical_content_costs_nothing(sessions, tmp_path: P
     same_as_csv = tmp_path / "again.csv"
     pd.read_parquet(path).assign(challenge=TRAIN).to_csv(same_as_csv, index=False)
     again = ingest_local(sessions, TRAIN, same_as_csv, "ada")
-    assert (
-        again["duplicate"]
-        and again["submission"] == out["submission"]
-        and set(again["counters"].values()) == {0}
-    )
+    assert again["duplicate"] and again["submission"] == out["submission"] and set(again["counters"].values()) == {0}
     other_team = ingest_local(sessions, TRAIN, same_as_csv, "bob")
     assert (
-        other_team["duplicate"]
-        and other_team["counters"]["fits"] == 0
-        and "nothing computed" in other_team["message"]
+        other_team["duplicate"] and other_team["counters"]["fits"] == 0 and "nothing computed" in other_team["message"]
     )
     assert count(sessions, Submission) == 2 and count(sessions, Dataset) == 2  # S0 and the one training set
 
@@ -50,9 +44,7 @@ def _bad_files(tmp_path: Path) -> list[tuple[str, Path]]:
     outside = good.copy()
     outside.loc[0, "id"] = 10**9
     unbalanced = good[good["task"] != "coat"]
-    few = pd.concat(
-        [unbalanced, pd.DataFrame({"task": ["coat"] * 3, "id": good[good["task"] == "coat"]["id"][:3]})]
-    )
+    few = pd.concat([unbalanced, pd.DataFrame({"task": ["coat"] * 3, "id": good[good["task"] == "coat"]["id"][:3]})])
     files = [
         ("is not in the evaluation pool", outside),
         ("has no rows", unbalanced),
@@ -83,9 +75,7 @@ def test_test_set_submission_and_non_ratchet_challenge(sessions, tmp_path: Path)
     ingest_local(sessions, TRAIN, baseline_file(TRAIN, "training-set", "balanced", 0, tmp_path), "ada")
     out = ingest_local(sessions, TEST, baseline_file(TEST, "test-set", "random", 0, tmp_path), "ada")
     step = out["result"]["ratchet"]
-    assert (
-        out["status"] == "done" and step["counters"]["fits"] == 0 and step["counters"]["batched_passes"] == 1
-    )
+    assert out["status"] == "done" and step["counters"]["fits"] == 0 and step["counters"]["batched_passes"] == 1
     assert step["accepted"] in (True, False) and step["difficulty"] is not None
     plain = ingest_local(
         sessions, "tiny-plain", baseline_file("tiny-plain", "training-set", "random", 0, tmp_path), "ada"

@@ -33,11 +33,7 @@ def test_spec_rules() -> None:
     with pytest.raises(SpecError) as err:
         parse_spec(doc, "x.yaml")
     text = str(err.value)
-    assert (
-        "pairs_with is required" in text
-        and "top_k must be positive" in text
-        and "unknown key 'nonsense'" in text
-    )
+    assert "pairs_with is required" in text and "top_k must be positive" in text and "unknown key 'nonsense'" in text
 
 
 def test_standalone_evaluation_scores_every_task_and_seed(tiny_env: Path, tmp_path: Path) -> None:

@@ -8,18 +8,7 @@ import pytest
 
 from dataperf.errors import DataPerfError
 from leaderboard import auth, quota
-from leaderboard.boards import t_interval
 from leaderboard.db import current_revisions, session_factory, upgrade
-
-
-def test_t_interval_matches_the_evaluator() -> None:
-    from dataperf.evaluator import confidence_interval
-
-    values = [0.31, 0.42, 0.38, 0.29, 0.35]
-    ours, theirs = t_interval(values), confidence_interval(values)
-    assert ours is not None and theirs is not None
-    assert ours == pytest.approx(list(theirs), abs=1e-12)
-    assert t_interval([0.5]) is None
 
 
 def test_quota_day_and_reset() -> None:

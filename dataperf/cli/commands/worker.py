@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -21,12 +22,19 @@ def _args(p: argparse.ArgumentParser) -> None:
         help="lease length in seconds, renewed by heartbeats (default: 60)",
     )
     p.add_argument("--poll", type=float, default=1.0, help="seconds between looks at an empty queue (default: 1)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --runner dask: the Dask scheduler, e.g. tcp://host:8786 "
+        "(default: $DATAPERF_DASK_SCHEDULER, else a LocalCluster using every core)",
+    )
 
 
 @command(
     "worker",
     help="run evaluation jobs from the server's queue (lease, heartbeat, idempotent results)",
-    examples="  dataperf worker\n  dataperf worker --runner docker\n  dataperf worker --once",
+    examples="  dataperf worker\n  dataperf worker --runner docker\n  dataperf worker --once\n"
+    "  dataperf worker --runner dask --scheduler tcp://10.0.0.5:8786",
 )
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +44,13 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.worker import run_worker
 
     RUNNERS.get(args.runner)  # unknown runner: a clear error before any job is taken
+    if args.scheduler:
+        from dataperf.errors import DataPerfError, param_error
+        from dataperf.runners.dask import ENV_SCHEDULER
+
+        if args.runner != "dask":
+            raise DataPerfError(param_error("--scheduler", "dataperf worker", "used with --runner dask", args.runner))
+        os.environ[ENV_SCHEDULER] = args.scheduler  # the dask runner reads it when it first connects
     url = upgrade(args.db)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
