@@ -71,9 +71,7 @@ def cell_keys(
     return {(a, b) for a, b in session.execute(q)}
 
 
-def write_cells(
-    session: Session, p: Problem, cells: dict[tuple[str, str], Scores], path: str, wall_s: float
-) -> None:
+def write_cells(session: Session, p: Problem, cells: dict[tuple[str, str], Scores], path: str, wall_s: float) -> None:
     """Insert cells (each whole: every task and seed in one row), skipping existing keys."""
     prov = p.provenance(path, wall_s / max(len(cells), 1))
     now = utcnow()
@@ -166,9 +164,7 @@ def forget_banks() -> None:
     _BANKS.clear()
 
 
-def score_new_test_set(
-    session: Session, p: Problem, digest: str, rows: Any, counters: RatchetCounters
-) -> int:
+def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, counters: RatchetCounters) -> int:
     """Compute the cells of test set ``digest`` against every cached model lacking one, in one
     batched pass; write them; return how many were computed."""
     bank = bank_for(session, p)
@@ -179,8 +175,6 @@ def score_new_test_set(
         return 0
     start = time.perf_counter()
     scores = bank.score(p, rows, counters, only=missing)
-    write_cells(
-        session, p, {(d, digest): s for d, s in scores.items()}, "batched", time.perf_counter() - start
-    )
+    write_cells(session, p, {(d, digest): s for d, s in scores.items()}, "batched", time.perf_counter() - start)
     counters.cells_computed += len(scores)
     return len(scores)

@@ -76,9 +76,7 @@ def _insert_ignore_stmt(session: Session, table: Table, keys: Sequence[str]) -> 
     raise NotImplementedError(f"database dialect '{dialect}' is not supported (use sqlite or postgresql)")
 
 
-def insert_ignore(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
+def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert ``rows`` into ``table`` in one batch, skipping any whose unique ``keys`` exist.
 
     Never raises on a duplicate, so two writers racing on the same key both succeed and one

@@ -110,9 +110,7 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('received', 'queued', 'running', 'done', 'failed', 'rejected')", name="status"
-        ),
+        CheckConstraint("status IN ('received', 'queued', 'running', 'done', 'failed', 'rejected')", name="status"),
         Index("ix_submissions_challenge_status", "challenge", "status"),
         Index("ix_submissions_team_content", "team_id", "challenge", "content_sha256"),
     )

@@ -98,9 +98,7 @@ class Problem:
     def __init__(
         self, train_spec: ChallengeSpec, test_spec: ChallengeSpec, data: PreparedData, evaluator_version: str
     ) -> None:
-        if train_spec.data != test_spec.data or [t.name for t in train_spec.tasks] != [
-            t.name for t in test_spec.tasks
-        ]:
+        if train_spec.data != test_spec.data or [t.name for t in train_spec.tasks] != [t.name for t in test_spec.tasks]:
             raise SpecError(f"{test_spec.id}: must have the same data recipe and tasks as {train_spec.id}")
         self.id = train_spec.id
         self.train_spec = train_spec
@@ -165,9 +163,7 @@ class Problem:
     def hidden_table(self) -> pd.DataFrame:
         """Return S0, the organizer's hidden test set: every ``test-hidden`` row for every task."""
         ids = self.data.split(HIDDEN_SPLIT).ids
-        return pd.DataFrame(
-            {"task": np.repeat(self.task_names, len(ids)), "id": np.tile(ids, len(self.tasks))}
-        )
+        return pd.DataFrame({"task": np.repeat(self.task_names, len(ids)), "id": np.tile(ids, len(self.tasks))})
 
     def fit(self, rows: Rows, counters: RatchetCounters) -> dict[tuple[str, int], Fitted]:
         """Return the fixed model fitted on each task's rows, for each seed."""
@@ -180,9 +176,7 @@ class Problem:
                     counters.fits += 1
         return out
 
-    def score_one(
-        self, models: dict[tuple[str, int], Fitted], rows: Rows, counters: RatchetCounters
-    ) -> Scores:
+    def score_one(self, models: dict[tuple[str, int], Fitted], rows: Rows, counters: RatchetCounters) -> Scores:
         """Return the metric per task and seed of one training set's models on one test set."""
         out: Scores = {}
         with single_threaded_blas():
@@ -191,9 +185,7 @@ class Problem:
                 x64 = x.astype(np.float64)
                 out[task.name] = {}
                 for seed in self.seeds:
-                    out[task.name][seed] = self.metric(
-                        truth, models[(task.name, seed)].predict(x64), self.n_classes(i)
-                    )
+                    out[task.name][seed] = self.metric(truth, models[(task.name, seed)].predict(x64), self.n_classes(i))
                     counters.predictions += 1
         return out
 

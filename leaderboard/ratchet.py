@@ -125,7 +125,8 @@ class Ratchet:
             if attempt == 0:
                 step.counters.cells_reused += len(suite) - len(missing)
             if missing:
-                models = models or self._models(ds, table, step.counters)
+                # fit on the stored canonical rows: the set, not the file order, decides the score
+                models = models or self._models(ds, store.dataset_table(ds), step.counters)
                 self._score_on(ds.digest, models, missing, step.counters)
                 continue
             break
@@ -175,9 +176,7 @@ class Ratchet:
         counters = RatchetCounters()
         with self.sessions() as s:
             train = list(
-                s.execute(
-                    select(Dataset).where(Dataset.problem == self.p.id, Dataset.role == "train")
-                ).scalars()
+                s.execute(select(Dataset).where(Dataset.problem == self.p.id, Dataset.role == "train")).scalars()
             )
             suite = store.suite_digests(s, self.p.id)
         for ds in train:
@@ -222,9 +221,7 @@ class Ratchet:
             self._event(s, "accept", ds.digest, self.standings(s))
             step.events.append("accept")
 
-    def _models(
-        self, ds: Dataset, table: pd.DataFrame, counters: RatchetCounters
-    ) -> dict[tuple[str, int], Any]:
+    def _models(self, ds: Dataset, table: pd.DataFrame, counters: RatchetCounters) -> dict[tuple[str, int], Any]:
         with self.sessions() as s:
             models = store.load_models(s, self.p, ds.digest)
         if models is None:
@@ -239,9 +236,7 @@ class Ratchet:
         with self.sessions() as s:
             tables = {d: store.dataset_table(ds) for d, ds in self._datasets(s, tests).items()}
         start = time.perf_counter()
-        out = {
-            (digest, d): self.p.score_one(models, self.p.test_rows(t), counters) for d, t in tables.items()
-        }
+        out = {(digest, d): self.p.score_one(models, self.p.test_rows(t), counters) for d, t in tables.items()}
         with self.sessions.begin() as s:
             store.write_cells(s, self.p, out, "fit", time.perf_counter() - start)
         counters.cells_computed += len(out)

@@ -90,9 +90,7 @@ def rescore(
             old = effective_version(s, pid, version)
             tests = list(
                 s.execute(
-                    select(Cell.test_sha256)
-                    .where(Cell.problem == pid, Cell.evaluator_version == old)
-                    .distinct()
+                    select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
                 ).scalars()
             )
         counters = Ratchet(sessions, Problem.load(pid, version)).rebuild(tests)

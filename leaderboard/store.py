@@ -85,9 +85,7 @@ def encode_fitted(model: Fitted) -> tuple[str, bytes]:
     """
     if isinstance(model, Linear):
         w = np.ascontiguousarray(model.w, dtype=np.float64)
-        return "linear", _npz(
-            w=w, b=np.asarray(model.b, dtype=np.float64), classes=np.asarray(model.classes, np.int64)
-        )
+        return "linear", _npz(w=w, b=np.asarray(model.b, dtype=np.float64), classes=np.asarray(model.classes, np.int64))
     if isinstance(model, Constant):
         return "constant", _npz(label=np.asarray([model.label], dtype=np.int64))
     raise TypeError(f"only linear and constant models can be cached, got {type(model).__name__}")

@@ -26,11 +26,7 @@ def effective_version(session: Session, problem: str, current: str | None = None
     """Return ``current`` (default: this evaluator's) if the problem has cells at it, else the
     newest version that has cells (or ``current`` when there are none at all)."""
     current = current or EVALUATOR_VERSION
-    q = (
-        select(Cell.evaluator_version, func.count())
-        .where(Cell.problem == problem)
-        .group_by(Cell.evaluator_version)
-    )
+    q = select(Cell.evaluator_version, func.count()).where(Cell.problem == problem).group_by(Cell.evaluator_version)
     have = dict(session.execute(q).all())
     if current in have or not have:
         return current
@@ -138,9 +134,7 @@ def _test_rows(session: Session, challenge: str, st: Standings) -> list[dict[str
         d = digests.get(sub.dataset_id or -1)
         if d is None:
             continue
-        rows.append(
-            _base(sub, team) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": d in st.suite}
-        )
+        rows.append(_base(sub, team) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": d in st.suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
@@ -164,9 +158,7 @@ def matrix(session: Session, problem: str, evaluator_version: str | None = None)
     st = standings(session, problem, version)
     tests = list(
         session.execute(
-            select(Dataset.digest)
-            .where(Dataset.problem == problem, Dataset.role == "test")
-            .order_by(Dataset.id)
+            select(Dataset.digest).where(Dataset.problem == problem, Dataset.role == "test").order_by(Dataset.id)
         ).scalars()
     )
     q = select(Cell.train_sha256, Cell.test_sha256, Cell.mean).where(

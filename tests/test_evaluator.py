@@ -91,3 +91,14 @@ def test_rows_reads_exactly_the_selected_rows(tiny_data: dict[str, tuple[Challen
     ids = pool.ids[[7, 3, 4, 5, len(pool.ids) - 1, 3, 0]]  # unsorted, a run, a repeat, both ends
     assert np.array_equal(pool.rows(ids), np.asarray(pool.x[pool.positions(ids)]))
     assert pool.rows(ids[:0]).shape == (0, pool.x.shape[1])
+
+
+def test_row_order_does_not_change_a_training_set_score(
+    tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path
+) -> None:
+    spec, data = tiny_data["vision-selection"]
+    table = get_baseline(spec.kind, "random").build(spec, data, 0)
+    shuffled = table.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    a = evaluate(spec, write_submission(table, tmp_path / "a.csv", spec.id), data=data)
+    b = evaluate(spec, write_submission(shuffled, tmp_path / "b.csv", spec.id), data=data)
+    assert a.same_scores(b)

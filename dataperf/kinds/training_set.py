@@ -57,7 +57,8 @@ class TrainingSet(ChallengeKind):
         counters.rows_read += len(x_test)
         out: dict[str, dict[int, float]] = {}
         for task in spec.tasks:
-            rows = sub.table[sub.table["task"] == task.name]
+            # rows in id order: a training set's score depends on its rows, not the file's order
+            rows = sub.table[sub.table["task"] == task.name].sort_values("id", kind="stable")
             x = pool.rows(rows["id"].to_numpy(dtype=np.int64))
             counters.rows_read += len(x)
             y = rows["label"].to_numpy(dtype=np.int64)

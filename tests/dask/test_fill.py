@@ -95,7 +95,7 @@ def test_killed_worker_every_cell_exactly_once(tiny_env: Path, tmp_path: Path, c
 
 def test_worker_with_other_packages_refuses(tiny_env: Path) -> None:
     from dataperf.errors import EvaluationError
-    from leaderboard.parallel import Group, ProblemRef, compute_group
+    from leaderboard.dask_tasks import Group, ProblemRef, compute_group
 
     p = Problem.load(PROBLEM)
     ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), "other", {"scikit-learn": "0.0"})

@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         stale = " (STALE: run 'dataperf rescore')" if board["stale"] else ""
         print(
-            f"{board['challenge']} ({board['kind']}, {board['metric']}, "
-            f"evaluator {board['evaluator_version']}){stale}"
+            f"{board['challenge']} ({board['kind']}, {board['metric']}, evaluator {board['evaluator_version']}){stale}"
         )
         print(
             table(cols, [[r.get(c) for c in cols] for r in board["rows"]])

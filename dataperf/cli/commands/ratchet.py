@@ -34,9 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     pid = problem_id_for(get_challenge(args.challenge))
     if pid is None:
-        raise DataPerfError(
-            f"challenge '{args.challenge}' has no ratchet (no test-set challenge pairs with it)"
-        )
+        raise DataPerfError(f"challenge '{args.challenge}' has no ratchet (no test-set challenge pairs with it)")
     with session_factory(args.db)() as s:
         doc: dict[str, Any] = {
             "problem": pid,
@@ -53,10 +51,7 @@ def run(args: argparse.Namespace) -> int:
         f"ratchet {pid} (evaluator {m['evaluator_version']}); columns: test sets (* = in the suite); "
         f"rows: training sets, best first (+ = top-k)"
     )
-    rows = [
-        [t[:8] + ("+" if t in m["top_k"] else ""), *vals]
-        for t, vals in zip(m["train"], m["values"], strict=True)
-    ]
+    rows = [[t[:8] + ("+" if t in m["top_k"] else ""), *vals] for t, vals in zip(m["train"], m["values"], strict=True)]
     print(table(["train \\ test", *short], rows) if rows else "(no training sets yet)")
     print("\nsuite:")
     print(

@@ -32,9 +32,7 @@ def upgrade() -> None:
         sa.Column("provenance", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cells")),
-        sa.UniqueConstraint(
-            "train_sha256", "test_sha256", "evaluator_version", name=op.f("uq_cells_train_sha256")
-        ),
+        sa.UniqueConstraint("train_sha256", "test_sha256", "evaluator_version", name=op.f("uq_cells_train_sha256")),
     )
     op.create_index("ix_cells_problem_version", "cells", ["problem", "evaluator_version"], unique=False)
 
@@ -88,9 +86,7 @@ def upgrade() -> None:
             "train_sha256", "evaluator_version", "task", "seed", name=op.f("uq_fitted_models_train_sha256")
         ),
     )
-    op.create_index(
-        "ix_fitted_models_problem_version", "fitted_models", ["problem", "evaluator_version"], unique=False
-    )
+    op.create_index("ix_fitted_models_problem_version", "fitted_models", ["problem", "evaluator_version"], unique=False)
 
     op.create_table(
         "problems",
@@ -121,9 +117,7 @@ def upgrade() -> None:
         sa.Column("top_k", sa.JSON(), nullable=False),
         sa.Column("scores", sa.JSON(), nullable=False),
         sa.Column("bar", sa.Double(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["problem"], ["problems.id"], name=op.f("fk_ratchet_events_problem_problems")
-        ),
+        sa.ForeignKeyConstraint(["problem"], ["problems.id"], name=op.f("fk_ratchet_events_problem_problems")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ratchet_events")),
     )
     op.create_index("ix_ratchet_events_problem_at", "ratchet_events", ["problem", "at"], unique=False)
@@ -153,12 +147,8 @@ def upgrade() -> None:
             "status IN ('received', 'queued', 'running', 'done', 'failed', 'rejected')",
             name=op.f("ck_submissions_status"),
         ),
-        sa.ForeignKeyConstraint(
-            ["challenge"], ["challenges.id"], name=op.f("fk_submissions_challenge_challenges")
-        ),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_submissions_dataset_id_datasets")
-        ),
+        sa.ForeignKeyConstraint(["challenge"], ["challenges.id"], name=op.f("fk_submissions_challenge_challenges")),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], name=op.f("fk_submissions_dataset_id_datasets")),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_submissions_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_submissions")),
     )
@@ -176,9 +166,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("difficulty", sa.Double(), nullable=True),
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dataset_id"], ["datasets.id"], name=op.f("fk_suite_members_dataset_id_datasets")
-        ),
+        sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], name=op.f("fk_suite_members_dataset_id_datasets")),
         sa.ForeignKeyConstraint(["problem"], ["problems.id"], name=op.f("fk_suite_members_problem_problems")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suite_members")),
         sa.UniqueConstraint("problem", "dataset_id", name=op.f("uq_suite_members_problem")),
