@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from dataperf.contract import ChallengeSpec
-from dataperf.data.croissant import read_file_hashes
+from dataperf.data.verify import verified_hashes
 from dataperf.errors import DataError
-from dataperf.hashing import cached_sha256, sha256_bytes
+from dataperf.hashing import sha256_bytes
 
 
 @dataclass(frozen=True)
@@ -72,29 +72,12 @@ class PreparedData:
     def __init__(self, spec: ChallengeSpec, folder: Path, *, verify: bool = True) -> None:
         self.spec = spec
         self.folder = folder
-        meta = folder / "croissant.json"
-        if not meta.exists():
-            raise DataError(
-                f"no prepared data for {spec.id} v{spec.version} in {folder}: run 'dataperf prepare {spec.id}' first"
-            )
-        self.file_hashes = read_file_hashes(meta)
-        if verify:
-            self.verify()
+        self.file_hashes = verified_hashes(spec.id, spec.version, folder, check=verify)
         self._splits: dict[str, Split] = {}
 
     def verify(self) -> None:
         """Check every file against its recorded sha256; raise DataError on any mismatch."""
-        cache = self.folder / ".sha256-cache.json"
-        for name, expected in sorted(self.file_hashes.items()):
-            path = self.folder / name
-            if not path.exists():
-                raise DataError(f"{path}: missing (prepared data is incomplete; run 'dataperf prepare --force')")
-            got = cached_sha256(path, cache)
-            if got != expected:
-                raise DataError(
-                    f"{path}: sha256 is {got}, Croissant records {expected}; the file changed "
-                    f"after it was prepared (run 'dataperf prepare {self.spec.id} --force')"
-                )
+        verified_hashes(self.spec.id, self.spec.version, self.folder)
 
     @cached_property
     def sha256(self) -> str:

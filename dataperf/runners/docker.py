@@ -368,26 +368,9 @@ class DockerRunner(Runner):
 def _check_data(spec: ChallengeSpec, folder: Path) -> None:
     """Verify ``folder`` as :class:`~dataperf.data.prepared.PreparedData` does (same errors),
     without importing NumPy and Arrow into the host side of a run, and refresh its stamp cache."""
-    from dataperf.data.croissant import read_file_hashes
-    from dataperf.errors import DataError
-    from dataperf.hashing import cached_sha256
+    from dataperf.data.verify import verified_hashes
 
-    meta = folder / "croissant.json"
-    if not meta.exists():
-        raise DataError(
-            f"no prepared data for {spec.id} v{spec.version} in {folder}: run 'dataperf prepare {spec.id}' first"
-        )
-    cache = folder / ".sha256-cache.json"
-    for name, expected in sorted(read_file_hashes(meta).items()):
-        path = folder / name
-        if not path.exists():
-            raise DataError(f"{path}: missing (prepared data is incomplete; run 'dataperf prepare --force')")
-        got = cached_sha256(path, cache)
-        if got != expected:
-            raise DataError(
-                f"{path}: sha256 is {got}, Croissant records {expected}; the file changed "
-                f"after it was prepared (run 'dataperf prepare {spec.id} --force')"
-            )
+    verified_hashes(spec.id, spec.version, folder)
 
 
 def _read_json(path: Path, outcome: SandboxOutcome) -> dict[str, Any]:
