@@ -217,7 +217,7 @@ def rescore(
     from dataperf.version import EVALUATOR_VERSION
     from leaderboard.models import Cell, Challenge
     from leaderboard.problem import problem_id_for
-    from leaderboard.rescore import diff
+    from leaderboard.rescore import leaderboard_diffs
     from leaderboard.rescore import rescore as rescore_here
     from leaderboard.views import effective_version, leaderboard
 
@@ -233,18 +233,4 @@ def rescore(
             tests = list(s.execute(q).scalars())
         fill(sessions, Problem.load(pid, version), client, tests=tests, progress=progress)
     rescore_here(sessions, version, ids, runner, progress)
-    out = []
-    with sessions() as s:
-        for c in ids:
-            after = leaderboard(s, c, version)
-            changes = diff(before[c], after)
-            if changes:
-                out.append(
-                    {
-                        "challenge": c,
-                        "before_version": before[c]["evaluator_version"],
-                        "after_version": after["evaluator_version"],
-                        "changes": changes,
-                    }
-                )
-    return out
+    return leaderboard_diffs(sessions, ids, before, version)

@@ -98,6 +98,13 @@ def rescore(
     for c in ids:
         if problem_id_for(get_challenge(c)) is None:
             say(f"{c}: re-evaluated {_rescore_plain(sessions, c, version, runner)} submissions")
+    return leaderboard_diffs(sessions, ids, before, version)
+
+
+def leaderboard_diffs(
+    sessions: sessionmaker[Session], ids: list[str], before: dict[str, dict[str, Any]], version: str
+) -> list[dict[str, Any]]:
+    """Return, per challenge in ``ids`` whose leaderboard changed since ``before``, its diff."""
     out = []
     with sessions() as s:
         for c in ids:
