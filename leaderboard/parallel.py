@@ -213,24 +213,13 @@ def rescore(
     previous version had cells for. The local rescore that follows finds every cell stored,
     records the ``rescore`` events and re-evaluates non-ratchet challenges (with ``runner``).
     Returns the same diffs, against the leaderboards as they were before the fill."""
-    from dataperf.challenges import get_challenge
     from dataperf.version import EVALUATOR_VERSION
-    from leaderboard.models import Cell, Challenge
-    from leaderboard.problem import problem_id_for
-    from leaderboard.rescore import leaderboard_diffs
+    from leaderboard.rescore import leaderboard_diffs, plan
     from leaderboard.rescore import rescore as rescore_here
-    from leaderboard.views import effective_version, leaderboard
 
     version = evaluator_version or EVALUATOR_VERSION
-    with sessions() as s:
-        ids = challenge_ids or list(s.execute(select(Challenge.id).order_by(Challenge.id)).scalars())
-        before = {c: leaderboard(s, c, version) for c in ids}
-    problems = sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None})
-    for pid in problems:
-        with sessions() as s:
-            old = effective_version(s, pid, version)
-            q = select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
-            tests = list(s.execute(q).scalars())
+    ids, before, stale = plan(sessions, version, challenge_ids)
+    for pid, tests in stale.items():
         fill(sessions, Problem.load(pid, version), client, tests=tests, progress=progress)
     rescore_here(sessions, version, ids, runner, progress)
     return leaderboard_diffs(sessions, ids, before, version)

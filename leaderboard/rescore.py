@@ -69,6 +69,24 @@ def _rescore_plain(sessions: sessionmaker[Session], challenge: str, version: str
     return n
 
 
+def plan(
+    sessions: sessionmaker[Session], version: str, challenge_ids: list[str] | None
+) -> tuple[list[str], dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Return what a rescore to ``version`` covers: the challenge ids (default: all stored),
+    their leaderboards now (to diff against), and per ratchet problem the test sets whose
+    cells are at the version in effect until now."""
+    with sessions() as s:
+        ids = challenge_ids or list(s.execute(select(Challenge.id).order_by(Challenge.id)).scalars())
+        before = {c: leaderboard(s, c, version) for c in ids}
+    stale: dict[str, list[str]] = {}
+    for pid in sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None}):
+        with sessions() as s:
+            old = effective_version(s, pid, version)
+            q = select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
+            stale[pid] = list(s.execute(q).scalars())
+    return ids, before, stale
+
+
 def rescore(
     sessions: sessionmaker[Session],
     evaluator_version: str | None = None,
@@ -81,18 +99,8 @@ def rescore(
     leaderboard that changed. Idempotent: a second run computes nothing and reports nothing."""
     version = evaluator_version or EVALUATOR_VERSION
     say = progress or (lambda _m: None)
-    with sessions() as s:
-        ids = challenge_ids or list(s.execute(select(Challenge.id).order_by(Challenge.id)).scalars())
-        before = {c: leaderboard(s, c, version) for c in ids}
-    problems = sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None})
-    for pid in problems:
-        with sessions() as s:
-            old = effective_version(s, pid, version)
-            tests = list(
-                s.execute(
-                    select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
-                ).scalars()
-            )
+    ids, before, stale = plan(sessions, version, challenge_ids)
+    for pid, tests in stale.items():
         counters = Ratchet(sessions, Problem.load(pid, version)).rebuild(tests)
         say(f"{pid}: recomputed at evaluator {version}: {counters.as_dict()}")
     for c in ids:
