@@ -77,10 +77,19 @@ def summarize(
     scores: dict[str, dict[int, float]], seeds: list[int]
 ) -> tuple[dict[str, float], float, tuple[float, float] | None]:
     """Return per-task means, the overall mean (over tasks) and its 95% CI over seeds."""
-    task_means = {t: float(np.mean([per[s] for s in seeds])) for t, per in scores.items()}
+    means = task_means(scores, seeds)
     per_seed = [float(np.mean([scores[t][s] for t in scores])) for s in seeds]
-    mean = float(np.mean(list(task_means.values())))
-    return task_means, mean, confidence_interval(per_seed)
+    return means, overall_mean(means), confidence_interval(per_seed)
+
+
+def task_means(scores: dict[str, dict[int, float]], seeds: list[int]) -> dict[str, float]:
+    """Return each task's mean over seeds."""
+    return {t: float(np.mean([per[s] for s in seeds])) for t, per in scores.items()}
+
+
+def overall_mean(means: dict[str, float]) -> float:
+    """Return a result's score: the mean over tasks of :func:`task_means`."""
+    return float(np.mean(list(means.values())))
 
 
 def evaluate(

@@ -175,6 +175,6 @@ def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, cou
         return 0
     start = time.perf_counter()
     scores = bank.score(p, rows, counters, only=missing)
-    write_cells(session, p, {(d, digest): s for d, s in scores.items()}, "batched", time.perf_counter() - start)
+    write_cells(session, p, {(d, digest): sc for d, sc in scores.items()}, "batched", time.perf_counter() - start)
     counters.cells_computed += len(scores)
     return len(scores)

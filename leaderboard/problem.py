@@ -28,7 +28,7 @@ from dataperf.challenges import challenges, get_challenge, spec_sha256
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import EvaluationError, SpecError
-from dataperf.evaluator import load_data, package_versions, summarize
+from dataperf.evaluator import load_data, overall_mean, package_versions, task_means
 from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, option, task_truth
 from dataperf.metrics import METRICS
 from dataperf.models import Fitted, build_model
@@ -55,8 +55,8 @@ class RatchetCounters:
     models_scored: int = 0
     """Fitted models scored inside batched passes."""
     exact_rechecks: int = 0
-    """Models whose batched scores were too close to a decision boundary and were re-scored
-    one by one, so batched results equal one-by-one results bit for bit."""
+    """Models with a batched decision too close to the boundary for float32, re-checked in
+    float64, so batched results equal one-by-one results bit for bit."""
     cells_computed: int = 0
     cells_reused: int = 0
 
@@ -191,7 +191,7 @@ class Problem:
 
     def cell_mean(self, scores: Scores) -> float:
         """Return a cell's value: the mean over tasks of the mean over seeds."""
-        return summarize(scores, self.seeds)[1]
+        return overall_mean(task_means(scores, self.seeds))
 
     def provenance(self, path: str, wall_s: float) -> dict[str, Any]:
         """Return the provenance recorded with a cell computed by ``path`` (fit or batched)."""

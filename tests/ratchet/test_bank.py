@@ -4,6 +4,7 @@ every re-check tier runs. The batched numbers must equal the loop's bit for bit.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from dataperf.metrics import METRICS
 from dataperf.models import Constant, Fitted, Linear
 from leaderboard import bank as bank_module
+from leaderboard import batched
 from leaderboard.bank import Bank
 from leaderboard.problem import RatchetCounters
 
@@ -96,12 +98,12 @@ def test_batched_equals_one_by_one_on_boundary_cases(
     for (d, t, seed), m in reversed(models.items()):  # arrival order must not matter
         bank.add(d, t, seed, m)
     counters = RatchetCounters()
-    batched = bank.score(p, rows, counters)  # type: ignore[arg-type]
+    batched = bank.score(p, rows, counters).as_dict()  # type: ignore[arg-type]
     assert batched == _one_by_one(p, models, rows)
     assert counters.exact_rechecks > 0 and counters.matmuls == 2 * 2  # two groups per task ([0,1], [1,0])
-    assert list(batched["d5"]) == tasks
+    assert list(batched["d5"]) == tasks and list(batched["d5"]["a"]) == [0, 1, 2]  # seeds ascending
     some = ["d3", "d0", "nope"]
-    part = bank.score(p, rows, RatchetCounters(), only=some)  # type: ignore[arg-type]
+    part = bank.score(p, rows, RatchetCounters(), only=some).as_dict()  # type: ignore[arg-type]
     assert set(part) == {"d3", "d0"} and part["d3"] == batched["d3"] and part["d0"] == batched["d0"]
 
 
@@ -117,7 +119,7 @@ def test_multiclass_ties_equal_one_by_one(metric: str) -> None:
     for (d, t, s), m in models.items():
         bank.add(d, t, s, m)
     counters = RatchetCounters()
-    assert bank.score(p, rows, counters) == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+    assert bank.score(p, rows, counters).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
     assert counters.exact_rechecks > 0
 
 
@@ -130,8 +132,8 @@ def test_empty_rows_and_empty_bank() -> None:
     }
     bank = Bank("p", "v")
     bank.add("d", "t", 0, models[("d", "t", 0)])
-    assert bank.score(p, rows, RatchetCounters()) == _one_by_one(p, models, rows) == {"d": {"t": {0: 0.0}}}  # type: ignore[arg-type]
-    assert Bank("p", "v").score(p, _rows(rng, ["t"], 2), RatchetCounters()) == {}  # type: ignore[arg-type]
+    assert bank.score(p, rows, RatchetCounters()).as_dict() == _one_by_one(p, models, rows) == {"d": {"t": {0: 0.0}}}  # type: ignore[arg-type]
+    assert Bank("p", "v").score(p, _rows(rng, ["t"], 2), RatchetCounters()).as_dict() == {}  # type: ignore[arg-type]
 
 
 def test_models_added_after_a_pass_are_restacked() -> None:
@@ -143,7 +145,7 @@ def test_models_added_after_a_pass_are_restacked() -> None:
     for i in range(6):
         models[(f"d{i}", "t", 0)] = _edge_binary(rng, rows["t"][0], [0, 1], i)
         bank.add(f"d{i}", "t", 0, models[(f"d{i}", "t", 0)])
-        assert bank.score(p, rows, RatchetCounters()) == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+        assert bank.score(p, rows, RatchetCounters()).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
 
 
 def test_float64_rows_are_checked_against_their_exact_values() -> None:
@@ -161,4 +163,67 @@ def test_float64_rows_are_checked_against_their_exact_values() -> None:
     bank = Bank("p", "v")
     for (d, t, s), m in models.items():
         bank.add(d, t, s, m)
-    assert bank.score(p, rows, RatchetCounters()) == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+    assert bank.score(p, rows, RatchetCounters()).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("metric", ["f1", "accuracy", "macro-f1"])
+def test_row_blocks_give_the_same_numbers(metric: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Products in blocks of 16 rows (the positives span several) equal one product."""
+    rng = np.random.default_rng(13)
+    p = _Problem(metric, ["t"], 2)
+    rows = _rows(rng, ["t"], 2)
+    models: dict[tuple[str, str, int], Fitted] = {
+        (f"d{i}", "t", s): _edge_binary(rng, rows["t"][0], [0, 1], i + s) for i in range(25) for s in range(2)
+    }
+    bank = Bank("p", "v")
+    for (d, t, s), m in models.items():
+        bank.add(d, t, s, m)
+    whole = bank.score(p, rows, RatchetCounters()).as_dict()
+    monkeypatch.setattr(batched, "BLOCK_BYTES", 1)
+    assert batched.block_rows(50) == 16
+    counters = RatchetCounters()
+    blocked = bank.score(p, rows, counters).as_dict()
+    assert blocked == whole == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+    assert counters.exact_rechecks > 0
+
+
+def test_non_finite_and_huge_weights_are_scored_one_by_one() -> None:
+    rng = np.random.default_rng(17)
+    p = _Problem("f1", ["t"], 2)
+    rows = _rows(rng, ["t"], 2)
+    w = rng.standard_normal((D, 1))
+    nan_w = w.copy()
+    nan_w[3, 0] = np.nan
+    models: dict[tuple[str, str, int], Fitted] = {
+        ("nan", "t", 0): Linear(w=nan_w, b=np.asarray([0.0]), classes=np.asarray([0, 1])),
+        ("huge", "t", 0): Linear(w=w * 1e35, b=np.asarray([1e30]), classes=np.asarray([0, 1])),
+        ("plain", "t", 0): Linear(w=w, b=np.asarray([0.1]), classes=np.asarray([0, 1])),
+    }
+    bank = Bank("p", "v")
+    for (d, t, s), m in models.items():
+        bank.add(d, t, s, m)
+    assert bank.score(p, rows, RatchetCounters()).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+    huge = Bank("p", "v")
+    huge.add("huge", "t", 0, models[("huge", "t", 0)])
+    counters = RatchetCounters()
+    got = huge.score(p, rows, counters).as_dict()  # type: ignore[arg-type]
+    assert got == _one_by_one(p, {("huge", "t", 0): models[("huge", "t", 0)]}, rows)  # type: ignore[arg-type]
+    assert counters.exact_rechecks == 1  # beyond float32's range: re-scored whole
+
+
+def test_concurrent_passes_share_the_bank_safely() -> None:
+    """Threads scoring different test sets on one bank (whose buffers are reused) each get
+    their own numbers."""
+    rng = np.random.default_rng(19)
+    p = _Problem("f1", ["t"], 2)
+    sets = [_rows(rng, ["t"], 2) for _ in range(4)]
+    models: dict[tuple[str, str, int], Fitted] = {
+        (f"d{i}", "t", 0): _edge_binary(rng, sets[0]["t"][0], [0, 1], i) for i in range(30)
+    }
+    bank = Bank("p", "v")
+    for (d, t, s), m in models.items():
+        bank.add(d, t, s, m)
+    expected = [_one_by_one(p, models, r) for r in sets]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda r: bank.score(p, r, RatchetCounters()).as_dict(), sets * 5))  # type: ignore[arg-type]
+    assert got == expected * 5

@@ -51,7 +51,7 @@ def test_batched_scoring_equals_one_by_one(sessions) -> None:  # type: ignore[no
     rows = r.p.test_rows(baseline_table(TEST, "test-set", "hard", 0))
     with sessions() as s:
         bank = bank_for(s, r.p)
-        batched = bank.score(r.p, rows, RatchetCounters())
+        batched = bank.score(r.p, rows, RatchetCounters()).as_dict()
         trains = {d.digest: d for d in s.execute(select(Dataset).where(Dataset.role == "train")).scalars()}
     assert len(batched) == 4
     for digest, ds in trains.items():
