@@ -1,51 +1,27 @@
 """Fixtures of the Dask tests: the ratchet tests' tiny challenges, databases and clusters.
 
-The tiny specs come from ``tests/ratchet/conftest.py`` (one definition); their data is
-prepared once per session. Clusters are LocalClusters of two single-threaded worker
-processes (``processes=True``), their HTTP server on any free port.
+The tiny challenges come from :mod:`tests.tiny_ratchet` and the databases from
+:mod:`tests.databases` (one definition each); the data is prepared once per session. Clusters
+are LocalClusters of two single-threaded worker processes (``processes=True``), their HTTP
+server on any free port.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-PG_ENV = "DATAPERF_TEST_PG_URL"
-RATCHET_CONFTEST = Path(__file__).resolve().parents[1] / "ratchet" / "conftest.py"
-
-
-def tiny_specs() -> dict[str, dict]:
-    """Return the ratchet tests' tiny challenge specs (tiny-selection, tiny-testset, tiny-plain)."""
-    spec = importlib.util.spec_from_file_location("_ratchet_conftest", RATCHET_CONFTEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tiny_specs()
+from tests.databases import migrated
+from tests.tiny_ratchet import write_tiny
 
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Write the tiny specs and prepare their data once; return the folder holding both."""
-    from dataperf.contract import ChallengeSpec
-    from dataperf.data.prepare import prepare
-
-    root = tmp_path_factory.mktemp("dask-tiny")
-    specs, home = root / "challenges", root / "home"
-    specs.mkdir()
-    docs = tiny_specs()
-    for name, doc in docs.items():
-        (specs / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    folder = prepare(ChallengeSpec.model_validate(docs["tiny-selection"]), root=home / "data" / "tiny-selection" / "v1")
-    for other in ("tiny-testset", "tiny-plain"):
-        (home / "data" / other).mkdir(parents=True)
-        (home / "data" / other / "v1").symlink_to(folder)
-    return root
+    return write_tiny(tmp_path_factory.mktemp("dask-tiny"))
 
 
 @pytest.fixture
@@ -59,39 +35,11 @@ def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tiny_root
 
 
-def _pg_url() -> str:
-    """Return the URL of an empty PostgreSQL database of these tests' own (created on the test
-    server beside the shared one, so other test runs never write into it)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from leaderboard.db import engine
-
-    base = os.environ.get(PG_ENV, "")
-    if not base:
-        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (scripts/start-postgres prints a URL)")
-    url = make_url(base).set(database=f"{make_url(base).database}_dask")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    text_url = url.render_as_string(hide_password=False)
-    with engine(text_url).begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return text_url
-
-
 def make_db(kind: str, folder: Path, name: str) -> Any:
     """Return a session factory over an empty, migrated database (``sqlite`` or ``postgresql``)."""
-    from leaderboard import cells
-    from leaderboard.db import session_factory, upgrade
+    from leaderboard.db import session_factory
 
-    url = _pg_url() if kind == "postgresql" else f"sqlite:///{folder / name}"
-    cells.forget_banks()
-    upgrade(url)
-    return session_factory(url)
+    return session_factory(migrated(kind, folder / name, pg_suffix="_dask"))
 
 
 def start_cluster(workers: int = 2) -> Any:

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import migrated
+
 HERE = Path(__file__).resolve().parent
 CHALLENGES = HERE / "challenges"
-PG_ENV = "DATAPERF_TEST_PG_URL"
 
 
 @pytest.fixture(scope="session")
@@ -48,44 +49,11 @@ def home(server_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return h
 
 
-def _server_pg(url: str) -> str:
-    """Return a URL of an emptied database ``<name>_server`` beside ``url``'s (created when
-    missing), so these tests never touch the database other test folders reset."""
-    from sqlalchemy import create_engine, make_url, text
-
-    base = make_url(url)
-    name = f"{base.database}_server"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    target = base.set(database=name).render_as_string(hide_password=False)
-    from leaderboard.db import engine
-
-    with engine(target).begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return target
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, home: Path) -> str:
-    """Return the URL of a migrated database: a SQLite file in the test's home, or PostgreSQL
-    from ``$DATAPERF_TEST_PG_URL`` (``scripts/start-postgres`` prints one; skipped, saying so,
-    without it)."""
-    from leaderboard import service
-    from leaderboard.db import upgrade
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{home / 'server.db'}"
-    else:
-        pg = os.environ.get(PG_ENV, "")
-        if not pg:
-            pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (scripts/start-postgres prints a URL)")
-        url = _server_pg(pg)
-    service._PROBLEMS.clear()
-    return upgrade(url)
+    """Return the URL of a migrated database: a SQLite file in the test's home, or a
+    PostgreSQL database of these tests' own (:mod:`tests.databases`)."""
+    return migrated(request.param, home / "server.db", pg_suffix="_server")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""The ratchet's tiny challenges on real Fashion-MNIST, shared by the ratchet and Dask tests.
+
+``tiny-selection`` / ``tiny-testset`` are vision-selection / vision-testset with small splits,
+budgets and two seeds (the exact sizes do not matter to the tests); ``tiny-plain`` is a
+training-set challenge with no dual (scored by the runner, not the ratchet). The three share
+one prepared folder (same recipe).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_specs() -> dict[str, dict]:
+    """Return the tiny challenge specs, derived from the shipped vision ones."""
+    sel = yaml.safe_load((ROOT / "challenges" / "vision-selection.yaml").read_text())
+    tst = yaml.safe_load((ROOT / "challenges" / "vision-testset.yaml").read_text())
+    splits = {
+        "pool": {"source_split": "train", "size": 3000},
+        "test": {"source_split": "test", "size": 600},
+        "test-hidden": {"source_split": "test", "size": 600},
+    }
+    for spec in (sel, tst):
+        spec["data"]["splits"] = splits
+        spec["data"]["embedding"]["fit_rows"] = 3000
+        spec["data"]["noise"]["rate"] = 0.02
+        spec["seeds"] = [0, 1]
+    sel |= {"id": "tiny-selection", "budget": 150}
+    tst |= {"id": "tiny-testset", "budget": 60}
+    tst["options"] = {
+        "pairs_with": "tiny-selection",
+        "margin": 0.02,
+        "top_k": 2,
+        "min_per_class": 3,
+        "ref_rows": 200,
+    }
+    plain = dict(sel) | {"id": "tiny-plain"}
+    return {"tiny-selection": sel, "tiny-testset": tst, "tiny-plain": plain}
+
+
+def write_tiny(root: Path) -> Path:
+    """Write the tiny specs under ``root/challenges`` and prepare their data under
+    ``root/home``; return ``root``."""
+    from dataperf.contract import ChallengeSpec
+    from dataperf.data.prepare import prepare
+
+    specs, home = root / "challenges", root / "home"
+    specs.mkdir()
+    docs = tiny_specs()
+    for name, doc in docs.items():
+        (specs / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    folder = prepare(ChallengeSpec.model_validate(docs["tiny-selection"]), root=home / "data" / "tiny-selection" / "v1")
+    for other in ("tiny-testset", "tiny-plain"):
+        (home / "data" / other).mkdir(parents=True)
+        (home / "data" / other / "v1").symlink_to(folder)
+    return root
