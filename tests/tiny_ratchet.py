@@ -3,13 +3,15 @@
 ``tiny-selection`` / ``tiny-testset`` are vision-selection / vision-testset with small splits,
 budgets and two seeds (the exact sizes do not matter to the tests); ``tiny-plain`` is a
 training-set challenge with no dual (scored by the runner, not the ratchet). The three share
-one prepared folder (same recipe).
+one prepared folder (same recipe). A conftest that imports the fixtures ``tiny_root`` and
+``tiny_env`` gets them for its folder.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +60,20 @@ def write_tiny(root: Path) -> Path:
         (home / "data" / other).mkdir(parents=True)
         (home / "data" / other / "v1").symlink_to(folder)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Write the tiny specs and prepare their data once per test folder; return the folder."""
+    return write_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture
+def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point DATAPERF_CHALLENGES and DATAPERF_HOME at the tiny challenges for one test."""
+    from leaderboard import cells
+
+    monkeypatch.setenv("DATAPERF_CHALLENGES", str(tiny_root / "challenges"))
+    monkeypatch.setenv("DATAPERF_HOME", str(tiny_root / "home"))
+    cells.forget_banks()
+    return tiny_root

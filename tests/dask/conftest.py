@@ -14,25 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests import tiny_ratchet
 from tests.databases import migrated
-from tests.tiny_ratchet import write_tiny
 
-
-@pytest.fixture(scope="session")
-def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Write the tiny specs and prepare their data once; return the folder holding both."""
-    return write_tiny(tmp_path_factory.mktemp("dask-tiny"))
-
-
-@pytest.fixture
-def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point DATAPERF_CHALLENGES and DATAPERF_HOME at the tiny challenges for one test."""
-    from leaderboard import cells
-
-    monkeypatch.setenv("DATAPERF_CHALLENGES", str(tiny_root / "challenges"))
-    monkeypatch.setenv("DATAPERF_HOME", str(tiny_root / "home"))
-    cells.forget_banks()
-    return tiny_root
+tiny_root = tiny_ratchet.tiny_root  # the folder's fixtures
+tiny_env = tiny_ratchet.tiny_env
 
 
 def make_db(kind: str, folder: Path, name: str) -> Any:
