@@ -267,23 +267,38 @@ def ingest_local(
     with session_factory.begin() as s:
         ensure_challenge(s, spec)
         t = ensure_team(s, team, is_baseline)
-        sub = Submission(
-            challenge=spec.id,
-            challenge_version=spec.version,
-            kind=spec.kind,
-            team_id=t.id,
-            sha256=sha,
-            content_sha256=digest,
-            filename=path.name,
-            path=str(stored),
-            label=label,
-            status="queued",
-        )
-        s.add(sub)
-        s.flush()
-        sid = sub.id
+        sid = add_queued(s, spec, t.id, path.name, sha, stored, digest, label).id
     process_submission(session_factory, sid)
     return summary(session_factory, sid)
+
+
+def add_queued(
+    s: Session,
+    spec: ChallengeSpec,
+    team_id: int,
+    filename: str,
+    sha: str,
+    stored: Path,
+    content_sha256: str | None = None,
+    label: str | None = None,
+) -> Submission:
+    """Add a queued submission of ``spec`` whose file is stored at ``stored`` (sha256 ``sha``)
+    and flush it, so it has its id."""
+    sub = Submission(
+        challenge=spec.id,
+        challenge_version=spec.version,
+        kind=spec.kind,
+        team_id=team_id,
+        sha256=sha,
+        content_sha256=content_sha256,
+        filename=filename,
+        path=str(stored),
+        label=label,
+        status="queued",
+    )
+    s.add(sub)
+    s.flush()
+    return sub
 
 
 def summary(session_factory: Sessions, submission_id: int) -> dict[str, Any]:

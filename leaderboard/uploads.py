@@ -31,7 +31,7 @@ from leaderboard import queue, quota
 from leaderboard.auth import Caller
 from leaderboard.errors import ApiError
 from leaderboard.models import Submission
-from leaderboard.service import content_digest, ensure_challenge
+from leaderboard.service import add_queued, content_digest, ensure_challenge
 from leaderboard.store import store_file, submissions_dir
 
 CHUNK = 1 << 16
@@ -166,19 +166,7 @@ def accept(
             if q.remaining <= 0:
                 raise ApiError(429, "over_quota", q.message(), quota=q.to_dict())
             sha, stored = _store(path, parsed.sha256)
-            sub = Submission(
-                challenge=spec.id,
-                challenge_version=spec.version,
-                kind=spec.kind,
-                team_id=caller.team_id,
-                sha256=sha,
-                content_sha256=digest,
-                filename=path.name,
-                path=str(stored),
-                status="queued",
-            )
-            s.add(sub)
-            s.flush()
+            sub = add_queued(s, spec, caller.team_id, path.name, sha, stored, digest)
             queue.enqueue(s, sub.id, max_attempts)
             quota.charge(s, caller.team_id, sub.id)
             sid = sub.id

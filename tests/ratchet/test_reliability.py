@@ -72,26 +72,14 @@ def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: P
 def test_killed_process_leaves_no_partial_cell_and_no_stuck_submission(db_url: str, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
     from leaderboard.models import Challenge, Team  # noqa: F401 - tables exist
-    from leaderboard.service import ensure_challenge, ensure_team
+    from leaderboard.service import add_queued, ensure_challenge, ensure_team
     from leaderboard.store import store_file
 
     sha, stored = store_file(baseline_file(TRAIN, "training-set", "random", 0, tmp_path))
     with sessions.begin() as s:
         ensure_challenge(s, get_challenge(TRAIN))
         team = ensure_team(s, "ada")
-        sub = Submission(
-            challenge=TRAIN,
-            challenge_version=1,
-            kind="training-set",
-            team_id=team.id,
-            sha256=sha,
-            filename="f.parquet",
-            path=str(stored),
-            status="queued",
-        )
-        s.add(sub)
-        s.flush()
-        sid = sub.id
+        sid = add_queued(s, get_challenge(TRAIN), team.id, "f.parquet", sha, stored).id
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW, db_url, str(sid)], env=_env(), stdout=subprocess.PIPE, text=True
     )

@@ -112,24 +112,12 @@ def test_fill_from_baselines_is_idempotent(sessions) -> None:  # type: ignore[no
 
 def _queued(sessions, challenge: str, sha: str, path: Path) -> int:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
-    from leaderboard.service import ensure_challenge, ensure_team
+    from leaderboard.service import add_queued, ensure_challenge, ensure_team
 
     with sessions.begin() as s:
         ensure_challenge(s, get_challenge(challenge))
         team = ensure_team(s, "ada")
-        sub = Submission(
-            challenge=challenge,
-            challenge_version=1,
-            kind=get_challenge(challenge).kind,
-            team_id=team.id,
-            sha256=sha,
-            filename=path.name,
-            path=str(path),
-            status="queued",
-        )
-        s.add(sub)
-        s.flush()
-        return int(sub.id)
+        return int(add_queued(s, get_challenge(challenge), team.id, path.name, sha, path).id)
 
 
 @pytest.mark.parametrize("challenge", [TRAIN, "tiny-plain"])
