@@ -75,8 +75,6 @@ class _Group:
     keys: list[tuple[str, int]] = field(default_factory=list)
     models: list[Linear] = field(default_factory=list)
     stack: batched.Stack | None = None
-    order: list[tuple[str, int]] = field(default_factory=list)
-    """The stacked models' (digest, seed), in stack order."""
     digests: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """The stacked models' digest indices in the bank's digest order."""
     seed_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -88,12 +86,11 @@ class _Group:
 
     def stacked(self, digest_index: dict[str, int], seed_index: dict[int, int]) -> batched.Stack:
         """Return the stacked models, restacked only after models were added."""
-        if self.stack is None or len(self.order) != len(self.keys):
+        if self.stack is None or len(self.stack.models) != len(self.keys):
             idx = sorted(range(len(self.keys)), key=lambda j: (digest_index[self.keys[j][0]], self.keys[j][1]))
-            self.order = [self.keys[j] for j in idx]
             self.stack = batched.Stack.of([self.models[j] for j in idx])
-            self.digests = np.asarray([digest_index[d] for d, _ in self.order], dtype=np.int64)
-            self.seed_index = np.asarray([seed_index[s] for _, s in self.order], dtype=np.int64)
+            self.digests = np.asarray([digest_index[self.keys[j][0]] for j in idx], dtype=np.int64)
+            self.seed_index = np.asarray([seed_index[self.keys[j][1]] for j in idx], dtype=np.int64)
         return self.stack
 
 
@@ -211,12 +208,13 @@ class Bank:
         """Return the metric of every model of ``group`` on ``rows`` (models of ``keep`` exact)."""
         exact = batched.Exact(stack, rows)
         c.matmuls += 1
-        if group.fast(p.metric_name) and stack.finite_for(rows.norm):
+        finite = stack.finite_for(rows.norm)
+        if group.fast(p.metric_name) and finite:
             with _threads(rows, stack):
                 counts = batched.binary_counts(stack, rows, keep, self._scratch, exact)
             values = batched.metric_from_counts(p.metric_name, counts, len(rows.truth), rows.npos)
         else:
-            if not stack.finite_for(rows.norm):  # beyond float32's range: one by one
+            if not finite:  # beyond float32's range: one by one
                 labels = np.stack([exact.whole(j) for j in range(len(stack.models))], axis=1)
             elif stack.k == 1:
                 with _threads(rows, stack):

@@ -24,7 +24,7 @@ first, so both confusion counts are column sums of the decisions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,6 +122,7 @@ class Exact:
     def __init__(self, stack: Stack, rows: Rows) -> None:
         self.stack, self.rows = stack, rows
         self.rechecked: set[int] = set()
+        self._given64: np.ndarray | None = None
 
     def columns(self, cols: np.ndarray) -> np.ndarray:
         """Return the exact decisions (score > 0) of binary models ``cols`` on every row (n, cols),
@@ -141,19 +142,19 @@ class Exact:
     def whole(self, j: int) -> np.ndarray:
         """Return model ``j``'s labels on every row, reordered: :meth:`Linear.predict`, as one by one."""
         self.rechecked.add(j)
-        labels = self.stack.models[j].predict(self.rows.x.astype(np.float64))
+        if self._given64 is None:  # the rows exactly as the loop converts them
+            self._given64 = self.rows.x.astype(np.float64)
+        labels = self.stack.models[j].predict(self._given64)
         return labels if self.rows.order is None else labels[self.rows.order]
 
 
 def binary_counts(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, exact: Exact) -> np.ndarray:
     """Return each binary model's exact decisions as counts: (models,) predicted positives, and
     (models,) of those among the leading ``rows.npos`` rows (the true positives)."""
-    n, m = len(rows.xa), stack.w32.shape[1]
+    m = stack.w32.shape[1]
     pp, tp = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
     close = np.zeros(m, dtype=bool)
-    tau, step = _tau(rows), block_rows(m)
-    for a in range(0, n, step):
-        _, hi, lo = scratch.products(rows.xa[a : a + step], stack.w32, tau)
+    for a, hi, lo in scratch.blocks(stack, rows):
         npos = min(max(rows.npos - a, 0), len(hi))
         positive = _column_counts(hi[:npos])
         count = positive + _column_counts(hi[npos:])
@@ -170,12 +171,10 @@ def binary_counts(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, 
 
 def binary_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, exact: Exact) -> np.ndarray:
     """Return each binary model's exact decisions (n, models) (True: the model's second class)."""
-    n, m = len(rows.xa), stack.w32.shape[1]
-    out = np.empty((n, m), dtype=bool)
+    m = stack.w32.shape[1]
+    out = np.empty((len(rows.xa), m), dtype=bool)
     close = np.zeros(m, dtype=bool)
-    tau, step = _tau(rows), block_rows(m)
-    for a in range(0, n, step):
-        _, hi, lo = scratch.products(rows.xa[a : a + step], stack.w32, tau)
+    for a, hi, lo in scratch.blocks(stack, rows):
         out[a : a + len(hi)] = hi
         close |= _column_counts(lo) != _column_counts(hi)
     cols = np.flatnonzero(close & keep)
@@ -231,18 +230,23 @@ class Scratch:
         self._hi = np.empty(0, dtype=bool)
         self._lo = np.empty(0, dtype=bool)
 
-    def products(self, xa: np.ndarray, w32: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return (scores, scores > tau, scores >= -tau) of rows ``xa`` for columns ``w32``."""
-        n, m = len(xa), w32.shape[1]
-        if self._s.size < n * m:
-            self._s = np.empty(n * m, dtype=np.float32)
-            self._hi = np.empty(n * m, dtype=bool)
-            self._lo = np.empty(n * m, dtype=bool)
-        s, hi, lo = (b[: n * m].reshape(n, m) for b in (self._s, self._hi, self._lo))
-        np.matmul(xa, w32, out=s)
-        np.greater(s, tau, out=hi)
-        np.greater_equal(s, -tau, out=lo)
-        return s, hi, lo
+    def blocks(self, stack: Stack, rows: Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield (first row, scores > tau, scores >= -tau) of each block of ``rows`` by the unit
+        columns of ``stack`` (each block's masks valid until the next is taken)."""
+        tau, m = _tau(rows), stack.w32.shape[1]
+        step = block_rows(m)
+        for a in range(0, len(rows.xa), step):
+            xa = rows.xa[a : a + step]
+            n = len(xa)
+            if self._s.size < n * m:
+                self._s = np.empty(n * m, dtype=np.float32)
+                self._hi = np.empty(n * m, dtype=bool)
+                self._lo = np.empty(n * m, dtype=bool)
+            s, hi, lo = (b[: n * m].reshape(n, m) for b in (self._s, self._hi, self._lo))
+            np.matmul(xa, stack.w32, out=s)
+            np.greater(s, tau, out=hi)
+            np.greater_equal(s, -tau, out=lo)
+            yield a, hi, lo
 
 
 def block_rows(models: int) -> int:
