@@ -82,7 +82,7 @@ class _Group:
 
     def fast(self, metric: str) -> bool:
         """Whether the models are binary with labels [0, 1] and ``metric`` comes from counts."""
-        return self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1 and metric in FAST_METRICS
+        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1
 
     def stacked(self, digest_index: dict[str, int], seed_index: dict[int, int]) -> batched.Stack:
         """Return the stacked models, restacked only after models were added."""
@@ -144,25 +144,58 @@ class Bank:
         """Return every model's metric on ``rows`` (per training-set digest, task and seed).
 
         ``only`` restricts the result to those digests (the stacked product still covers every
-        model of a group: cheaper than re-stacking). Counts one batched pass.
+        model of a group: cheaper than re-stacking). Counts one batched pass. The pass runs in
+        three phases over every task in turn (prepare, products, metrics), so the many small
+        steps of the first and last find the cache warm rather than evicted by a product.
         """
         with self._lock:
-            digests = self.digests() if only is None else [d for d in dict.fromkeys(only) if d in self._digests]
-            index = [self._digests[d] for d in digests]
-            wanted = np.zeros(len(self._digests), dtype=bool)
-            wanted[index] = True
+            if only is None:
+                digests, wanted = self.digests(), np.ones(len(self._digests), dtype=bool)
+            else:
+                digests = [d for d in dict.fromkeys(only) if d in self._digests]
+                wanted = np.zeros(len(self._digests), dtype=bool)
+                wanted[[self._digests[d] for d in digests]] = True
             counters.batched_passes += 1
             tasks = p.task_names
             shape = (len(self._digests), len(tasks), len(self._seeds))
             values, present = np.zeros(shape), np.zeros(shape, dtype=bool)
             with blas_threads(1):
+                parts = [part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted)]
+                for part in parts:
+                    part.products(p, self._scratch)
+                for part in parts:
+                    g = part.group
+                    values[g.digests, part.task, g.seed_index] = part.metric(p)
+                    present[g.digests, part.task, g.seed_index] = True
+                    counters.matmuls += 1
+                    counters.models_scored += int(part.keep.sum())
+                    counters.exact_rechecks += len(part.exact.rechecked)
                 for i, task in enumerate(tasks):
-                    self._score_task(p, i, task, rows[task], wanted, counters, values[:, i], present[:, i])
+                    self._score_others(p, i, task, rows[task], wanted, counters, values[:, i], present[:, i])
             seeds = sorted(self._seeds)  # ascending, whatever order the models arrived in
-            at = np.ix_(index, range(len(tasks)), [self._seeds[s] for s in seeds])
+            seed_order = [self._seeds[s] for s in seeds]
+            if only is None and seed_order == sorted(seed_order):  # already in the result's order
+                return Batch(digests, tasks, seeds, values, present)
+            at = np.ix_([self._digests[d] for d in digests], range(len(tasks)), seed_order)
             return Batch(digests, tasks, seeds, values[at], present[at])
 
-    def _score_task(
+    def _parts(self, p: Problem, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray) -> list[_Part]:
+        """Return the stacked groups of task ``i`` with wanted models, their rows prepared."""
+        x, truth = xy
+        prepared: dict[bool, batched.Rows] = {}
+        parts = []
+        for group in self._groups.get(p.task_names[i], []):
+            stack = group.stacked(self._digests, self._seeds)
+            keep = wanted[group.digests]
+            if keep.any():
+                fast = group.fast(p.metric_name)
+                if fast not in prepared:
+                    prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
+                rows = prepared[fast]
+                parts.append(_Part(i, group, stack, rows, keep, batched.Exact(stack, rows), fast))
+        return parts
+
+    def _score_others(
         self,
         p: Problem,
         i: int,
@@ -173,21 +206,8 @@ class Bank:
         values: np.ndarray,
         present: np.ndarray,
     ) -> None:
-        """Fill ``values[digest, seed]`` (and ``present``) with one task's metrics (those of
-        unwanted digests too, without re-checks: their values are not used)."""
+        """Fill ``values[digest, seed]`` (and ``present``) for one task's unstacked models."""
         x, truth = xy
-        prepared: dict[bool, batched.Rows] = {}
-        for group in self._groups.get(task, []):
-            stack = group.stacked(self._digests, self._seeds)
-            keep = wanted[group.digests]
-            if not keep.any():
-                continue
-            fast = group.fast(p.metric_name)
-            if fast not in prepared:
-                prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
-            values[group.digests, group.seed_index] = self._score_group(p, i, group, stack, prepared[fast], keep, c)
-            present[group.digests, group.seed_index] = True
-            c.models_scored += int(keep.sum())
         for d, seed, model in self._others.get(task, []):
             at = self._digests[d], self._seeds[seed]
             if wanted[at[0]]:
@@ -195,37 +215,45 @@ class Bank:
                 present[at] = True
                 c.models_scored += 1
 
-    def _score_group(
-        self,
-        p: Problem,
-        i: int,
-        group: _Group,
-        stack: batched.Stack,
-        rows: batched.Rows,
-        keep: np.ndarray,
-        c: RatchetCounters,
-    ) -> np.ndarray:
-        """Return the metric of every model of ``group`` on ``rows`` (models of ``keep`` exact)."""
-        exact = batched.Exact(stack, rows)
-        c.matmuls += 1
+
+@dataclass
+class _Part:
+    """One stacked group's share of a batched pass on one task's rows (models of ``keep`` exact;
+    the others' values are not used)."""
+
+    task: int
+    group: _Group
+    stack: batched.Stack
+    rows: batched.Rows
+    keep: np.ndarray
+    exact: batched.Exact
+    fast: bool
+    """Binary [0, 1] models scored by a metric of counts (see :meth:`_Group.fast`)."""
+    counted: batched.Counted | None = None
+    labels: np.ndarray | None = None
+
+    def products(self, p: Problem, scratch: batched.Scratch) -> None:
+        """Run the products: the decision counts, or every model's labels."""
+        stack, rows, keep, exact = self.stack, self.rows, self.keep, self.exact
         finite = stack.finite_for(rows.norm)
-        if group.fast(p.metric_name) and finite:
-            with _threads(rows, stack):
-                counts = batched.binary_counts(stack, rows, keep, self._scratch, exact)
-            values = batched.metric_from_counts(p.metric_name, counts, len(rows.truth), rows.npos)
-        else:
-            if not finite:  # beyond float32's range: one by one
-                labels = np.stack([exact.whole(j) for j in range(len(stack.models))], axis=1)
+        with _threads(rows, stack):
+            if self.fast and finite:
+                self.counted = batched.count_decisions(stack, rows, keep, scratch)
+            elif not finite:  # beyond float32's range: one by one
+                self.labels = np.stack([exact.whole(j) for j in range(len(stack.models))], axis=1)
             elif stack.k == 1:
-                with _threads(rows, stack):
-                    decided = batched.binary_decisions(stack, rows, keep, self._scratch, exact)
-                labels = group.classes[decided.astype(np.int64)]
+                decided = batched.binary_decisions(stack, rows, keep, scratch, exact)
+                self.labels = self.group.classes[decided.astype(np.int64)]
             else:
-                with _threads(rows, stack):
-                    labels = batched.multiclass_labels(stack, rows, keep, group.classes, exact)
-            values = batched.metric_columns(p.metric_name, p.metric, rows.truth, labels, p.n_classes(i))
-        c.exact_rechecks += len(exact.rechecked)
-        return values
+                self.labels = batched.multiclass_labels(stack, rows, keep, self.group.classes, exact)
+
+    def metric(self, p: Problem) -> np.ndarray:
+        """Return the metric of every model of the group (after :meth:`products`)."""
+        if self.counted is not None:
+            counts = batched.settle(self.counted, self.rows, self.exact)
+            return batched.metric_from_counts(p.metric_name, counts, len(self.rows.truth), self.rows.npos)
+        assert self.labels is not None
+        return batched.metric_columns(p.metric_name, p.metric, self.rows.truth, self.labels, p.n_classes(self.task))
 
 
 def _threads(rows: batched.Rows, stack: batched.Stack) -> AbstractContextManager[None]:

@@ -10,16 +10,17 @@ float32) and ``|s64 - s| <= (d + 1) u64 ||x|| ||w||`` (``s`` the exact score, ``
 roundoff, norms of the augmented row and column; higher-order terms fall far inside the 1e-3
 margin on ``||x||``). A decision whose float32 score is farther than :data:`SAFETY` times the
 sum of both bounds from the threshold (or whose top-two gap is, for argmax) is the float64
-decision. The models with a closer one are re-scored in float64 by one product over their
-columns (tier 2), whose decisions are taken where that score is farther than twice the float64
-bound; otherwise (practically never) the model is re-scored whole by :meth:`Linear.predict` on
-the rows exactly as the loop passes them (tier 3).
+decision. Each closer entry is re-scored in float64, one dot product per entry (tier 2), whose
+decision is taken where that score is farther than twice the float64 bound; otherwise
+(practically never) the model is re-scored whole by :meth:`Linear.predict` on the rows exactly
+as the loop passes them (tier 3).
 
 Binary models are stacked with unit-norm columns (a positive scale changes no sign), so one
 threshold ``tau`` serves every entry of a product: counting the entries above ``tau`` and
-those at or above ``-tau`` gives each model's decisions and, where the two counts differ, the
-models to re-check. For [0, 1] models scored by F1 or accuracy the rows are put positives
-first, so both confusion counts are column sums of the decisions.
+those at or above ``-tau`` (one compiled pass over each block: :mod:`leaderboard.kernels`)
+gives each model's decisions and, where the two counts differ, the models with entries to
+re-check. For [0, 1] models scored by F1 or accuracy the rows are put positives first, so both
+confusion counts are column sums of the decisions.
 """
 
 from __future__ import annotations
@@ -30,15 +31,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataperf.models import Linear
+from leaderboard import kernels
 
 U32, U64 = 2.0**-24, 2.0**-53
 SAFETY = 2.0
 """Factor on the rounding bounds (covers the rounding of the norms themselves, with room)."""
 ROW_BLOCK = 2048
 """Most rows per product (fewer when many models: see :func:`block_rows`)."""
-BLOCK_BYTES = 8 * 1024 * 1024
-"""Most bytes of one block's float32 scores (bounds the scratch memory when models are many;
-measured: smaller, cache-sized blocks were slower at 300 rows x 1,000 models)."""
+BLOCK_BYTES = 2 * 1024 * 1024
+"""Most bytes of one block's float32 scores, about a core's L2 cache (measured in
+benchmarks/ratchet_bench.py's setting: 1,000 models by 300 rows in one block was 5% faster than
+in two or three; each block costs a kernel call). Bounds the scratch memory of large test sets."""
 FINITE_LIMIT = 1e30
 """Largest ``||x|| ||w||`` scored in float32; beyond it (or for non-finite values) a group is
 scored one model at a time."""
@@ -59,6 +62,8 @@ class Stack:
     """``w64`` transposed, contiguous: one model's column per row."""
     wnorm: np.ndarray
     """(models * k,) float64 norms of the augmented columns of ``w64``."""
+    wmax: float
+    """The largest of ``wnorm``."""
 
     @classmethod
     def of(cls, models: list[Linear]) -> Stack:
@@ -69,11 +74,12 @@ class Stack:
         )
         norm = np.sqrt((w * w).sum(axis=0))
         scaled = w / np.where(norm > 0, norm, 1.0) if k == 1 else w
-        return cls(models, k, np.ascontiguousarray(scaled, dtype=np.float32), w, np.ascontiguousarray(w.T), norm)
+        w32 = np.ascontiguousarray(scaled, dtype=np.float32)
+        return cls(models, k, w32, w, np.ascontiguousarray(w.T), norm, float(norm.max(initial=0.0)))
 
     def finite_for(self, xnorm: float) -> bool:
         """Whether float32 products of rows of norm ``xnorm`` stay far from overflow."""
-        return bool(xnorm * float(self.wnorm.max(initial=0.0)) < FINITE_LIMIT)
+        return bool(xnorm * self.wmax < FINITE_LIMIT)
 
 
 @dataclass
@@ -90,16 +96,10 @@ class Rows:
     """Given row of each reordered row (None: the given order)."""
     norm: float
     """An upper bound of the augmented rows' norms."""
-    npos: int = 0
-    """Leading rows labelled 1 (when put positives first)."""
-    _x64: np.ndarray | None = None
-
-    def x64(self) -> np.ndarray:
-        """Return the rows in float64, in ``order`` (for float64 re-checks)."""
-        if self._x64 is None:
-            x = self.x if self.order is None else self.x[self.order]
-            self._x64 = x.astype(np.float64)
-        return self._x64
+    npos: int
+    """Leading rows labelled 1 (when put positives first; else 0)."""
+    tau: np.float32
+    """The decision margin of unit-norm columns on these rows (:func:`tau32`)."""
 
     @classmethod
     def of(cls, x: np.ndarray, truth: np.ndarray, positives_first: bool) -> Rows:
@@ -113,7 +113,8 @@ class Rows:
             sq = np.einsum("ij,ij->i", xa, xa)  # float32: relative error far below the 1e-3 margin
             norm = float(np.sqrt(float(sq.max()) * (1 + 1e-3)))
         t = truth if order is None else truth[order]
-        return cls(x, xa, t, order, norm, int((truth == 1).sum()) if positives_first else 0)
+        npos = int(np.count_nonzero(truth == 1)) if positives_first else 0
+        return cls(x, xa, t, order, norm, npos, tau32(xa.shape[1], norm))
 
 
 class Exact:
@@ -124,19 +125,21 @@ class Exact:
         self.rechecked: set[int] = set()
         self._given64: np.ndarray | None = None
 
-    def columns(self, cols: np.ndarray) -> np.ndarray:
-        """Return the exact decisions (score > 0) of binary models ``cols`` on every row (n, cols),
-        rows in ``self.rows``' order."""
-        self.rechecked.update(cols.tolist())
-        w = self.stack.w64t[cols]
-        s64 = self.rows.x64() @ w[:, :-1].T
-        s64 += w[:, -1]
-        out = s64 > 0
-        b64 = (2 * SAFETY * (self.rows.xa.shape[1] + 1) * U64 * self.rows.norm) * self.stack.wnorm[cols]
-        np.abs(s64, out=s64)
-        if not (s64 > b64).all():
-            for j in np.flatnonzero(~(s64 > b64).all(axis=0)).tolist():
-                out[:, j] = self.whole(int(cols[j])) == self.stack.models[int(cols[j])].classes[1]
+    def entries(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Return the exact decisions (score > 0) of binary model ``c[i]`` on row ``r[i]`` (rows in
+        ``self.rows``' order): one float64 dot product per entry (tier 2), the whole model where
+        that is still too close (tier 3)."""
+        self.rechecked.update(c.tolist())
+        rows = self.rows
+        given = r if rows.order is None else rows.order[r]
+        bound = (2 * SAFETY * (rows.xa.shape[1] + 1) * U64 * rows.norm) * self.stack.wnorm[c]
+        out, undecided = np.empty(len(r), dtype=bool), np.empty(len(r), dtype=bool)
+        x = rows.x if rows.x.dtype in (np.float32, np.float64) else rows.x.astype(np.float64)  # as the loop does
+        kernels.compiled().recheck(x, given, self.stack.w64t[c], bound, out, undecided)
+        if undecided.any():
+            for j in set(c[undecided].tolist()):
+                at = np.flatnonzero(c == j)
+                out[at] = (self.whole(j) == self.stack.models[j].classes[1])[r[at]]
         return out
 
     def whole(self, j: int) -> np.ndarray:
@@ -148,38 +151,68 @@ class Exact:
         return labels if self.rows.order is None else labels[self.rows.order]
 
 
-def binary_counts(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, exact: Exact) -> np.ndarray:
-    """Return each binary model's exact decisions as counts: (models,) predicted positives, and
-    (models,) of those among the leading ``rows.npos`` rows (the true positives)."""
+def _decide(
+    scratch: Scratch, s: np.ndarray, first: int, npos: int, tau: np.float32, pp: np.ndarray, tp: np.ndarray
+) -> None:
+    """Count the block's decisions into ``pp`` and ``tp`` and append its close entries to
+    ``scratch.close`` (:mod:`leaderboard.kernels`)."""
+    jit = kernels.compiled()
+    close = jit.decide_block(s, first, npos, tau, pp, tp, scratch.hi, scratch.lo)
+    if close:
+        k = scratch.nclose
+        if k + close > len(scratch.close[0]):
+            scratch.grow(k + close)
+        jit.close_entries(s, first, tau, scratch.hi, scratch.lo, *(c[k:] for c in scratch.close))
+        scratch.nclose = k + close
+
+
+@dataclass
+class Counted:
+    """A stack's decisions on a task's rows as counts, before the re-checks of the entries too
+    close to decide in float32 (which counted no decision): see :func:`settle`."""
+
+    pp: np.ndarray
+    """(models,) predicted positives."""
+    tp: np.ndarray
+    """(models,) predicted positives among the leading ``rows.npos`` rows (true positives)."""
+    close_rows: np.ndarray
+    close_cols: np.ndarray
+    """The close entries, in the columns to keep."""
+
+
+def count_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch) -> Counted:
+    """Return each binary model's float32 decisions on ``rows`` as counts (the products)."""
     m = stack.w32.shape[1]
     pp, tp = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
-    close = np.zeros(m, dtype=bool)
-    for a, hi, lo in scratch.blocks(stack, rows):
-        npos = min(max(rows.npos - a, 0), len(hi))
-        positive = _column_counts(hi[:npos])
-        count = positive + _column_counts(hi[npos:])
-        tp += positive
-        pp += count
-        close |= _column_counts(lo) != count
-    cols = np.flatnonzero(close & keep)
-    if len(cols):
-        yes = exact.columns(cols)
-        tp[cols] = yes[: rows.npos].sum(axis=0)
-        pp[cols] = tp[cols] + yes[rows.npos :].sum(axis=0)
-    return np.stack([pp, tp])
+    for a, s in scratch.blocks(stack, rows):
+        _decide(scratch, s, a, rows.npos, rows.tau, pp, tp)
+    r, c = (v[: scratch.nclose] for v in scratch.close)
+    wanted = keep[c]
+    return Counted(pp, tp, r[wanted], c[wanted])
+
+
+def settle(counted: Counted, rows: Rows, exact: Exact) -> tuple[np.ndarray, np.ndarray]:
+    """Return the exact counts (predicted positives, true positives): ``counted`` with each
+    close entry re-checked in float64."""
+    pp, tp, r, c = counted.pp, counted.tp, counted.close_rows, counted.close_cols
+    if len(c):
+        yes = exact.entries(r, c)
+        pp += np.bincount(c[yes], minlength=len(pp))
+        tp += np.bincount(c[yes & (r < rows.npos)], minlength=len(pp))
+    return pp, tp
 
 
 def binary_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, exact: Exact) -> np.ndarray:
     """Return each binary model's exact decisions (n, models) (True: the model's second class)."""
     m = stack.w32.shape[1]
     out = np.empty((len(rows.xa), m), dtype=bool)
-    close = np.zeros(m, dtype=bool)
-    for a, hi, lo in scratch.blocks(stack, rows):
-        out[a : a + len(hi)] = hi
-        close |= _column_counts(lo) != _column_counts(hi)
-    cols = np.flatnonzero(close & keep)
-    if len(cols):
-        out[:, cols] = exact.columns(cols)
+    unused = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    for a, s in scratch.blocks(stack, rows):
+        np.greater(s, rows.tau, out=out[a : a + len(s)])
+        _decide(scratch, s, a, 0, rows.tau, *unused)
+    r, c = (v[: scratch.nclose] for v in scratch.close)
+    wanted = keep[c]
+    out[r[wanted], c[wanted]] = exact.entries(r[wanted], c[wanted])
     return out
 
 
@@ -205,48 +238,51 @@ def bounds(rows: Rows, dims: int, wnorm: np.ndarray | float) -> tuple[np.ndarray
     return b32, b64
 
 
-def _tau(rows: Rows) -> float:
-    """Return the decision margin of unit-norm columns: farther from 0 is exact."""
-    b32, b64 = bounds(rows, rows.xa.shape[1], 1.0 + 1e-5)
-    return float(SAFETY * (b32 + b64))
-
-
-def _column_counts(b: np.ndarray) -> np.ndarray:
-    """Return the number of True entries of each column of a bool block, as int64 (byte sums of
-    at most 255 rows at a time: several times faster than widening every byte)."""
-    u = b.view(np.uint8)
-    out = np.zeros(b.shape[1], dtype=np.int64)
-    for a in range(0, len(u), 255):
-        out += np.add.reduce(u[a : a + 255], axis=0, dtype=np.uint8)
-    return out
+def tau32(dims: int, norm: float) -> np.float32:
+    """Return the decision margin of unit-norm columns on rows of ``dims`` augmented terms and
+    norm ``norm`` (the bounds of :func:`bounds` for a column norm of 1 + 1e-5), rounded up to
+    float32: a float32 score farther from 0 is exact."""
+    tau = SAFETY * ((dims + 2) * U32 + (dims + 1) * U64) * norm * (1.0 + 1e-5)
+    t32 = np.float32(tau)
+    return t32 if float(t32) >= tau else np.nextafter(t32, np.float32(np.inf))
 
 
 class Scratch:
-    """Product buffers reused from pass to pass and task to task (fresh ones cost page faults,
-    and one set small enough for the core's cache keeps every block's passes there)."""
+    """Buffers reused from pass to pass and task to task (fresh ones cost page faults): one
+    block's scores, its per-column counts and the close entries of a stack's blocks, for
+    :mod:`leaderboard.kernels`."""
 
     def __init__(self) -> None:
         self._s = np.empty(0, dtype=np.float32)
-        self._hi = np.empty(0, dtype=bool)
-        self._lo = np.empty(0, dtype=bool)
+        self.hi = np.empty(0, dtype=np.int32)
+        self.lo = np.empty(0, dtype=np.int32)
+        self.close = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64)
+        """(rows, columns) of the close entries found so far (the first :attr:`nclose`)."""
+        self.nclose = 0
 
-    def blocks(self, stack: Stack, rows: Rows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield (first row, scores > tau, scores >= -tau) of each block of ``rows`` by the unit
-        columns of ``stack`` (each block's masks valid until the next is taken)."""
-        tau, m = _tau(rows), stack.w32.shape[1]
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` close entries, keeping those found."""
+        bigger = np.empty(2 * size, dtype=np.int64), np.empty(2 * size, dtype=np.int64)
+        for new, old in zip(bigger, self.close, strict=True):
+            new[: self.nclose] = old[: self.nclose]
+        self.close = bigger
+
+    def blocks(self, stack: Stack, rows: Rows) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (first row, float32 scores) of each block of ``rows`` by the columns of
+        ``stack`` (each block's scores valid until the next is taken); starts a new list of
+        close entries."""
+        m = stack.w32.shape[1]
         step = block_rows(m)
+        self.nclose = 0
+        if self.hi.size != m:
+            self.hi, self.lo = np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32)
         for a in range(0, len(rows.xa), step):
             xa = rows.xa[a : a + step]
-            n = len(xa)
-            if self._s.size < n * m:
-                self._s = np.empty(n * m, dtype=np.float32)
-                self._hi = np.empty(n * m, dtype=bool)
-                self._lo = np.empty(n * m, dtype=bool)
-            s, hi, lo = (b[: n * m].reshape(n, m) for b in (self._s, self._hi, self._lo))
+            if self._s.size < len(xa) * m:
+                self._s = np.empty(len(xa) * m, dtype=np.float32)
+            s = self._s[: len(xa) * m].reshape(len(xa), m)
             np.matmul(xa, stack.w32, out=s)
-            np.greater(s, tau, out=hi)
-            np.greater_equal(s, -tau, out=lo)
-            yield a, hi, lo
+            yield a, s
 
 
 def block_rows(models: int) -> int:
@@ -254,7 +290,7 @@ def block_rows(models: int) -> int:
     return max(16, min(ROW_BLOCK, BLOCK_BYTES // (4 * max(models, 1))))
 
 
-def metric_from_counts(name: str, counts: np.ndarray, n: int, npos: int) -> np.ndarray:
+def metric_from_counts(name: str, counts: tuple[np.ndarray, np.ndarray], n: int, npos: int) -> np.ndarray:
     """Return F1 or accuracy per model from (predicted positives, true positives), with the same
     float arithmetic as :func:`dataperf.metrics.f1` and :func:`dataperf.metrics.accuracy`."""
     pp, tp = counts
@@ -278,7 +314,7 @@ def metric_columns(
     the same float arithmetic as the registered metric (f1, accuracy), else one by one."""
     if name == "f1":
         is_one = labels == 1
-        counts = np.stack([is_one.sum(axis=0), is_one[truth == 1].sum(axis=0)])
+        counts = is_one.sum(axis=0), is_one[truth == 1].sum(axis=0)
         return metric_from_counts(name, counts, len(truth), int((truth == 1).sum()))
     if name == "accuracy":
         if len(truth) == 0:

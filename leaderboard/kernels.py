@@ -1,0 +1,131 @@
+"""Compiled loops of a batched pass: the decision counts of a block of float32 scores in one
+pass over it, where NumPy needs five (two comparisons and three column sums), the few entries
+too close to the threshold to decide in float32, and their float64 re-check.
+
+The functions here are plain Python; :func:`compiled` compiles them with Numba on first use
+(cached on disk where a cache folder is writable, so later processes load them). They compare
+float32 scores with a float32 threshold, as NumPy does, so they decide exactly what ``s > tau``
+and ``s >= -tau`` decide: tests/ratchet/test_kernels.py checks them against those expressions
+on blocks with scores planted on and next to both thresholds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+GROUP = 8
+"""Rows counted per visit of the per-column counters (measured: about 1.5x as fast as one row
+at a time, on a 300 x 1,000 block)."""
+
+
+def decide_block(
+    s: np.ndarray,
+    first: int,
+    npos: int,
+    tau: np.float32,
+    pp: np.ndarray,
+    tp: np.ndarray,
+    hi: np.ndarray,
+    lo: np.ndarray,
+) -> int:
+    """For a block ``s`` (n, m) of float32 scores of rows ``first`` to ``first + n``: set ``hi[j]``
+    (int32) to the entries of column ``j`` above ``tau`` and ``lo[j]`` to those at or above
+    ``-tau``; add ``hi`` to ``pp`` and its part from rows before ``npos`` to ``tp`` (int64); return
+    the number of entries within ``tau`` of 0 (at or above ``-tau``, not above ``tau``)."""
+    n, m = s.shape
+    ntau = -tau
+    hi[:] = 0
+    lo[:] = 0
+    split = min(max(npos - first, 0), n)
+    i = 0
+    while i < n:
+        if i == split:
+            tp += hi
+        if i + GROUP <= n and not i < split < i + GROUP:
+            for j in range(m):
+                h = np.int32(0)
+                low = np.int32(0)
+                for r in range(GROUP):
+                    v = s[i + r, j]
+                    h += np.int32(v > tau)
+                    low += np.int32(v >= ntau)
+                hi[j] += h
+                lo[j] += low
+            i += GROUP
+        else:
+            for j in range(m):
+                v = s[i, j]
+                hi[j] += np.int32(v > tau)
+                lo[j] += np.int32(v >= ntau)
+            i += 1
+    if split == n:
+        tp += hi
+    pp += hi
+    close = 0
+    for j in range(m):
+        close += lo[j] - hi[j]
+    return close
+
+
+def close_entries(
+    s: np.ndarray, first: int, tau: np.float32, hi: np.ndarray, lo: np.ndarray, rows: np.ndarray, cols: np.ndarray
+) -> int:
+    """After :func:`decide_block` on the same block, write the (row, column) of each entry within
+    ``tau`` of 0 to ``rows`` and ``cols`` (column by column, rows ascending, while they have
+    room) and return how many were written."""
+    n, m = s.shape
+    ntau = -tau
+    k = 0
+    for j in range(m):
+        if lo[j] != hi[j]:
+            for i in range(n):
+                v = s[i, j]
+                if v >= ntau and not v > tau and k < len(rows):
+                    rows[k] = first + i
+                    cols[k] = j
+                    k += 1
+    return k
+
+
+def recheck(
+    x: np.ndarray, rows: np.ndarray, wt: np.ndarray, bound: np.ndarray, yes: np.ndarray, undecided: np.ndarray
+) -> None:
+    """For each entry ``e``: the float64 score ``s`` of row ``x[rows[e]]`` (converted to float64)
+    by the augmented column ``wt[e]`` (weights, then intercept), summed in order; set
+    ``yes[e] = s > 0`` and ``undecided[e] = not |s| > bound[e]``."""
+    d = x.shape[1]
+    for e in range(len(rows)):
+        i = rows[e]
+        s = 0.0
+        for t in range(d):
+            s += np.float64(x[i, t]) * wt[e, t]
+        s += wt[e, d]
+        yes[e] = s > 0
+        undecided[e] = not abs(s) > bound[e]
+
+
+class Kernels(NamedTuple):
+    """The compiled versions of this module's functions."""
+
+    decide_block: Any
+    close_entries: Any
+    recheck: Any
+
+
+@cache
+def compiled() -> Kernels:
+    """Return the kernels, compiled on the first call in a process (about a second; less when
+    an earlier process left them in Numba's cache)."""
+    import numba
+
+    def jit(fn: Callable[..., Any]) -> Any:
+        try:
+            return numba.njit(nogil=True, boundscheck=False, cache=True)(fn)
+        except RuntimeError:  # no writable cache folder: compile in memory only
+            return numba.njit(nogil=True, boundscheck=False)(fn)
+
+    return Kernels(jit(decide_block), jit(close_entries), jit(recheck))

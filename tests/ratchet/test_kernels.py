@@ -1,0 +1,100 @@
+"""The compiled kernels of a batched pass against the NumPy expressions they replace, on blocks
+with scores planted exactly on, and one float32 step from, both thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from leaderboard import batched, kernels
+
+
+def _block(rng: np.random.Generator, n: int, m: int, tau: np.float32, scale: float = 50.0) -> np.ndarray:
+    s = (rng.standard_normal((n, m)) * scale * tau).astype(np.float32)
+    planted = [tau, -tau, np.float32(0.0), np.float32(-0.0)]
+    planted += [np.nextafter(v, w) for v in (tau, -tau) for w in (np.float32(np.inf), np.float32(-np.inf))]
+    for v in planted:
+        s[rng.integers(n), rng.integers(m)] = v
+    return s
+
+
+def _expected(s: np.ndarray, first: int, npos: int, tau: np.float32) -> tuple[np.ndarray, ...]:
+    hi, lo = s > tau, s >= -tau
+    split = min(max(npos - first, 0), len(s))
+    close_c, close_r = np.nonzero((lo & ~hi).T)  # column by column, rows ascending
+    return hi.sum(axis=0), hi[:split].sum(axis=0), lo.sum(axis=0), close_r + first, close_c
+
+
+@pytest.mark.parametrize(("first", "npos"), [(0, 0), (0, 17), (0, 40), (100, 90), (100, 117), (100, 200)])
+def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int) -> None:
+    rng = np.random.default_rng(first + npos)
+    tau = np.float32(1e-3)
+    s = _block(rng, 40, 33, tau)
+    jit = kernels.compiled()
+    pp, tp = np.full(33, 5, dtype=np.int64), np.full(33, 2, dtype=np.int64)  # counts add up
+    hi, lo = np.empty(33, dtype=np.int32), np.empty(33, dtype=np.int32)
+    close = jit.decide_block(s, first, npos, tau, pp, tp, hi, lo)
+    all_hi, pos_hi, all_lo, close_r, close_c = _expected(s, first, npos, tau)
+    assert np.array_equal(pp, 5 + all_hi) and np.array_equal(tp, 2 + pos_hi)
+    assert np.array_equal(hi, all_hi) and np.array_equal(lo, all_lo)
+    assert close == len(close_r) >= 4  # the planted entries at least
+    rows, cols = np.full(close + 2, -1, dtype=np.int64), np.full(close + 2, -1, dtype=np.int64)
+    assert jit.close_entries(s, first, tau, hi, lo, rows, cols) == close
+    assert np.array_equal(rows[:close], close_r) and np.array_equal(cols[:close], close_c)
+    assert (rows[close:] == -1).all()  # nothing written beyond
+    short = np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64)
+    assert jit.close_entries(s, first, tau, hi, lo, *short) == 2  # stops where the room ends
+    assert np.array_equal(short[0], close_r[:2]) and np.array_equal(short[1], close_c[:2])
+
+
+def test_close_entries_grow_the_scratch_when_out_of_room() -> None:
+    rng = np.random.default_rng(1)
+    tau = np.float32(0.5)  # about 40% of the entries are close
+    scratch = batched.Scratch()
+    scratch.close = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
+    blocks = [_block(rng, 20, 10, tau, scale=1.0) for _ in range(3)]
+    pp, tp = np.zeros(10, dtype=np.int64), np.zeros(10, dtype=np.int64)
+    scratch.hi, scratch.lo = np.empty(10, dtype=np.int32), np.empty(10, dtype=np.int32)
+    want_r, want_c = [], []
+    for i, s in enumerate(blocks):
+        batched._decide(scratch, s, 20 * i, 25, tau, pp, tp)
+        _, _, _, r, c = _expected(s, 20 * i, 25, tau)
+        want_r.append(r)
+        want_c.append(c)
+    assert scratch.nclose == sum(len(r) for r in want_r) > 3
+    assert np.array_equal(scratch.close[0][: scratch.nclose], np.concatenate(want_r))
+    assert np.array_equal(scratch.close[1][: scratch.nclose], np.concatenate(want_c))
+    whole = np.vstack(blocks)
+    assert np.array_equal(pp, (whole > tau).sum(axis=0)) and np.array_equal(tp, (whole[:25] > tau).sum(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recheck_equals_float64_scores(dtype: type) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((30, 8)).astype(dtype)
+    wt = rng.standard_normal((12, 9))
+    rows = rng.integers(0, 30, 12)
+    wt[0, -1] = -float(x[rows[0]].astype(np.float64) @ wt[0, :-1])  # a score of exactly 0
+    s = np.einsum("ij,ij->i", x[rows].astype(np.float64), wt[:, :-1]) + wt[:, -1]
+    bound = np.full(12, 1e-9)
+    yes, undecided = np.empty(12, dtype=bool), np.empty(12, dtype=bool)
+    kernels.compiled().recheck(x, rows, wt, bound, yes, undecided)
+    decided = ~undecided
+    assert undecided[0]  # whatever its sign in this summation order
+    assert np.array_equal(yes[decided], s[decided] > 0) and decided.sum() >= 10
+
+
+def test_tau32_is_never_below_the_float64_margin() -> None:
+    rng = np.random.default_rng(3)
+    for scale in (1e-3, 1.0, 7.3, 1e6):
+        x = (rng.standard_normal((5, 16)) * scale).astype(np.float32)
+        rows = batched.Rows.of(x, np.zeros(5, dtype=np.int64), positives_first=True)
+        dims = rows.xa.shape[1]
+        tau = batched.SAFETY * ((dims + 2) * batched.U32 + (dims + 1) * batched.U64) * rows.norm * (1 + 1e-5)
+        t32 = rows.tau
+        assert (
+            t32 == batched.tau32(dims, rows.norm)
+            and t32.dtype == np.float32
+            and float(t32) >= tau
+            and float(np.nextafter(t32, np.float32(0))) < tau
+        )
