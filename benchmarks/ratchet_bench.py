@@ -10,10 +10,11 @@ Steps, per database (each from an empty, migrated database):
    cost no fit and one batched pass over all cached models;
 4. batched scoring of a new test set against all cached models vs scoring a single model (one
    training set's models, every task and seed) one by one, as the loop does, and vs the same
-   batched function on a bank of that model alone (alternating; compute only, and end to end
-   with reading the rows and writing the cells; ``--threads`` BLAS threads for the big
-   products, and the batched pass again with ``--alt-threads``); every timed pass must equal
-   the one-by-one loop's numbers bit for bit;
+   batched function on a bank of that model alone (compute only: rounds of the three back to
+   back, the order rotated; end to end, with reading the rows and writing the cells:
+   alternating; ``--threads`` BLAS threads for the big products, and the batched pass again
+   with ``--alt-threads``); every timed pass must equal the one-by-one loop's numbers bit for
+   bit;
 5. recomputing every score and rank of a 10,000-cell matrix (500 x 20) from the database.
 
 Needs vision-selection and vision-testset prepared in $DATAPERF_HOME, and $DATAPERF_TEST_PG_URL
@@ -99,7 +100,7 @@ def bench_backend(
     extra_tr: list[pd.DataFrame],
     ts: list[pd.DataFrame],
     extra_ts: list[pd.DataFrame],
-    score_runs: int = 15,
+    score_runs: int = 61,
     alt_threads: int = 0,
 ) -> dict[str, Any]:
     """Run steps 1-4 on one database; return timings, counters and checks."""
@@ -144,15 +145,19 @@ def bench_backend(
 
 
 def batched_vs_single(
-    sessions: Any, p: Problem, table: pd.DataFrame, runs: int = 15, alt_threads: int = 0
+    sessions: Any, p: Problem, table: pd.DataFrame, runs: int = 61, alt_threads: int = 0, e2e_runs: int = 15
 ) -> dict[str, Any]:
     """Time one batched pass over every cached model against scoring a single model (one
     training set's models, every task and seed) two ways: one by one, as the loop that batching
     replaces does (:meth:`Problem.score_one`), and with the same batched function on a bank of
-    that training set alone. Compute only, and end to end (reading the rows, writing the
-    cells); alternating, so all see the same machine. Every timed pass must give the one-by-one
-    loop's numbers bit for bit. With ``alt_threads``, also time the batched pass with that many
-    BLAS threads, in the same loop."""
+    that training set alone.
+
+    Compute only: ``runs`` rounds of the three, back to back so all see the same machine, the
+    order rotated every round (whichever runs first finds the cache holding the last one's
+    data); the ratio is reported both as the ratio of the medians and as the median (and
+    quartiles) of the per-round ratios. End to end (reading the rows, writing the cells):
+    ``e2e_runs`` alternating rounds. Every timed pass must give the one-by-one loop's numbers
+    bit for bit. With ``alt_threads``, also time the batched pass with that many BLAS threads."""
     with sessions() as s:
         bank = store.bank_for(s, p)
     digests = bank.digests()
@@ -162,16 +167,24 @@ def batched_vs_single(
             one.add(d, task, seed, m)
     first = {(t, s): bank.models[(digests[0], t, s)] for t in p.task_names for s in p.seeds}
     rows = p.test_rows(table)
-    res: dict[str, list[float]] = {k: [] for k in ("batched", "single", "loop1", "batched_e2e", "single_e2e")}
-    outputs: dict[str, list[Any]] = {"batched": [], "single": [], "batched_alt": [], "loop1": []}
-    alt: list[float] = []
     counters = RatchetCounters()
+    contenders: dict[str, Callable[[], Any]] = {
+        "batched": lambda: bank.score(p, rows, counters),
+        "single": lambda: one.score(p, rows, RatchetCounters()),
+        "loop1": lambda: p.score_one(first, rows, RatchetCounters()),
+    }
+    res: dict[str, list[float]] = {k: [] for k in [*contenders, "batched_e2e", "single_e2e"]}
+    outputs: dict[str, list[Any]] = {k: [] for k in [*contenders, "batched_alt"]}
+    names = list(contenders)
     for i in range(runs):
-        for name, b in (("batched", bank), ("single", one)):
-            c = counters if name == "batched" else RatchetCounters()
-            sec, got = timed(partial(b.score, p, rows, c))
+        for name in names[i % 3 :] + names[: i % 3]:
+            sec, got = timed(contenders[name])
             res[name].append(sec)
-            outputs[name].append(got.as_dict())
+            outputs[name].append(got if name == "loop1" else got.as_dict())
+    per_round = [b / o for b, o in zip(res["batched"], res["loop1"], strict=True)]
+    alt: list[float] = []
+    for i in range(e2e_runs):
+        for name, b in (("batched", bank), ("single", one)):
             digest = f"{name}-{i}-{time.time_ns()}"
 
             def e2e(b: Bank = b, digest: str = digest) -> None:
@@ -181,13 +194,10 @@ def batched_vs_single(
                     store.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
 
             res[name + "_e2e"].append(timed(e2e)[0])
-        sec, got = timed(partial(p.score_one, first, rows, RatchetCounters()))
-        res["loop1"].append(sec)
-        outputs["loop1"].append(got)
         if alt_threads:
             threads, bank_module.BATCH_THREADS = bank_module.BATCH_THREADS, alt_threads
             try:
-                sec, got = timed(partial(bank.score, p, rows, RatchetCounters()))
+                sec, got = timed(contenders["batched"])
             finally:
                 bank_module.BATCH_THREADS = threads
             alt.append(sec)
@@ -204,6 +214,7 @@ def batched_vs_single(
     )
     med = {k: statistics.median(v) for k, v in res.items()}
     best = {k: min(v) for k, v in res.items()}
+    q1, _, q3 = statistics.quantiles(per_round, n=4)
     return {
         "models": len(digests) * len(p.tasks) * len(p.seeds),
         "score_runs": runs,
@@ -217,6 +228,8 @@ def batched_vs_single(
         "batched_e2e_s": med["batched_e2e"],
         "single_e2e_s": med["single_e2e"],
         "ratio_loop1": med["batched"] / med["loop1"],
+        "ratio_loop1_rounds": statistics.median(per_round),
+        "ratio_loop1_q": f"{q1:.2f}-{q3:.2f}",
         "ratio_loop1_best": best["batched"] / best["loop1"],
         "ratio": med["batched"] / med["single"],
         "ratio_best": best["batched"] / best["single"],
@@ -294,7 +307,7 @@ def main() -> int:
     ap.add_argument("--train", type=int, default=200)
     ap.add_argument("--tests", type=int, default=20, help="suite size, S0 included")
     ap.add_argument("--runs", type=int, default=5, help="repetitions of the incremental steps (median)")
-    ap.add_argument("--score-runs", type=int, default=15, help="alternating batched/single passes (median)")
+    ap.add_argument("--score-runs", type=int, default=61, help="rounds of the compute-only scoring passes (median)")
     ap.add_argument(
         "--threads", type=int, default=bank_module.BATCH_THREADS, help="BLAS threads for the big batched products"
     )
@@ -330,6 +343,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
         ("batched pass, all models (ms)", "batched_s", "ms"),
         ("one model scored one by one (ms)", "loop1_s", "ms"),
         ("ratio batched / one by one (bar <= 3)", "ratio_loop1", "{:.2f}"),
+        ("  median of per-round ratios", "ratio_loop1_rounds", "{:.2f}"),
+        ("  quartiles of per-round ratios", "ratio_loop1_q", "{}"),
         ("  best runs: batched (ms)", "batched_best_s", "ms"),
         ("  best runs: one by one (ms)", "loop1_best_s", "ms"),
         ("  ratio of best runs", "ratio_loop1_best", "{:.2f}"),
@@ -352,8 +367,8 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None
     first = results[names[0]]
     print(
         f"ratchet benchmark: {args.train} training sets x {args.tests} test sets (suite), "
-        f"{first['models']} cached models; medians of {args.runs} runs ({args.score_runs} for the scoring passes); "
-        f"{args.threads} BLAS thread(s) for the big batched products"
+        f"{first['models']} cached models; medians of {args.runs} runs "
+        f"({args.score_runs} rounds of the scoring passes); {args.threads} BLAS thread(s) for the big batched products"
     )
     w = max(len(label) for label, _, _ in lines)
     print(" " * w + "  " + "  ".join(f"{n:>12}" for n in names))

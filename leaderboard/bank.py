@@ -3,8 +3,9 @@
 The linear models of each task (every training set, every seed) are stacked into one float32
 weight matrix whose last row holds the intercepts, so scoring a new test set is one float32
 matrix product per task (per block of rows, on large test sets), then the decision rule of
-:func:`dataperf.models.decide` and the metric, vectorized. :mod:`leaderboard.batched` holds the
-kernels and the argument that the batched numbers equal the one-by-one loop's bit for bit;
+:func:`dataperf.models.decide` and the metric, vectorized (binary models' decisions counted by
+the compiled loops of :mod:`leaderboard.kernels`). :mod:`leaderboard.batched` holds the steps
+and the argument that the batched numbers equal the one-by-one loop's bit for bit;
 ``counters.exact_rechecks`` counts the models with any decision re-checked in float64.
 
 Threads: one BLAS thread by default (the ratchet's parallelism comes from workers). A product
@@ -250,7 +251,7 @@ class _Part:
     def metric(self, p: Problem) -> np.ndarray:
         """Return the metric of every model of the group (after :meth:`products`)."""
         if self.counted is not None:
-            counts = batched.settle(self.counted, self.rows, self.exact)
+            counts = batched.settle(self.counted, self.exact)
             return batched.metric_from_counts(p.metric_name, counts, len(self.rows.truth), self.rows.npos)
         assert self.labels is not None
         return batched.metric_columns(p.metric_name, p.metric, self.rows.truth, self.labels, p.n_classes(self.task))

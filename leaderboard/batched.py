@@ -104,17 +104,18 @@ class Rows:
     @classmethod
     def of(cls, x: np.ndarray, truth: np.ndarray, positives_first: bool) -> Rows:
         """Return ``x`` (labels ``truth``) prepared, positives first if asked."""
-        order = np.argsort(truth != 1, kind="stable") if positives_first else None
-        xa = np.empty((len(x), x.shape[1] + 1), dtype=np.float32)
-        xa[:, :-1] = x if order is None else x[order]
-        xa[:, -1] = 1.0
-        norm = 0.0
-        if len(x):
-            sq = np.einsum("ij,ij->i", xa, xa)  # float32: relative error far below the 1e-3 margin
-            norm = float(np.sqrt(float(sq.max()) * (1 + 1e-3)))
-        t = truth if order is None else truth[order]
-        npos = int(np.count_nonzero(truth == 1)) if positives_first else 0
-        return cls(x, xa, t, order, norm, npos, tau32(xa.shape[1], norm))
+        n = len(x)
+        xa = np.empty((n, x.shape[1] + 1), dtype=np.float32)
+        order, t = np.empty(n, dtype=np.int64), np.empty(n, dtype=truth.dtype)
+        npos, top = kernels.compiled().prepare_rows(_native(x), truth, positives_first, xa, order, t)
+        # float32 squared norms: relative error far below the 1e-3 margin
+        norm = float(np.sqrt(top * (1 + 1e-3))) if n else 0.0
+        return cls(x, xa, t, order if positives_first else None, norm, npos, tau32(xa.shape[1], norm))
+
+
+def _native(x: np.ndarray) -> np.ndarray:
+    """Return ``x`` itself if float32 or float64, else converted to float64 (as the loop does)."""
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
 
 
 class Exact:
@@ -125,22 +126,28 @@ class Exact:
         self.rechecked: set[int] = set()
         self._given64: np.ndarray | None = None
 
-    def entries(self, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    def entries(self, r: np.ndarray, c: np.ndarray, counts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Return the exact decisions (score > 0) of binary model ``c[i]`` on row ``r[i]`` (rows in
         ``self.rows``' order): one float64 dot product per entry (tier 2), the whole model where
-        that is still too close (tier 3)."""
+        that is still too close (tier 3). With ``counts`` (predicted positives, true positives),
+        add the positive decisions to them."""
         self.rechecked.update(c.tolist())
-        rows = self.rows
+        rows, stack = self.rows, self.stack
         given = r if rows.order is None else rows.order[r]
-        bound = (2 * SAFETY * (rows.xa.shape[1] + 1) * U64 * rows.norm) * self.stack.wnorm[c]
-        out, undecided = np.empty(len(r), dtype=bool), np.empty(len(r), dtype=bool)
-        x = rows.x if rows.x.dtype in (np.float32, np.float64) else rows.x.astype(np.float64)  # as the loop does
-        kernels.compiled().recheck(x, given, self.stack.w64t[c], bound, out, undecided)
-        if undecided.any():
+        m = len(stack.wnorm)
+        pp, tp = counts if counts is not None else (np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+        bound = stack.wnorm * (2 * SAFETY * (rows.xa.shape[1] + 1) * U64 * rows.norm)
+        yes, undecided = np.empty(len(r), dtype=bool), np.empty(len(r), dtype=bool)
+        left = kernels.compiled().recheck(
+            _native(rows.x), given, r, c, stack.w64t, bound, rows.npos, yes, undecided, pp, tp
+        )
+        if left:
             for j in set(c[undecided].tolist()):
-                at = np.flatnonzero(c == j)
-                out[at] = (self.whole(j) == self.stack.models[j].classes[1])[r[at]]
-        return out
+                at = np.flatnonzero((c == j) & undecided)
+                yes[at] = (self.whole(j) == stack.models[j].classes[1])[r[at]]
+                pp[j] += int(yes[at].sum())
+                tp[j] += int((yes[at] & (r[at] < rows.npos)).sum())
+        return yes
 
     def whole(self, j: int) -> np.ndarray:
         """Return model ``j``'s labels on every row, reordered: :meth:`Linear.predict`, as one by one."""
@@ -191,15 +198,13 @@ def count_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch
     return Counted(pp, tp, r[wanted], c[wanted])
 
 
-def settle(counted: Counted, rows: Rows, exact: Exact) -> tuple[np.ndarray, np.ndarray]:
+def settle(counted: Counted, exact: Exact) -> tuple[np.ndarray, np.ndarray]:
     """Return the exact counts (predicted positives, true positives): ``counted`` with each
     close entry re-checked in float64."""
-    pp, tp, r, c = counted.pp, counted.tp, counted.close_rows, counted.close_cols
-    if len(c):
-        yes = exact.entries(r, c)
-        pp += np.bincount(c[yes], minlength=len(pp))
-        tp += np.bincount(c[yes & (r < rows.npos)], minlength=len(pp))
-    return pp, tp
+    counts = counted.pp, counted.tp
+    if len(counted.close_cols):
+        exact.entries(counted.close_rows, counted.close_cols, counts)
+    return counts
 
 
 def binary_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch, exact: Exact) -> np.ndarray:

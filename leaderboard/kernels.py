@@ -1,6 +1,7 @@
-"""Compiled loops of a batched pass: the decision counts of a block of float32 scores in one
-pass over it, where NumPy needs five (two comparisons and three column sums), the few entries
-too close to the threshold to decide in float32, and their float64 re-check.
+"""Compiled loops of a batched pass: the rows prepared for the product, the decision counts
+of a block of float32 scores in one pass over it (where NumPy needs five: two comparisons and
+three column sums), the few entries too close to the threshold to decide in float32, and their
+float64 re-check (each a single call where NumPy needs a dozen small ones).
 
 The functions here are plain Python; :func:`compiled` compiles them with Numba on first use
 (cached on disk where a cache folder is writable, so later processes load them). They compare
@@ -92,20 +93,76 @@ def close_entries(
 
 
 def recheck(
-    x: np.ndarray, rows: np.ndarray, wt: np.ndarray, bound: np.ndarray, yes: np.ndarray, undecided: np.ndarray
-) -> None:
-    """For each entry ``e``: the float64 score ``s`` of row ``x[rows[e]]`` (converted to float64)
-    by the augmented column ``wt[e]`` (weights, then intercept), summed in order; set
-    ``yes[e] = s > 0`` and ``undecided[e] = not |s| > bound[e]``."""
+    x: np.ndarray,
+    given: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
+    wt: np.ndarray,
+    bound: np.ndarray,
+    npos: int,
+    yes: np.ndarray,
+    undecided: np.ndarray,
+    pp: np.ndarray,
+    tp: np.ndarray,
+) -> int:
+    """For each entry ``e`` (row ``r[e]``, given as ``x[given[e]]``, of column ``c[e]``): the
+    float64 score ``s`` of the row (converted to float64) by the augmented column ``wt[c[e]]``
+    (weights, then intercept), summed in order; ``yes[e] = s > 0``, ``undecided[e] = not |s| >
+    bound[c[e]]``. A decided yes adds one to ``pp[c[e]]``, and to ``tp[c[e]]`` if ``r[e] < npos``.
+    Return the number undecided."""
     d = x.shape[1]
-    for e in range(len(rows)):
-        i = rows[e]
+    left = 0
+    for e in range(len(r)):
+        i, j = given[e], c[e]
         s = 0.0
         for t in range(d):
-            s += np.float64(x[i, t]) * wt[e, t]
-        s += wt[e, d]
+            s += np.float64(x[i, t]) * wt[j, t]
+        s += wt[j, d]
         yes[e] = s > 0
-        undecided[e] = not abs(s) > bound[e]
+        undecided[e] = not abs(s) > bound[j]
+        if undecided[e]:
+            left += 1
+        elif yes[e]:
+            pp[j] += 1
+            if r[e] < npos:
+                tp[j] += 1
+    return left
+
+
+def prepare_rows(
+    x: np.ndarray, truth: np.ndarray, positives_first: bool, xa: np.ndarray, order: np.ndarray, t: np.ndarray
+) -> tuple[int, float]:
+    """Write the rows of ``x`` to ``xa`` as float32 with a last column of ones, in ``order``
+    (rows labelled 1 first, each part in the given order, if ``positives_first``), and their
+    labels to ``t``; return (rows labelled 1 put first, the largest float32 squared norm)."""
+    n, d = x.shape
+    k = 0
+    if positives_first:
+        for i in range(n):
+            if truth[i] == 1:
+                order[k] = i
+                k += 1
+        npos = k
+        for i in range(n):
+            if truth[i] != 1:
+                order[k] = i
+                k += 1
+    else:
+        npos = 0
+        for i in range(n):
+            order[i] = i
+    top = np.float32(0.0)
+    for row in range(n):
+        i = order[row]
+        t[row] = truth[i]
+        acc = np.float32(1.0)
+        for col in range(d):
+            v = np.float32(x[i, col])
+            xa[row, col] = v
+            acc += v * v
+        xa[row, d] = 1.0
+        top = max(top, acc)
+    return npos, float(top)
 
 
 class Kernels(NamedTuple):
@@ -114,6 +171,7 @@ class Kernels(NamedTuple):
     decide_block: Any
     close_entries: Any
     recheck: Any
+    prepare_rows: Any
 
 
 @cache
@@ -128,4 +186,4 @@ def compiled() -> Kernels:
         except RuntimeError:  # no writable cache folder: compile in memory only
             return numba.njit(nogil=True, boundscheck=False)(fn)
 
-    return Kernels(jit(decide_block), jit(close_entries), jit(recheck))
+    return Kernels(jit(decide_block), jit(close_entries), jit(recheck), jit(prepare_rows))

@@ -69,19 +69,39 @@ def test_close_entries_grow_the_scratch_when_out_of_room() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_recheck_equals_float64_scores(dtype: type) -> None:
+def test_recheck_equals_float64_scores_and_counts_the_decided(dtype: type) -> None:
     rng = np.random.default_rng(2)
     x = rng.standard_normal((30, 8)).astype(dtype)
-    wt = rng.standard_normal((12, 9))
-    rows = rng.integers(0, 30, 12)
-    wt[0, -1] = -float(x[rows[0]].astype(np.float64) @ wt[0, :-1])  # a score of exactly 0
-    s = np.einsum("ij,ij->i", x[rows].astype(np.float64), wt[:, :-1]) + wt[:, -1]
-    bound = np.full(12, 1e-9)
-    yes, undecided = np.empty(12, dtype=bool), np.empty(12, dtype=bool)
-    kernels.compiled().recheck(x, rows, wt, bound, yes, undecided)
+    wt = rng.standard_normal((5, 9))
+    r, c = rng.integers(0, 30, 40), rng.integers(0, 5, 40)
+    given = (r * 7) % 30  # reordered rows: entry e reads x[given[e]]
+    wt[c[0], -1] = -float(x[given[0]].astype(np.float64) @ wt[c[0], :-1])  # a score of exactly 0
+    s = np.einsum("ij,ij->i", x[given].astype(np.float64), wt[c, :-1]) + wt[c, -1]
+    yes, undecided = np.empty(40, dtype=bool), np.empty(40, dtype=bool)
+    pp, tp = np.full(5, 3, dtype=np.int64), np.zeros(5, dtype=np.int64)
+    bound = np.full(5, 1e-9)
+    left = kernels.compiled().recheck(x, given, r, c, wt, bound, 12, yes, undecided, pp, tp)
     decided = ~undecided
-    assert undecided[0]  # whatever its sign in this summation order
-    assert np.array_equal(yes[decided], s[decided] > 0) and decided.sum() >= 10
+    assert undecided[0] and left == undecided.sum() and decided.sum() >= 35  # 0 is undecided, whatever its sign
+    assert np.array_equal(yes[decided], s[decided] > 0)
+    counted = decided & yes
+    assert np.array_equal(pp, 3 + np.bincount(c[counted], minlength=5))
+    assert np.array_equal(tp, np.bincount(c[counted & (r < 12)], minlength=5))
+
+
+@pytest.mark.parametrize("positives_first", [True, False])
+def test_prepare_rows_equals_the_numpy_steps(positives_first: bool) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 7))  # float64: rounded to float32 as astype does
+    truth = rng.integers(0, 3, 50)
+    rows = batched.Rows.of(x, truth, positives_first)
+    order = np.argsort(truth != 1, kind="stable") if positives_first else np.arange(50)
+    xa = np.hstack([x[order].astype(np.float32), np.ones((50, 1), np.float32)])
+    assert np.array_equal(rows.xa, xa) and np.array_equal(rows.truth, truth[order])
+    assert rows.npos == (int((truth == 1).sum()) if positives_first else 0)
+    assert (rows.order is None) != positives_first and (rows.order is None or np.array_equal(rows.order, order))
+    norms = np.sqrt((xa.astype(np.float64) ** 2).sum(axis=1))
+    assert norms.max() <= rows.norm <= norms.max() * (1 + 1e-3)
 
 
 def test_tau32_is_never_below_the_float64_margin() -> None:
