@@ -164,12 +164,16 @@ def _decide(
     """Count the block's decisions into ``pp`` and ``tp`` and append its close entries to
     ``scratch.close`` (:mod:`leaderboard.kernels`)."""
     jit = kernels.compiled()
-    close = jit.decide_block(s, first, npos, tau, pp, tp, scratch.hi, scratch.lo)
+    close = jit.decide_block(s, first, npos, tau, pp, tp, scratch.hi, scratch.lo, None)
     if close:
+        last = None
+        if close > kernels.TRACK_ABOVE:  # count again (into nothing), noting where they end
+            last, unused = scratch.last, np.zeros(len(pp), dtype=np.int64)
+            jit.decide_block(s, first, npos, tau, unused, unused, scratch.hi, scratch.lo, last)
         k = scratch.nclose
         if k + close > len(scratch.close[0]):
             scratch.grow(k + close)
-        jit.close_entries(s, first, tau, scratch.hi, scratch.lo, *(c[k:] for c in scratch.close))
+        jit.close_entries(s, first, tau, scratch.hi, scratch.lo, last, *(c[k:] for c in scratch.close))
         scratch.nclose = k + close
 
 
@@ -261,6 +265,7 @@ class Scratch:
         self._s = np.empty(0, dtype=np.float32)
         self.hi = np.empty(0, dtype=np.int32)
         self.lo = np.empty(0, dtype=np.int32)
+        self.last = np.empty(0, dtype=np.int32)
         self.close = np.empty(4096, dtype=np.int64), np.empty(4096, dtype=np.int64)
         """(rows, columns) of the close entries found so far (the first :attr:`nclose`)."""
         self.nclose = 0
@@ -280,7 +285,7 @@ class Scratch:
         step = block_rows(m)
         self.nclose = 0
         if self.hi.size != m:
-            self.hi, self.lo = np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32)
+            self.hi, self.lo, self.last = (np.empty(m, dtype=np.int32) for _ in range(3))
         for a in range(0, len(rows.xa), step):
             xa = rows.xa[a : a + step]
             if self._s.size < len(xa) * m:

@@ -227,3 +227,27 @@ def test_concurrent_passes_share_the_bank_safely() -> None:
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda r: bank.score(p, r, RatchetCounters()).as_dict(), sets * 5))  # type: ignore[arg-type]
     assert got == expected * 5
+
+
+@pytest.mark.parametrize("metric", ["f1", "accuracy", "macro-f1"])
+def test_a_test_set_where_every_decision_is_close(metric: str) -> None:
+    """Rows in a subspace the weights ignore: every float32 score is the intercept, within the
+    margin of 0 for every entry, so every entry is re-checked (far beyond the block's room for
+    close entries, and beyond the count where they are tracked)."""
+    rng = np.random.default_rng(23)
+    p = _Problem(metric, ["t"], 2)
+    x = np.zeros((N, D), dtype=np.float32)
+    x[:, :10] = rng.standard_normal((N, 10))
+    rows = {"t": (x, rng.integers(0, 2, N).astype(np.int64))}
+    models: dict[tuple[str, str, int], Fitted] = {}
+    for i in range(40):
+        w = np.zeros((D, 1))
+        w[10:, 0] = rng.standard_normal(D - 10)
+        b = [1e-12, -1e-12, 0.0, 1e-17][i % 4]  # decided in float64, or (the last two) whole
+        models[(f"d{i}", "t", 0)] = Linear(w=w, b=np.asarray([b]), classes=np.asarray([0, 1]))
+    bank = Bank("p", "v")
+    for (d, t, s), m in models.items():
+        bank.add(d, t, s, m)
+    counters = RatchetCounters()
+    assert bank.score(p, rows, counters).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
+    assert counters.exact_rechecks == 40

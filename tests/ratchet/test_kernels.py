@@ -21,49 +21,56 @@ def _block(rng: np.random.Generator, n: int, m: int, tau: np.float32, scale: flo
 def _expected(s: np.ndarray, first: int, npos: int, tau: np.float32) -> tuple[np.ndarray, ...]:
     hi, lo = s > tau, s >= -tau
     split = min(max(npos - first, 0), len(s))
-    close_c, close_r = np.nonzero((lo & ~hi).T)  # column by column, rows ascending
+    close_r, close_c = np.nonzero(lo & ~hi)  # row by row, columns ascending
     return hi.sum(axis=0), hi[:split].sum(axis=0), lo.sum(axis=0), close_r + first, close_c
 
 
 @pytest.mark.parametrize(("first", "npos"), [(0, 0), (0, 17), (0, 40), (100, 90), (100, 117), (100, 200)])
-def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int) -> None:
+@pytest.mark.parametrize("track", [False, True])
+def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int, track: bool) -> None:
     rng = np.random.default_rng(first + npos)
     tau = np.float32(1e-3)
-    s = _block(rng, 40, 33, tau)
+    s = _block(rng, 43, 33, tau)  # 43 rows: groups of 8 and single rows
     jit = kernels.compiled()
     pp, tp = np.full(33, 5, dtype=np.int64), np.full(33, 2, dtype=np.int64)  # counts add up
     hi, lo = np.empty(33, dtype=np.int32), np.empty(33, dtype=np.int32)
-    close = jit.decide_block(s, first, npos, tau, pp, tp, hi, lo)
+    last = np.full(33, -1, dtype=np.int32) if track else None
+    close = jit.decide_block(s, first, npos, tau, pp, tp, hi, lo, last)
     all_hi, pos_hi, all_lo, close_r, close_c = _expected(s, first, npos, tau)
     assert np.array_equal(pp, 5 + all_hi) and np.array_equal(tp, 2 + pos_hi)
     assert np.array_equal(hi, all_hi) and np.array_equal(lo, all_lo)
     assert close == len(close_r) >= 4  # the planted entries at least
+    if last is not None:  # after each column's last close entry, by at most a group of rows
+        for j in range(33):
+            at = close_r[close_c == j] - first
+            assert last[j] == 0 if not len(at) else at.max() < last[j] <= at.max() + kernels.GROUP
     rows, cols = np.full(close + 2, -1, dtype=np.int64), np.full(close + 2, -1, dtype=np.int64)
-    assert jit.close_entries(s, first, tau, hi, lo, rows, cols) == close
-    assert np.array_equal(rows[:close], close_r) and np.array_equal(cols[:close], close_c)
+    assert jit.close_entries(s, first, tau, hi, lo, last, rows, cols) == close
+    got = sorted(zip(rows[:close].tolist(), cols[:close].tolist(), strict=True))
+    assert got == sorted(zip(close_r.tolist(), close_c.tolist(), strict=True))
     assert (rows[close:] == -1).all()  # nothing written beyond
-    short = np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64)
-    assert jit.close_entries(s, first, tau, hi, lo, *short) == 2  # stops where the room ends
-    assert np.array_equal(short[0], close_r[:2]) and np.array_equal(short[1], close_c[:2])
+    short = np.full(2, -1, dtype=np.int64), np.full(2, -1, dtype=np.int64)
+    assert jit.close_entries(s, first, tau, hi, lo, last, *short) == close  # counts all, writes what fits
+    assert (short[0] >= first).all() and set(zip(*short, strict=True)) <= set(got)
 
 
 def test_close_entries_grow_the_scratch_when_out_of_room() -> None:
     rng = np.random.default_rng(1)
-    tau = np.float32(0.5)  # about 40% of the entries are close
+    tau = np.float32(0.5)  # about 40% of the entries are close: more than TRACK_ABOVE per block
     scratch = batched.Scratch()
     scratch.close = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
     blocks = [_block(rng, 20, 10, tau, scale=1.0) for _ in range(3)]
     pp, tp = np.zeros(10, dtype=np.int64), np.zeros(10, dtype=np.int64)
-    scratch.hi, scratch.lo = np.empty(10, dtype=np.int32), np.empty(10, dtype=np.int32)
+    scratch.hi, scratch.lo, scratch.last = (np.empty(10, dtype=np.int32) for _ in range(3))
     want_r, want_c = [], []
     for i, s in enumerate(blocks):
         batched._decide(scratch, s, 20 * i, 25, tau, pp, tp)
         _, _, _, r, c = _expected(s, 20 * i, 25, tau)
         want_r.append(r)
         want_c.append(c)
-    assert scratch.nclose == sum(len(r) for r in want_r) > 3
-    assert np.array_equal(scratch.close[0][: scratch.nclose], np.concatenate(want_r))
-    assert np.array_equal(scratch.close[1][: scratch.nclose], np.concatenate(want_c))
+    assert scratch.nclose == sum(len(r) for r in want_r) > 3 * kernels.TRACK_ABOVE  # found by tracking
+    got = zip(*(c[: scratch.nclose].tolist() for c in scratch.close), strict=True)
+    assert sorted(got) == sorted(zip(np.concatenate(want_r).tolist(), np.concatenate(want_c).tolist(), strict=True))
     whole = np.vstack(blocks)
     assert np.array_equal(pp, (whole > tau).sum(axis=0)) and np.array_equal(tp, (whole[:25] > tau).sum(axis=0))
 
@@ -118,3 +125,21 @@ def test_tau32_is_never_below_the_float64_margin() -> None:
             and float(t32) >= tau
             and float(np.nextafter(t32, np.float32(0))) < tau
         )
+
+
+def test_kernels_refuse_arrays_of_the_wrong_size() -> None:
+    """They skip bounds checks inside their loops, so they check sizes on entry."""
+    jit = kernels.compiled()
+    s, tau = np.zeros((4, 3), dtype=np.float32), np.float32(0.1)
+    ok, short = np.zeros(3, dtype=np.int32), np.zeros(2, dtype=np.int32)
+    counts = np.zeros(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="one entry per column"):
+        jit.decide_block(s, 0, 0, tau, counts, counts, ok, ok, short)
+    with pytest.raises(ValueError, match="one entry per column"):
+        jit.close_entries(s, 0, tau, ok, short, None, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    e = np.zeros(1, dtype=np.int64)
+    flags = np.zeros(1, dtype=bool)
+    with pytest.raises(ValueError, match="one entry per column"):
+        jit.recheck(s, e, e, e, np.zeros((3, 3)), np.ones(3), 0, flags, flags, counts, counts)
+    with pytest.raises(ValueError, match="match the rows"):
+        jit.prepare_rows(s, np.zeros(4, dtype=np.int64), True, np.zeros((4, 3), np.float32), e, e)
