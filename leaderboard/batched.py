@@ -164,16 +164,12 @@ def _decide(
     """Count the block's decisions into ``pp`` and ``tp`` and append its close entries to
     ``scratch.close`` (:mod:`leaderboard.kernels`)."""
     jit = kernels.compiled()
-    close = jit.decide_block(s, first, npos, tau, pp, tp, scratch.hi, scratch.lo, None)
+    close = jit.decide_block(s, first, npos, tau, pp, tp, scratch.hi, scratch.lo, scratch.last)
     if close:
-        last = None
-        if close > kernels.TRACK_ABOVE:  # count again (into nothing), noting where they end
-            last, unused = scratch.last, np.zeros(len(pp), dtype=np.int64)
-            jit.decide_block(s, first, npos, tau, unused, unused, scratch.hi, scratch.lo, last)
         k = scratch.nclose
         if k + close > len(scratch.close[0]):
             scratch.grow(k + close)
-        jit.close_entries(s, first, tau, scratch.hi, scratch.lo, last, *(c[k:] for c in scratch.close))
+        jit.close_entries(s, first, tau, scratch.hi, scratch.lo, scratch.last, *(c[k:] for c in scratch.close))
         scratch.nclose = k + close
 
 

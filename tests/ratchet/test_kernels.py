@@ -26,24 +26,22 @@ def _expected(s: np.ndarray, first: int, npos: int, tau: np.float32) -> tuple[np
 
 
 @pytest.mark.parametrize(("first", "npos"), [(0, 0), (0, 17), (0, 40), (100, 90), (100, 117), (100, 200)])
-@pytest.mark.parametrize("track", [False, True])
-def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int, track: bool) -> None:
+def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int) -> None:
     rng = np.random.default_rng(first + npos)
     tau = np.float32(1e-3)
     s = _block(rng, 43, 33, tau)  # 43 rows: groups of 8 and single rows
     jit = kernels.compiled()
     pp, tp = np.full(33, 5, dtype=np.int64), np.full(33, 2, dtype=np.int64)  # counts add up
     hi, lo = np.empty(33, dtype=np.int32), np.empty(33, dtype=np.int32)
-    last = np.full(33, -1, dtype=np.int32) if track else None
+    last = np.full(33, -1, dtype=np.int32)
     close = jit.decide_block(s, first, npos, tau, pp, tp, hi, lo, last)
     all_hi, pos_hi, all_lo, close_r, close_c = _expected(s, first, npos, tau)
     assert np.array_equal(pp, 5 + all_hi) and np.array_equal(tp, 2 + pos_hi)
     assert np.array_equal(hi, all_hi) and np.array_equal(lo, all_lo)
     assert close == len(close_r) >= 4  # the planted entries at least
-    if last is not None:  # after each column's last close entry, by at most a group of rows
-        for j in range(33):
-            at = close_r[close_c == j] - first
-            assert last[j] == 0 if not len(at) else at.max() < last[j] <= at.max() + kernels.GROUP
+    for j in range(33):  # after each column's last close entry, by at most a group of rows
+        at = close_r[close_c == j] - first
+        assert last[j] == 0 if not len(at) else at.max() < last[j] <= at.max() + kernels.GROUP
     rows, cols = np.full(close + 2, -1, dtype=np.int64), np.full(close + 2, -1, dtype=np.int64)
     assert jit.close_entries(s, first, tau, hi, lo, last, rows, cols) == close
     got = sorted(zip(rows[:close].tolist(), cols[:close].tolist(), strict=True))
@@ -56,7 +54,7 @@ def test_decide_block_counts_and_finds_what_numpy_does(first: int, npos: int, tr
 
 def test_close_entries_grow_the_scratch_when_out_of_room() -> None:
     rng = np.random.default_rng(1)
-    tau = np.float32(0.5)  # about 40% of the entries are close: more than TRACK_ABOVE per block
+    tau = np.float32(0.5)  # about 40% of the entries are close
     scratch = batched.Scratch()
     scratch.close = np.empty(3, dtype=np.int64), np.empty(3, dtype=np.int64)
     blocks = [_block(rng, 20, 10, tau, scale=1.0) for _ in range(3)]
@@ -68,7 +66,7 @@ def test_close_entries_grow_the_scratch_when_out_of_room() -> None:
         _, _, _, r, c = _expected(s, 20 * i, 25, tau)
         want_r.append(r)
         want_c.append(c)
-    assert scratch.nclose == sum(len(r) for r in want_r) > 3 * kernels.TRACK_ABOVE  # found by tracking
+    assert scratch.nclose == sum(len(r) for r in want_r) > 3
     got = zip(*(c[: scratch.nclose].tolist() for c in scratch.close), strict=True)
     assert sorted(got) == sorted(zip(np.concatenate(want_r).tolist(), np.concatenate(want_c).tolist(), strict=True))
     whole = np.vstack(blocks)
@@ -136,7 +134,7 @@ def test_kernels_refuse_arrays_of_the_wrong_size() -> None:
     with pytest.raises(ValueError, match="one entry per column"):
         jit.decide_block(s, 0, 0, tau, counts, counts, ok, ok, short)
     with pytest.raises(ValueError, match="one entry per column"):
-        jit.close_entries(s, 0, tau, ok, short, None, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        jit.close_entries(s, 0, tau, ok, ok, short, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     e = np.zeros(1, dtype=np.int64)
     flags = np.zeros(1, dtype=bool)
     with pytest.raises(ValueError, match="one entry per column"):
