@@ -163,7 +163,7 @@ class Bank:
             with blas_threads(1):
                 parts = [part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted)]
                 for part in parts:
-                    part.products(p, self._scratch)
+                    part.products(self._scratch)
                 for part in parts:
                     g = part.group
                     values[g.digests, part.task, g.seed_index] = part.metric(p)
@@ -233,7 +233,7 @@ class _Part:
     counted: batched.Counted | None = None
     labels: np.ndarray | None = None
 
-    def products(self, p: Problem, scratch: batched.Scratch) -> None:
+    def products(self, scratch: batched.Scratch) -> None:
         """Run the products: the decision counts, or every model's labels."""
         stack, rows, keep, exact = self.stack, self.rows, self.keep, self.exact
         finite = stack.finite_for(rows.norm)

@@ -136,7 +136,7 @@ class Exact:
         given = r if rows.order is None else rows.order[r]
         m = len(stack.wnorm)
         pp, tp = counts if counts is not None else (np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
-        bound = stack.wnorm * (2 * SAFETY * (rows.xa.shape[1] + 1) * U64 * rows.norm)
+        bound = 2 * SAFETY * bounds(rows.xa.shape[1], rows.norm, stack.wnorm)[1]
         yes, undecided = np.empty(len(r), dtype=bool), np.empty(len(r), dtype=bool)
         left = kernels.compiled().recheck(
             _native(rows.x), given, r, c, stack.w64t, bound, rows.npos, yes, undecided, pp, tp
@@ -193,9 +193,7 @@ def count_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratch
     pp, tp = np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64)
     for a, s in scratch.blocks(stack, rows):
         _decide(scratch, s, a, rows.npos, rows.tau, pp, tp)
-    r, c = (v[: scratch.nclose] for v in scratch.close)
-    wanted = keep[c]
-    return Counted(pp, tp, r[wanted], c[wanted])
+    return Counted(pp, tp, *scratch.close_in(keep))
 
 
 def settle(counted: Counted, exact: Exact) -> tuple[np.ndarray, np.ndarray]:
@@ -215,9 +213,8 @@ def binary_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratc
     for a, s in scratch.blocks(stack, rows):
         np.greater(s, rows.tau, out=out[a : a + len(s)])
         _decide(scratch, s, a, 0, rows.tau, *unused)
-    r, c = (v[: scratch.nclose] for v in scratch.close)
-    wanted = keep[c]
-    out[r[wanted], c[wanted]] = exact.entries(r[wanted], c[wanted])
+    r, c = scratch.close_in(keep)
+    out[r, c] = exact.entries(r, c)
     return out
 
 
@@ -227,7 +224,7 @@ def multiclass_labels(stack: Stack, rows: Rows, keep: np.ndarray, classes: np.nd
     s3 = (rows.xa @ stack.w32).reshape(n, m, k)
     labels = classes[s3.argmax(axis=2)]
     if n:
-        b32, b64 = bounds(rows, rows.xa.shape[1], stack.wnorm)
+        b32, b64 = bounds(rows.xa.shape[1], rows.norm, stack.wnorm)
         top2 = np.sort(s3, axis=2)[:, :, -2:]
         gap_bound = 2 * SAFETY * (b32 + b64).reshape(m, k).max(axis=1)
         close = ~((top2[:, :, 1] - top2[:, :, 0]) > gap_bound).all(axis=0) & keep
@@ -236,18 +233,20 @@ def multiclass_labels(stack: Stack, rows: Rows, keep: np.ndarray, classes: np.nd
     return labels
 
 
-def bounds(rows: Rows, dims: int, wnorm: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Return the (float32, float64) rounding bounds of the scores of columns of norm ``wnorm``."""
-    b32 = (dims + 2) * U32 * rows.norm * np.asarray(wnorm, dtype=np.float64)
-    b64 = (dims + 1) * U64 * rows.norm * np.asarray(wnorm, dtype=np.float64)
+def bounds(dims: int, norm: float, wnorm: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (float32, float64) rounding bounds of the scores of rows of ``dims`` augmented
+    terms and norm ``norm`` by columns of norm ``wnorm``."""
+    b32 = (dims + 2) * U32 * norm * np.asarray(wnorm, dtype=np.float64)
+    b64 = (dims + 1) * U64 * norm * np.asarray(wnorm, dtype=np.float64)
     return b32, b64
 
 
 def tau32(dims: int, norm: float) -> np.float32:
     """Return the decision margin of unit-norm columns on rows of ``dims`` augmented terms and
-    norm ``norm`` (the bounds of :func:`bounds` for a column norm of 1 + 1e-5), rounded up to
-    float32: a float32 score farther from 0 is exact."""
-    tau = SAFETY * ((dims + 2) * U32 + (dims + 1) * U64) * norm * (1.0 + 1e-5)
+    norm ``norm`` (:data:`SAFETY` times the :func:`bounds` of a column norm of 1 + 1e-5),
+    rounded up to float32: a float32 score farther from 0 is exact."""
+    b32, b64 = bounds(dims, norm, 1.0 + 1e-5)
+    tau = float(SAFETY * (b32 + b64))
     t32 = np.float32(tau)
     return t32 if float(t32) >= tau else np.nextafter(t32, np.float32(np.inf))
 
@@ -272,6 +271,12 @@ class Scratch:
         for new, old in zip(bigger, self.close, strict=True):
             new[: self.nclose] = old[: self.nclose]
         self.close = bigger
+
+    def close_in(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return (rows, columns) of the close entries found, in the columns of ``keep``."""
+        r, c = (v[: self.nclose] for v in self.close)
+        wanted = keep[c]
+        return r[wanted], c[wanted]
 
     def blocks(self, stack: Stack, rows: Rows) -> Iterator[tuple[int, np.ndarray]]:
         """Yield (first row, float32 scores) of each block of ``rows`` by the columns of

@@ -115,7 +115,7 @@ def test_tau32_is_never_below_the_float64_margin() -> None:
         x = (rng.standard_normal((5, 16)) * scale).astype(np.float32)
         rows = batched.Rows.of(x, np.zeros(5, dtype=np.int64), positives_first=True)
         dims = rows.xa.shape[1]
-        tau = batched.SAFETY * ((dims + 2) * batched.U32 + (dims + 1) * batched.U64) * rows.norm * (1 + 1e-5)
+        tau = batched.SAFETY * sum(batched.bounds(dims, rows.norm, 1 + 1e-5))
         t32 = rows.tau
         assert (
             t32 == batched.tau32(dims, rows.norm)
