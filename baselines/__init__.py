@@ -30,7 +30,7 @@ class Baseline:
     doc: str
 
 
-BASELINES: PluginRegistry[Baseline] = PluginRegistry("baseline", __name__)
+BASELINES: PluginRegistry[Baseline] = PluginRegistry("baseline", __name__, group="dataperf.baselines")
 
 
 def register(name: str, kinds: tuple[str, ...], doc: str) -> Callable[[BaselineFn], BaselineFn]:

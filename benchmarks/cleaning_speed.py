@@ -19,6 +19,7 @@ from benchmarks._util import median_time
 from benchmarks.cleaning_reference import reference_fraction
 from dataperf.challenges import challenges
 from dataperf.evaluator import evaluate, load_data, single_threaded
+from dataperf.kinds.cleaning import options_of
 from dataperf.models import build_model
 from dataperf.submission import write_submission
 
@@ -34,12 +35,12 @@ def main() -> None:
         spec = reg.get(name)
         if spec.kind != "cleaning":
             continue
-        spec = spec.model_copy(update={"options": {**spec.options, "stride": 1}})
+        spec = spec.model_copy(update={"options": options_of(spec).model_copy(update={"stride": 1})})
         data = load_data(spec)
         train, test = data.split("train"), data.split("test")
         model = build_model(spec.model.name, dict(spec.model.params))
         x, x_test = np.asarray(train.x), np.asarray(test.x)
-        target = float(spec.options.get("target", 0.95))
+        target = options_of(spec).target
         for base in for_kind("cleaning"):
             with single_threaded():
                 table = base.build(spec, data, 0)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dataperf.challenges import parse_spec
 from dataperf.contract import ChallengeSpec
 
 DIM = 256
@@ -26,7 +27,7 @@ CHUNK = 100_000
 
 def synthetic_spec(rows: int) -> ChallengeSpec:
     """Return a training-set spec over a synthetic pool of ``rows`` rows (3 one-vs-rest tasks)."""
-    return ChallengeSpec.model_validate(
+    return parse_spec(
         {
             "id": "synthetic-pool",
             "version": 1,
@@ -48,7 +49,8 @@ def synthetic_spec(rows: int) -> ChallengeSpec:
             "metric": {"name": "f1", "direction": "max"},
             "seeds": [0],
             "budget": 1000,
-        }
+        },
+        "synthetic pool",
     )
 
 

@@ -13,8 +13,9 @@ import json
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -124,13 +125,26 @@ class ResourceSpec(_Strict):
     gpu: bool = False
 
 
+class KindOptions(_Strict):
+    """Base of every kind's typed ``options`` (a kind with no options uses it as it is)."""
+
+
 class ChallengeSpec(_Strict):
-    """A whole challenge: data, tasks, fixed model, metric, seeds, budget, limits."""
+    """A whole challenge: data, tasks, fixed model, metric, seeds, budget, limits.
+
+    Every kind subclasses it with ``kind`` fixed to its name and ``options`` typed by its own
+    options model (:attr:`ChallengeKind.spec_model`); a spec file loads into the subclass its
+    ``kind`` names (a union discriminated on ``kind``), so a wrong option is a load error.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(gt=0)
     """Bumped whenever anything that can change a score changes."""
     kind: str
+    pair: str | None = None
+    """For a kind that tests in a ratchet: the id of the challenge whose training sets it tests.
+    The spec file then omits ``data``, ``classes``, ``tasks``, ``model`` and ``seeds``: they
+    come from the pair (task names and positive classes; budgets stay the dual's own)."""
     title: str
     description: str
     licence: str
@@ -143,9 +157,9 @@ class ChallengeSpec(_Strict):
     seeds: list[int] = Field(min_length=1)
     budget: int = Field(gt=0)
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
-    options: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    """Kind-specific knobs (the cleaning retrain stride, the test-set balance rule, ...);
-    each kind validates its own."""
+    options: KindOptions = Field(default_factory=KindOptions)
+    """Kind-specific knobs (the cleaning retrain stride, the test-set balance rule, ...),
+    typed by the kind's options model."""
 
     @model_validator(mode="after")
     def _check(self) -> ChallengeSpec:
@@ -196,27 +210,87 @@ class Submission:
     """For each table row, its 1-based row number in the file (for error messages)."""
 
 
+class Role(StrEnum):
+    """A kind's part in a data ratchet."""
+
+    TRAINS = "trains"
+    """Its submissions are training sets: scored against the suite of test sets."""
+    TESTS = "tests"
+    """Its submissions are test sets: scored against the models of the top training sets."""
+    NONE = "none"
+    """Not part of a ratchet: scored by the evaluator alone."""
+
+    @property
+    def set_role(self) -> str:
+        """Return the role of this kind's sets in the ratchet's tables (``train``/``test``)."""
+        return {"trains": "train", "tests": "test"}.get(self.value, "none")
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One score column of a kind's leaderboard (beside rank, team, submission and time)."""
+
+    key: str
+    """The key of each board row that holds the value."""
+    label: str
+    """The column heading."""
+    fmt: Literal["num", "ci", "yes", "star"] = "num"
+    """How a value is shown: a number, an interval, 'yes' when true, a star when true."""
+    doc: str = ""
+    """What the value means (the heading's tooltip and the CSV documentation)."""
+
+
+@dataclass(frozen=True)
+class BoardLayout:
+    """How a kind's leaderboard looks: its title, columns and what its score means."""
+
+    title: str
+    columns: tuple[BoardColumn, ...]
+    meaning: str
+    """One sentence: what a row's score is."""
+
+    LEAD: ClassVar[tuple[str, ...]] = ("rank", "team", "label", "baseline")
+    """The columns every board starts with."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the layout as JSON-ready data: title, meaning, its columns, and ``table``
+        (every column of a board row in the order tables and CSV files show them)."""
+        return {
+            "title": self.title,
+            "meaning": self.meaning,
+            "columns": [asdict(c) for c in self.columns],
+            "table": [*self.LEAD, *(c.key for c in self.columns), "submission"],
+        }
+
+
 class ChallengeKind(ABC):
-    """A sort of challenge: the submission schema, its invariants, and how it is scored."""
+    """A sort of challenge; it owns everything about itself.
+
+    Its typed options (:attr:`spec_model`), its submission schema (:attr:`columns`) and checks
+    (:meth:`check`), its scoring (:meth:`score`), how its leaderboard looks (:meth:`board`), its
+    role in a ratchet (:attr:`role`), the prepared splits it needs (:attr:`splits`) and a tiny
+    variant of a spec for tests (:meth:`shrink`). Nothing outside a kind's module compares kind
+    names: it asks the kind.
+    """
 
     name: str
     """Registered name, used as ``kind:`` in specs."""
+    spec_model: type[ChallengeSpec]
+    """The spec model of this kind: :class:`ChallengeSpec` with ``kind`` fixed to :attr:`name`
+    and ``options`` typed."""
     columns: tuple[Column, ...]
     """The canonical submission schema."""
     splits: tuple[str, ...]
     """The split names the data recipe must define."""
-    options: dict[str, type] = {}
-    """Allowed keys of ``ChallengeSpec.options`` and their types."""
+    role: Role = Role.NONE
+    """The kind's part in a data ratchet."""
+    baseline_order: int = 1
+    """Where its baselines go when every challenge is filled at once (lower first): training sets
+    before challenges outside a ratchet, test sets last so they meet trained models."""
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return problems with ``spec`` that only this kind can see (empty if none)."""
-        problems = [f"data.splits lacks '{s}'" for s in self.splits if s not in spec.data.splits]
-        for key, value in spec.options.items():
-            if key not in self.options:
-                problems.append(f"options has unknown key '{key}' (known: {sorted(self.options)})")
-            elif not isinstance(value, self.options[key]) or isinstance(value, bool) is not (self.options[key] is bool):
-                problems.append(f"options.{key} must be {self.options[key].__name__}, got {value!r}")
-        return problems
+        return [f"data.splits lacks '{s}'" for s in self.splits if s not in spec.data.splits]
 
     @abstractmethod
     def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
@@ -227,6 +301,43 @@ class ChallengeKind(ABC):
         self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and per seed for a valid submission."""
+
+    def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
+        """Return how the leaderboard of ``spec`` looks (``ratchet``: it is part of one)."""
+        cols = (
+            BoardColumn("score", spec.metric.name, "num", f"{spec.metric.name} ({spec.metric.direction} is better)"),
+            BoardColumn("ci95", "95% CI", "ci", "95% Student-t interval over the fixed model's seeds"),
+        )
+        return BoardLayout("Leaderboard", cols, f"{spec.metric.name}, mean over tasks and seeds")
+
+    def local_meaning(self, spec: ChallengeSpec) -> str:
+        """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
+        return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"
+
+    def outcome(self, step: dict[str, Any]) -> str:
+        """Return one line saying what a ratchet step of this kind's submission did."""
+        return f"rank {step.get('rank')}, score {step.get('score')}"
+
+    def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
+        """Return ``spec`` for fast tests: splits of at most ``rows`` rows, budgets of at most
+        ``budget`` rows, two seeds. Kinds whose rules are sized with the data scale them here."""
+        data = spec.data.model_copy(
+            update={
+                "splits": {n: s.model_copy(update={"size": min(s.size, rows)}) for n, s in spec.data.splits.items()},
+                "embedding": spec.data.embedding.model_copy(
+                    update={"fit_rows": min(spec.data.embedding.fit_rows, 2000)}
+                ),
+            }
+        )
+        tasks = [
+            t.model_copy(
+                update={"budget": None if t.budget is None else min(t.budget, budget), "examples": min(t.examples, 2)}
+            )
+            for t in spec.tasks
+        ]
+        return spec.model_copy(
+            update={"data": data, "tasks": tasks, "seeds": spec.seeds[:2], "budget": min(spec.budget, budget)}
+        )
 
 
 @dataclass

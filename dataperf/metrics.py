@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dataperf.registry import Registry
+from dataperf.registry import PluginRegistry
 
 Metric = Callable[[np.ndarray, np.ndarray, int], float]
-METRICS: Registry[Metric] = Registry("metric")
+METRICS: PluginRegistry[Metric] = PluginRegistry("metric", group="dataperf.metrics")
 
 
 def _confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:

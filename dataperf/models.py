@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from dataperf.errors import SpecError, param_error
-from dataperf.registry import Registry
+from dataperf.registry import PluginRegistry
 
 
 class Fitted(ABC):
@@ -201,7 +201,7 @@ class TorchLinear(FixedModel):
         return Linear(w=w.detach().cpu().numpy(), b=b.detach().cpu().numpy(), classes=classes.astype(np.int64))
 
 
-MODELS: Registry[Callable[..., FixedModel]] = Registry("fixed model")
+MODELS: PluginRegistry[Callable[..., FixedModel]] = PluginRegistry("fixed model", group="dataperf.models")
 MODELS.add("logreg", LogReg)
 MODELS.add("svc-lr-vote", SvcLrVote)
 MODELS.add("torch-linear", TorchLinear)

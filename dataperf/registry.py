@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from dataperf.errors import RegistryError
 
@@ -62,11 +62,22 @@ class Registry(Generic[T]):
 
 
 class PluginRegistry(Registry[T]):
-    """A registry filled by the modules of one package, imported on first use (never at import)."""
+    """A registry filled on first use (never at import) by the modules of one package and by
+    the Python entry points of one group, so an item can ship in a package of its own.
 
-    def __init__(self, what: str, package: str) -> None:
+    An entry point names either a module (importing it registers its items, as the built-in
+    modules do) or the object itself (registered under the entry point's name; a class is
+    instantiated first where the registry holds instances). A broken entry point is an error naming it, never skipped.
+    """
+
+    def __init__(
+        self, what: str, package: str | None = None, group: str | None = None, *, instantiate: bool = False
+    ) -> None:
         super().__init__(what)
         self.package = package
+        self.group = group
+        self.instantiate = instantiate
+        """Whether an entry point naming a class registers an instance of it."""
         self._loaded = False
 
     def _load(self) -> None:
@@ -74,12 +85,25 @@ class PluginRegistry(Registry[T]):
             return
         self._loaded = True
         import importlib
+        import importlib.metadata
+        import inspect
         import pkgutil
 
-        pkg = importlib.import_module(self.package)
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            if not mod.name.startswith("_"):
-                importlib.import_module(f"{self.package}.{mod.name}")
+        if self.package is not None:
+            pkg = importlib.import_module(self.package)
+            for mod in pkgutil.iter_modules(pkg.__path__):
+                if not mod.name.startswith("_"):
+                    importlib.import_module(f"{self.package}.{mod.name}")
+        if self.group is None:
+            return
+        for ep in sorted(importlib.metadata.entry_points(group=self.group), key=lambda e: e.name):
+            try:
+                obj = ep.load()
+            except Exception as e:
+                raise RegistryError(f"{self.what} entry point '{ep.name} = {ep.value}' does not load: {e}") from e
+            if inspect.ismodule(obj):
+                continue
+            self.add(ep.name, cast(T, obj() if self.instantiate and inspect.isclass(obj) else obj))
 
     def get(self, name: str) -> T:
         """Return the item ``name``; raise RegistryError with suggestions if unknown."""

@@ -27,8 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
+from dataperf.contract import Role
 from dataperf.evaluator import confidence_interval
-from dataperf.kinds.test_set import option
+from dataperf.kinds import kind_of
+from dataperf.kinds.test_set import options_of
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard import views
 from leaderboard.models import Cell, Dataset, Submission, SuiteMember, Team
@@ -57,7 +59,7 @@ class ProblemView:
         self.problem, self.published = problem, published
         self.direction = spec.metric.direction
         self.seeds = [str(s) for s in spec.seeds]
-        self.k = int(option(dual_of(problem), "top_k"))
+        self.k = options_of(dual_of(problem)).top_k
         self.version = views.effective_version(session, problem)
         sets = session.execute(
             select(Dataset.digest, Dataset.role, Dataset.origin).where(Dataset.problem == problem).order_by(Dataset.id)
@@ -162,6 +164,7 @@ def board(session: Session, challenge: str) -> dict[str, Any]:
         "challenge": spec.id,
         "title": spec.title,
         "kind": spec.kind,
+        "layout": kind_of(spec).board(spec, pid is not None).to_dict(),
         "published": published,
     }
     if pid is None:
@@ -179,7 +182,7 @@ def board(session: Session, challenge: str) -> dict[str, Any]:
     subs = _subs(session, challenge)
     digests = _digest_of(session, subs)
     scope = "whole suite (hidden test set included)" if published else "public test sets of the suite"
-    if spec.kind == "test-set":
+    if kind_of(spec).role is Role.TESTS:
         return head | {
             "metric": "difficulty",
             "direction": "max",
@@ -325,6 +328,6 @@ def history(session: Session, challenge: str) -> dict[str, Any]:
         "problem": pid,
         "ratchet": True,
         "published": pv.published,
-        "metric": spec.metric.name if spec.kind != "test-set" else get_challenge(pid).metric.name,
+        "metric": get_challenge(pid).metric.name,
         "events": out,
     }

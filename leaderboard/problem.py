@@ -3,8 +3,8 @@
 The problem is named after its training-set challenge. Training sets are (task, id, label) rows
 of that challenge's pool; test sets are (task, id) rows of its evaluation pool (the ``test``
 split) labelled by the ground truth; the organizer's hidden test set S0 is every row of the
-``test-hidden`` split for every task. The dual declares ``options.pairs_with`` and the same data
-recipe, so ids and embeddings are the same in both challenges' prepared data; the ratchet reads
+``test-hidden`` split for every task. The dual names its pair in ``pair`` and takes the data
+recipe, tasks and model from it, so ids and embeddings are the same in both challenges' prepared data; the ratchet reads
 rows from the training-set challenge's prepared data only.
 
 A cell ``A[t, s]`` is the metric per task and seed of the fixed model trained on t's rows of a
@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 
 from dataperf.challenges import challenges, get_challenge, spec_sha256
-from dataperf.contract import ChallengeSpec
+from dataperf.contract import ChallengeSpec, Role
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import EvaluationError, SpecError
 from dataperf.evaluator import load_data, overall_mean, package_versions, task_means
-from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, option, task_truth
+from dataperf.kinds import kind_of
+from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, options_of, task_truth
 from dataperf.metrics import METRICS
 from dataperf.models import Fitted, build_model
 from dataperf.version import EVALUATOR_VERSION
@@ -71,25 +72,23 @@ class RatchetCounters:
 
 
 def problem_id_for(spec: ChallengeSpec) -> str | None:
-    """Return the ratchet problem ``spec`` belongs to (its training-set challenge id), or None
-    when the challenge is not part of a ratchet (no test-set challenge pairs with it)."""
-    if spec.kind == "test-set":
-        return str(spec.options["pairs_with"])
-    if spec.kind == "training-set" and any(
-        s.kind == "test-set" and s.options.get("pairs_with") == spec.id
-        for s in (challenges().get(n) for n in challenges())
-    ):
+    """Return the ratchet problem ``spec`` belongs to (the id of the challenge whose kind
+    trains), or None when the challenge is not part of a ratchet (no challenge tests it)."""
+    role = kind_of(spec).role
+    if role is Role.TESTS:
+        return spec.pair
+    if role is Role.TRAINS and any(challenges().get(n).pair == spec.id for n in challenges()):
         return spec.id
     return None
 
 
 def dual_of(problem: str) -> ChallengeSpec:
-    """Return the test-set challenge paired with training-set challenge ``problem``."""
+    """Return the challenge that tests the training sets of ``problem`` (names it as ``pair``)."""
     for name in challenges():
         spec = challenges().get(name)
-        if spec.kind == "test-set" and spec.options.get("pairs_with") == problem:
+        if spec.pair == problem and kind_of(spec).role is Role.TESTS:
             return spec
-    raise SpecError(f"no test-set challenge pairs with '{problem}' (set options.pairs_with in one)")
+    raise SpecError(f"no challenge names '{problem}' as its pair")
 
 
 class Problem:
@@ -98,8 +97,6 @@ class Problem:
     def __init__(
         self, train_spec: ChallengeSpec, test_spec: ChallengeSpec, data: PreparedData, evaluator_version: str
     ) -> None:
-        if train_spec.data != test_spec.data or [t.name for t in train_spec.tasks] != [t.name for t in test_spec.tasks]:
-            raise SpecError(f"{test_spec.id}: must have the same data recipe and tasks as {train_spec.id}")
         self.id = train_spec.id
         self.train_spec = train_spec
         self.test_spec = test_spec
@@ -111,8 +108,8 @@ class Problem:
         self.metric_name = train_spec.metric.name
         self.metric = METRICS.get(self.metric_name)
         self.direction = train_spec.metric.direction
-        self.margin = float(option(test_spec, "margin"))
-        self.top_k = int(option(test_spec, "top_k"))
+        self.margin = options_of(test_spec).margin
+        self.top_k = options_of(test_spec).top_k
 
     @classmethod
     def load(cls, problem: str, evaluator_version: str | None = None) -> Problem:

@@ -23,10 +23,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import challenges, get_challenge, spec_sha256
-from dataperf.contract import ChallengeSpec
+from dataperf.contract import ChallengeSpec, Role
 from dataperf.errors import SubmissionError
 from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
+from dataperf.kinds import kind_of
 from leaderboard.db import insert_ignore_one
 from leaderboard.models import Challenge, Submission, Team, utcnow
 from leaderboard.problem import Problem, problem_id_for
@@ -82,7 +83,7 @@ def content_digest(spec: ChallengeSpec, table: Any, file_sha: str) -> str:
     pid = problem_id_for(spec)
     if pid is None:
         return file_sha
-    return canonical_digest(pid, "test" if spec.kind == "test-set" else "train", table)
+    return canonical_digest(pid, kind_of(spec).role.set_role, table)
 
 
 def recover_stale(sessions: Sessions, older_than_s: float = 900.0) -> list[int]:
@@ -167,7 +168,8 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
         start = time.perf_counter()
         parsed = validate(spec, path, load_data(spec))
         ratchet = Ratchet(session_factory, problem(pid))
-        step = ratchet.add_test_set(parsed.table) if spec.kind == "test-set" else ratchet.add_training_set(parsed.table)
+        tests = kind_of(spec).role is Role.TESTS
+        step = ratchet.add_test_set(parsed.table) if tests else ratchet.add_training_set(parsed.table)
         result_doc = _ratchet_result(spec, step.to_dict(), parsed.sha256)
         result_doc["provenance"] = ratchet.p.provenance("ratchet", time.perf_counter() - start) | {
             "submission_sha256": parsed.sha256,
@@ -205,10 +207,8 @@ def _ratchet_result(spec: ChallengeSpec, step: dict[str, Any], file_sha: str) ->
     if step["duplicate"]:
         reused = counters["cells_reused"]
         message = f"identical content was already evaluated: nothing computed ({reused} cells reused)"
-    elif spec.kind == "test-set":
-        message = f"{'accepted into' if step['accepted'] else 'not accepted into'} the suite: {step['reason']}"
     else:
-        message = f"rank {step['rank']}, score {step['score']}"
+        message = kind_of(spec).outcome(step)
     return {
         "challenge": spec.id,
         "version": spec.version,
@@ -325,10 +325,6 @@ def _score_text(res: dict[str, Any]) -> str:
     return f"score {res['mean']}" if "mean" in res else ""
 
 
-def _order(spec: ChallengeSpec) -> int:
-    return {"training-set": 0, "test-set": 2}.get(spec.kind, 1)
-
-
 def fill_from_baselines(
     session_factory: Sessions,
     challenge_ids: list[str] | None = None,
@@ -347,7 +343,7 @@ def fill_from_baselines(
     say = progress or (lambda _m: None)
     specs = sorted(
         (get_challenge(c) for c in (challenge_ids or challenges().names())),
-        key=lambda sp: (_order(sp), sp.id),
+        key=lambda sp: (kind_of(sp).baseline_order, sp.id),
     )
     out = []
     with tempfile.TemporaryDirectory(prefix="dataperf-baselines-") as tmp:

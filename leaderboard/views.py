@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
-from dataperf.kinds.test_set import option
+from dataperf.contract import Role
+from dataperf.kinds import kind_of
+from dataperf.kinds.test_set import options_of
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.models import Cell, Dataset, EvaluatorVersion, RatchetEvent, Submission, SuiteMember, Team
 from leaderboard.problem import dual_of, problem_id_for
@@ -62,7 +64,12 @@ def leaderboard(session: Session, challenge: str, evaluator_version: str | None 
     "evaluator_version", "stale", "rows": [...]}``, rows best first, each with its rank."""
     spec = get_challenge(challenge)
     problem = problem_id_for(spec)
-    head: dict[str, Any] = {"challenge": spec.id, "kind": spec.kind, "metric": spec.metric.name}
+    head: dict[str, Any] = {
+        "challenge": spec.id,
+        "kind": spec.kind,
+        "metric": spec.metric.name,
+        "layout": kind_of(spec).board(spec, problem is not None).to_dict(),
+    }
     if problem is None:
         rows = [_plain_row(s, t) for s, t in _submissions(session, challenge)]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
@@ -85,14 +92,14 @@ def leaderboard(session: Session, challenge: str, evaluator_version: str | None 
         "top_k": st.top_k,
         "bar": st.bar,
     }
-    if spec.kind == "test-set":
+    if kind_of(spec).role is Role.TESTS:
         return meta | {"direction": "max", "metric": "difficulty", "rows": _test_rows(session, challenge, st)}
     return meta | {"direction": spec.metric.direction, "rows": _train_rows(session, challenge, st)}
 
 
 def standings(session: Session, problem: str, version: str) -> Standings:
     """Return the standings of ``problem`` from ``version``'s cells (no data is read)."""
-    k = int(option(dual_of(problem), "top_k"))
+    k = options_of(dual_of(problem)).top_k
     return load_standings(session, problem, version, k, get_challenge(problem).metric.direction)
 
 

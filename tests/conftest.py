@@ -6,46 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from dataperf import testing
 from dataperf.challenges import challenges
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepare import prepare
 from dataperf.data.prepared import PreparedData
 
-TINY_ROWS = 240
-TINY_BUDGET = 40
+TINY_ROWS = testing.TINY_ROWS
+TINY_BUDGET = testing.TINY_BUDGET
 
 
 def tiny(spec: ChallengeSpec) -> ChallengeSpec:
-    """Return ``spec`` shrunk for fast tests: small splits, budgets and seed lists.
-
-    Works for any registered challenge: nothing here is written per challenge.
-    """
-    data = spec.data.model_copy(
-        update={
-            "splits": {n: s.model_copy(update={"size": min(s.size, TINY_ROWS)}) for n, s in spec.data.splits.items()},
-            "embedding": spec.data.embedding.model_copy(update={"fit_rows": min(spec.data.embedding.fit_rows, 2000)}),
-        }
-    )
-    tasks = [
-        t.model_copy(
-            update={
-                "budget": None if t.budget is None else min(t.budget, TINY_BUDGET),
-                "examples": min(t.examples, 2),
-            }
-        )
-        for t in spec.tasks
-    ]
-    # A rule sized for the full splits is scaled with them (the only such option today).
-    options = {k: max(1, v // 4) if k == "min_per_class" and isinstance(v, int) else v for k, v in spec.options.items()}
-    return spec.model_copy(
-        update={
-            "options": options,
-            "data": data,
-            "tasks": tasks,
-            "seeds": spec.seeds[:2],
-            "budget": min(spec.budget, TINY_BUDGET if spec.kind != "cleaning" else TINY_ROWS),
-        }
-    )
+    """Return ``spec`` shrunk for fast tests by its kind (:func:`dataperf.testing.tiny_spec`)."""
+    return testing.tiny_spec(spec)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ from dataperf.challenges import challenges
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepared import PreparedData
 from dataperf.evaluator import evaluate, single_threaded
+from dataperf.kinds.cleaning import options_of
 from dataperf.models import build_model
 from dataperf.submission import write_submission
 
@@ -25,7 +26,7 @@ def test_matches_reference(
     challenge: str, stride: int, tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path
 ) -> None:
     spec, data = tiny_data[challenge]
-    spec = spec.model_copy(update={"options": {**spec.options, "stride": stride}})
+    spec = spec.model_copy(update={"options": options_of(spec).model_copy(update={"stride": stride})})
     train, test = data.split("train"), data.split("test")
     model = build_model(spec.model.name, dict(spec.model.params))
     for base in for_kind("cleaning"):
@@ -46,7 +47,7 @@ def test_matches_reference(
                     test.labels,
                     seed=seed,
                     stride=stride,
-                    target=float(spec.options.get("target", 0.95)),
+                    target=options_of(spec).target,
                 )
             assert result.scores[spec.tasks[0].name][seed] == expected, base.name
             assert result.counters["fits"] <= ref_fits * len(spec.seeds)

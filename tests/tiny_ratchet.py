@@ -26,15 +26,13 @@ def tiny_specs() -> dict[str, dict]:
         "test": {"source_split": "test", "size": 600},
         "test-hidden": {"source_split": "test", "size": 600},
     }
-    for spec in (sel, tst):
-        spec["data"]["splits"] = splits
-        spec["data"]["embedding"]["fit_rows"] = 3000
-        spec["data"]["noise"]["rate"] = 0.02
-        spec["seeds"] = [0, 1]
+    sel["data"]["splits"] = splits
+    sel["data"]["embedding"]["fit_rows"] = 3000
+    sel["data"]["noise"]["rate"] = 0.02
+    sel["seeds"] = [0, 1]
     sel |= {"id": "tiny-selection", "budget": 150}
-    tst |= {"id": "tiny-testset", "budget": 60}
+    tst |= {"id": "tiny-testset", "budget": 60, "pair": "tiny-selection"}
     tst["options"] = {
-        "pairs_with": "tiny-selection",
         "margin": 0.02,
         "top_k": 2,
         "min_per_class": 3,
@@ -47,7 +45,7 @@ def tiny_specs() -> dict[str, dict]:
 def write_tiny(root: Path) -> Path:
     """Write the tiny specs under ``root/challenges`` and prepare their data under
     ``root/home``; return ``root``."""
-    from dataperf.contract import ChallengeSpec
+    from dataperf.challenges import parse_spec
     from dataperf.data.prepare import prepare
 
     specs, home = root / "challenges", root / "home"
@@ -55,7 +53,7 @@ def write_tiny(root: Path) -> Path:
     docs = tiny_specs()
     for name, doc in docs.items():
         (specs / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    folder = prepare(ChallengeSpec.model_validate(docs["tiny-selection"]), root=home / "data" / "tiny-selection" / "v1")
+    folder = prepare(parse_spec(docs["tiny-selection"], "tiny-selection"), root=home / "data" / "tiny-selection" / "v1")
     for other in ("tiny-testset", "tiny-plain"):
         (home / "data" / other).mkdir(parents=True)
         (home / "data" / other / "v1").symlink_to(folder)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dataperf.errors import DataError
-from dataperf.registry import Registry
+from dataperf.registry import PluginRegistry
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Source:
     """Returns the source's splits by name (``train``/``test``, or ``all``)."""
 
 
-SOURCES: Registry[Source] = Registry("data source")
+SOURCES: PluginRegistry[Source] = PluginRegistry("data source", group="dataperf.sources")
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 

@@ -14,10 +14,13 @@ data.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, KindOptions, Submission
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -70,29 +73,59 @@ def fraction_inspected(
     return 1.0
 
 
+class CleaningOptions(KindOptions):
+    """The rules of a cleaning challenge."""
+
+    stride: int = Field(default=1, ge=1)
+    """The model is retrained after every ``stride`` inspected rows."""
+    target: float = Field(default=0.95, gt=0.0, le=1.0)
+    """The bar: this fraction of the accuracy reached with every label fixed."""
+
+
+class CleaningSpec(ChallengeSpec):
+    """A ``cleaning`` challenge."""
+
+    kind: Literal["cleaning"]
+    options: CleaningOptions = CleaningOptions()
+
+
+def options_of(spec: ChallengeSpec) -> CleaningOptions:
+    """Return the cleaning options of ``spec``."""
+    if not isinstance(spec.options, CleaningOptions):
+        raise TypeError(f"challenge '{spec.id}' is not a cleaning challenge")
+    return spec.options
+
+
 class Cleaning(ChallengeKind):
     """Participants submit a ranking of every training row (rank 1 is inspected first)."""
 
     name = "cleaning"
+    spec_model = CleaningSpec
     columns = (
         Column("rank", "int", "inspection order, 1 = first"),
         Column("id", "int", "training row id"),
     )
     splits = ("train", "test")
-    options = {"stride": int, "target": float}
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return spec problems: the metric must be fraction-inspected, lower is better."""
         problems = super().check_spec(spec)
         if spec.metric.name != "fraction-inspected" or spec.metric.direction != "min":
             problems.append("metric must be {name: fraction-inspected, direction: min} for cleaning")
-        if int(spec.options.get("stride", 1)) < 1:
-            problems.append("options.stride must be at least 1")
-        if not 0 < float(spec.options.get("target", 0.95)) <= 1:
-            problems.append("options.target must be in (0, 1]")
         if spec.data.noise is None or spec.data.noise.split != "train":
             problems.append("data.noise must make the 'train' split noisy")
         return problems
+
+    def local_meaning(self, spec: ChallengeSpec) -> str:
+        """Return what a cleaning score is, and on which split accuracy is measured."""
+        return (
+            "fraction of the training rows inspected before accuracy on the 'test' split reaches "
+            f"{options_of(spec).target} of the all-fixed accuracy"
+        )
+
+    def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
+        """Return the tiny spec: a ranking lists every training row, so the budget is the rows."""
+        return super().shrink(spec, rows, rows)
 
     def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
         """Return violations: ids outside the training split, repeats, bad or missing ranks."""
@@ -124,8 +157,7 @@ class Cleaning(ChallengeKind):
         counters.rows_read += len(x) + len(x_test)
         ranked = sub.table.sort_values("rank", kind="stable")
         order = train.positions(ranked["id"].to_numpy(dtype=np.int64))
-        stride = int(spec.options.get("stride", 1))
-        target = float(spec.options.get("target", 0.95))
+        stride, target = options_of(spec).stride, options_of(spec).target
         task = spec.tasks[0].name
         return {
             task: {

@@ -6,9 +6,10 @@ submitter's. Rules: ids from the evaluation pool (the ``test`` split, whose embe
 public), at most the task budget of rows per task, and at least ``min_per_class`` rows of
 every class of every task, counted with the ground truth.
 
-The challenge names its training-set dual in ``options.pairs_with`` (same data recipe, same
-tasks, same fixed model). On the leaderboard a test set's difficulty is ``1 - mean A[t, s]``
-over the dual's top-k training sets and it joins the suite when it beats the easiest member by
+The challenge names the training-set challenge it is the dual of in ``pair`` and takes its data
+recipe, classes, tasks, fixed model and seeds from it (:mod:`dataperf.challenges`).
+On the leaderboard a test set's difficulty is ``1 - mean A[t, s]`` over the dual's top-k
+training sets and it joins the suite when it beats the easiest member by
 ``margin`` (see :mod:`leaderboard.ratchet`). Scored alone (``dataperf evaluate``), there is no
 leaderboard, so it is scored against a reference training set instead: ``ref_rows`` random
 pool rows per task with their ground-truth labels (seeded by the recipe); the metric of that
@@ -17,10 +18,24 @@ model on the submitted rows, per task and seed, lower is harder.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
+from pydantic import Field
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission, TaskSpec
+from dataperf.contract import (
+    BoardColumn,
+    BoardLayout,
+    ChallengeKind,
+    ChallengeSpec,
+    Column,
+    Counters,
+    KindOptions,
+    Role,
+    Submission,
+    TaskSpec,
+)
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -31,20 +46,35 @@ EVAL_SPLIT = "test"
 """The evaluation pool test-set rows are chosen from."""
 HIDDEN_SPLIT = "test-hidden"
 """The organizer's hidden test set: the suite's first member S0 (every row, every task)."""
-OPTIONS: dict[str, type] = {
-    "pairs_with": str,
-    "margin": float,
-    "top_k": int,
-    "min_per_class": int,
-    "ref_rows": int,
-}
-"""The keys of ``options`` a test-set challenge may set, and their types."""
-DEFAULTS: dict[str, int | float | str] = {"margin": 0.02, "top_k": 5, "min_per_class": 10, "ref_rows": 1000}
 
 
-def option(spec: ChallengeSpec, name: str) -> int | float | str:
-    """Return ``spec.options[name]``, else the kind's default."""
-    return spec.options.get(name, DEFAULTS[name])
+class TestSetOptions(KindOptions):
+    """The rules of a test-set challenge."""
+
+    __test__ = False  # not a pytest test class
+    margin: float = Field(default=0.02, ge=0.0, lt=1.0)
+    """A test set joins the suite when its difficulty beats the easiest member's by this much."""
+    top_k: int = Field(default=5, ge=1)
+    """How many of the best training sets a test set's difficulty is measured against."""
+    min_per_class: int = Field(default=10, ge=0)
+    """Rows every class of every task needs at least (counted with the hidden ground truth)."""
+    ref_rows: int = Field(default=1000, ge=1)
+    """Pool rows of the reference training set used when a test set is scored alone."""
+
+
+class TestSetSpec(ChallengeSpec):
+    """A ``test-set`` challenge: the dual of the training-set challenge named in ``pair``."""
+
+    __test__ = False  # not a pytest test class
+    kind: Literal["test-set"]
+    options: TestSetOptions = TestSetOptions()
+
+
+def options_of(spec: ChallengeSpec) -> TestSetOptions:
+    """Return the test-set options of ``spec``."""
+    if not isinstance(spec.options, TestSetOptions):
+        raise TypeError(f"challenge '{spec.id}' is not a test-set challenge")
+    return spec.options
 
 
 def task_truth(task: TaskSpec, labels: np.ndarray) -> np.ndarray:
@@ -57,30 +87,51 @@ class TestSet(ChallengeKind):
 
     __test__ = False  # not a pytest test class
     name = "test-set"
+    spec_model = TestSetSpec
+    role = Role.TESTS
+    baseline_order = 2
     columns = (
         Column("task", "str", "task name"),
         Column("id", "int", "evaluation-pool row id (from the 'test' split)"),
     )
     splits = ("pool", EVAL_SPLIT, HIDDEN_SPLIT)
 
-    def __init__(self) -> None:
-        self.options = dict(OPTIONS)
-
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
-        """Return spec problems: also an unknown metric, a missing dual, bad option values."""
+        """Return spec problems: also an unknown metric and a missing pair."""
         problems = super().check_spec(spec)
         if spec.metric.name not in METRICS:
             problems.append(METRICS.miss_message(spec.metric.name))
-        if "pairs_with" not in spec.options:
-            problems.append("options.pairs_with is required (the id of the dual training-set challenge)")
-        for key in ("top_k", "min_per_class", "ref_rows"):
-            value = spec.options.get(key, 1)
-            if isinstance(value, int) and value < (0 if key == "min_per_class" else 1):
-                problems.append(f"options.{key} must be positive, got {value}")
-        margin = spec.options.get("margin", 0.0)
-        if isinstance(margin, float) and not 0.0 <= margin < 1.0:
-            problems.append(f"options.margin must be in [0, 1), got {margin}")
+        if spec.pair is None:
+            problems.append("pair is required (the id of the training-set challenge this one tests)")
         return problems
+
+    def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
+        """Return the board layout: difficulty and suite membership."""
+        if not ratchet:
+            return super().board(spec, ratchet)
+        cols = (
+            BoardColumn("difficulty", "Difficulty", "num", "1 - mean cell over the top training sets"),
+            BoardColumn("in_suite", "In suite", "yes", "accepted into the suite of test sets"),
+        )
+        return BoardLayout("Test-set leaderboard", cols, "difficulty over the top-k training sets")
+
+    def local_meaning(self, spec: ChallengeSpec) -> str:
+        """Return what a test set's score alone is: a reference model's metric on its rows."""
+        return (
+            f"{spec.metric.name} on the submitted rows of the public evaluation pool ('{EVAL_SPLIT}' split) of a "
+            f"reference model trained on {options_of(spec).ref_rows} clean pool rows (lower is harder)"
+        )
+
+    def outcome(self, step: dict[str, Any]) -> str:
+        """Return whether the new test set joined the suite, and why."""
+        return f"{'accepted into' if step['accepted'] else 'not accepted into'} the suite: {step['reason']}"
+
+    def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
+        """Return the tiny spec; the per-class minimum shrinks with the budget."""
+        small = super().shrink(spec, rows, budget)
+        opts = options_of(spec)
+        fit = opts.model_copy(update={"min_per_class": min(opts.min_per_class, max(1, budget // 20))})
+        return small.model_copy(update={"options": fit})
 
     def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the evaluation pool, duplicates,
@@ -96,7 +147,7 @@ class TestSet(ChallengeKind):
 
     def balance(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
         """Return one violation per (task, class) with fewer than ``min_per_class`` rows."""
-        need = int(option(spec, "min_per_class"))
+        need = options_of(spec).min_per_class
         pool = data.split(EVAL_SPLIT)
         ids = sub.table["id"].to_numpy(dtype=np.int64)
         inside = pool.contains(ids)
@@ -126,7 +177,7 @@ class TestSet(ChallengeKind):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return the reference training rows (x, ground-truth y) of ``task`` (the ``i``-th task)."""
         pool = data.split("pool")
-        n = min(int(option(spec, "ref_rows")), len(pool.ids))
+        n = min(options_of(spec).ref_rows, len(pool.ids))
         rng = np.random.default_rng([spec.data.seed, 3, i])
         pos = np.sort(rng.choice(len(pool.ids), size=n, replace=False))
         return np.asarray(pool.x[pos]), task_truth(task, pool.labels[pos])

@@ -6,10 +6,22 @@ with the submitted labels, scored by the metric on the test split, per seed.
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import numpy as np
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.contract import (
+    BoardColumn,
+    BoardLayout,
+    ChallengeKind,
+    ChallengeSpec,
+    Column,
+    Counters,
+    KindOptions,
+    Role,
+    Submission,
+)
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -17,17 +29,26 @@ from dataperf.metrics import METRICS
 from dataperf.models import build_model
 
 
+class TrainingSetSpec(ChallengeSpec):
+    """A ``training-set`` challenge (no options)."""
+
+    kind: Literal["training-set"]
+    options: KindOptions = KindOptions()
+
+
 class TrainingSet(ChallengeKind):
     """Participants submit labelled training rows chosen from the pool."""
 
     name = "training-set"
+    spec_model = TrainingSetSpec
+    role = Role.TRAINS
+    baseline_order = 0
     columns = (
         Column("task", "str", "task name"),
         Column("id", "int", "pool row id"),
         Column("label", "int", "label given to the row for this task"),
     )
     splits = ("pool", "test")
-    options: dict[str, type] = {}
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return spec problems: also an unknown metric."""
@@ -35,6 +56,27 @@ class TrainingSet(ChallengeKind):
         if spec.metric.name not in METRICS:
             problems.append(METRICS.miss_message(spec.metric.name))
         return problems
+
+    def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
+        """Return the board layout: in a ratchet also the worst public cell and the top-k star."""
+        plain = super().board(spec, ratchet)
+        if not ratchet:
+            return plain
+        extra = (
+            BoardColumn(
+                "worst", "Worst public cell", "num", "the lowest cell of this training set on a public test set"
+            ),
+            BoardColumn("top_k", "Top-k", "star", "one of the top training sets that test sets are scored against"),
+        )
+        return BoardLayout(
+            "Training-set leaderboard",
+            plain.columns + extra,
+            f"{spec.metric.name} of the fixed model trained on the set, mean over the suite's test sets",
+        )
+
+    def outcome(self, step: dict[str, Any]) -> str:
+        """Return the rank and score a new training set reached."""
+        return f"rank {step['rank']}, score {step['score']}"
 
     def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the pool, duplicates, labels, budgets."""

@@ -15,23 +15,6 @@ from leaderboard.cache import stamp
 
 router = APIRouter(tags=["challenges"])
 
-CSV_COLUMNS = {
-    "training": [
-        "rank",
-        "team",
-        "label",
-        "baseline",
-        "score",
-        "ci95",
-        "worst",
-        "complete",
-        "top_k",
-        "submission",
-    ],
-    "test": ["rank", "team", "label", "baseline", "difficulty", "in_suite", "submission"],
-    "plain": ["rank", "team", "label", "baseline", "score", "ci95", "evaluator_version", "submission"],
-}
-
 
 def cached(request: Request, key: tuple[Any, ...], build: Any) -> Any:
     """Return the view ``key`` from the app's cache, rebuilding it when the data changed."""
@@ -53,10 +36,8 @@ def board_for(request: Request, challenge_id: str) -> dict[str, Any]:
 
 
 def columns(board: dict[str, Any]) -> list[str]:
-    """Return the CSV columns of a board."""
-    if not board.get("ratchet"):
-        return CSV_COLUMNS["plain"]
-    return CSV_COLUMNS["test" if board["kind"] == "test-set" else "training"]
+    """Return the CSV columns of a board (its kind's layout)."""
+    return list(board["layout"]["table"])
 
 
 def to_csv(board: dict[str, Any]) -> str:

@@ -10,6 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
+from dataperf.contract import Role
+from dataperf.kinds import KINDS
 from leaderboard import boards, queue, quota, uploads
 from leaderboard.api.deps import Caller, caller, challenge, require_team, state
 from leaderboard.errors import ApiError, not_found
@@ -137,7 +139,7 @@ def _provenance(session: Any, sub: Submission) -> dict[str, Any] | None:
     if sub.dataset_id is None:
         return None
     digest = session.execute(select(Dataset.digest).where(Dataset.id == sub.dataset_id)).scalar_one_or_none()
-    col = Cell.test_sha256 if sub.kind == "test-set" else Cell.train_sha256
+    col = Cell.test_sha256 if KINDS.get(sub.kind).role is Role.TESTS else Cell.train_sha256
     prov = session.execute(select(Cell.provenance).where(col == digest).limit(1)).scalar_one_or_none()
     if prov is None:
         return None

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from dataperf.challenges import _load_all, challenges, get_challenge
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepare import prepare
 from dataperf.errors import RunnerError
+from dataperf.kinds.test_set import TestSetOptions
 from dataperf.paths import data_dir
 from dataperf.runners.docker import DockerRunner, client
+from dataperf.testing import write_challenges
 
 if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.conftest` from any cwd
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -71,11 +72,11 @@ def tiny_spec(spec: ChallengeSpec) -> ChallengeSpec:
         full, now = spec.data.splits[noise.split].size, small.data.splits[noise.split].size
         noise = noise.model_copy(update={"rate": min(1.0, noise.rate * full / now)})
         data = data.model_copy(update={"noise": noise})
-    opts = dict(small.options)
-    if "min_per_class" in opts:
-        opts["min_per_class"] = min(int(opts["min_per_class"]), 2)
-    if "ref_rows" in opts:
-        opts["ref_rows"] = min(int(opts["ref_rows"]), TINY_ROWS // 2)
+    opts = small.options
+    if isinstance(opts, TestSetOptions):
+        opts = opts.model_copy(
+            update={"min_per_class": min(opts.min_per_class, 2), "ref_rows": min(opts.ref_rows, TINY_ROWS // 2)}
+        )
     return small.model_copy(update={"data": data, "options": opts})
 
 
@@ -95,9 +96,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w.specs.mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATAPERF_HOME", str(w.home))
-        for name in challenges().names():
-            spec = tiny_spec(challenges().get(name))
-            (w.specs / f"{spec.id}.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+        write_challenges((tiny_spec(challenges().get(name)) for name in challenges().names()), w.specs)
         mp.setenv("DATAPERF_CHALLENGES", str(w.specs))
         _load_all.cache_clear()
         for name in challenges().names():

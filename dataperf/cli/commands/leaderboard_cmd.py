@@ -12,12 +12,6 @@ from dataperf.cli import arguments, command
 
 DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
 
-COLUMNS = {
-    "training": ["rank", "team", "label", "baseline", "score", "worst", "complete", "top_k", "submission"],
-    "test": ["rank", "team", "label", "baseline", "difficulty", "in_suite", "submission"],
-    "plain": ["rank", "team", "label", "baseline", "score", "ci95", "evaluator_version", "submission"],
-}
-
 
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("challenge", help="challenge id (see 'dataperf challenges')")
@@ -35,10 +29,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 
 def columns(board: dict[str, Any]) -> list[str]:
-    """Return the columns shown for a leaderboard."""
-    if board["kind"] == "test-set" and "top_k" in board:
-        return COLUMNS["test"]
-    return COLUMNS["training" if "top_k" in board else "plain"]
+    """Return the columns shown for a leaderboard (its kind's layout)."""
+    return list(board["layout"]["table"])
 
 
 @command(

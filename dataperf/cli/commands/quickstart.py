@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from dataperf.challenges import challenges, get_challenge
     from dataperf.cli.output import Progress, table
     from dataperf.data.prepare import prepare
+    from dataperf.kinds import kind_of
     from dataperf.paths import home
 
     say = Progress(True)
@@ -70,9 +71,6 @@ def run(args: argparse.Namespace) -> int:
         prepare(get_challenge(name), progress=say)
     with tempfile.TemporaryDirectory(prefix="dataperf-quickstart-") as tmp:
         for name in names:
-            spec = get_challenge(name)
-            if spec.kind not in ("training-set", "cleaning"):
-                continue  # test sets are scored against training sets: see the leaderboard database
             boards[name] = baseline_leaderboard(name, say, Path(tmp))
     if not args.no_db:
         fill_database(names, say)
@@ -83,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             spec = get_challenge(name)
             better = "higher" if spec.metric.direction == "max" else "lower"
             print(f"\n{spec.id} v{spec.version} — {spec.metric.name}, {better} is better")
+            print(f"score: {kind_of(spec).local_meaning(spec)}")
             tasks = [t.name for t in spec.tasks]
             body = [
                 [i + 1, r["baseline"], r["score"], _ci(r["ci95"]), *[r["tasks"][t] for t in tasks]]
