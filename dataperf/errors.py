@@ -10,16 +10,26 @@ from dataclasses import dataclass
 
 
 class DataPerfError(Exception):
-    """Root of every error dataperf raises on purpose; the CLI turns it into exit code 2."""
+    """Root of every error dataperf raises on purpose.
+
+    The command line's exit statuses: 0 ok, 2 the user's input was refused (:class:`InputError`
+    and its kinds), 1 anything else: a fault of the platform, a resource limit, the network.
+    """
+
+    exit_code = 1
+
+
+class InputError(DataPerfError):
+    """The user's input was refused (a file, a spec, a name, an option); exit status 2."""
 
     exit_code = 2
 
 
-class SpecError(DataPerfError):
+class SpecError(InputError):
     """A challenge spec (YAML) is malformed, has unknown keys, or bad values."""
 
 
-class RegistryError(DataPerfError, LookupError):
+class RegistryError(InputError, LookupError):
     """A name is not registered, or is registered twice."""
 
 
@@ -62,7 +72,7 @@ class Violation:
         return {"file": self.file, "row": self.row, "field": self.field, "message": self.message}
 
 
-class SubmissionError(DataPerfError):
+class SubmissionError(InputError):
     """A submission breaks one or more invariants; all violations are listed at once."""
 
     def __init__(self, violations: list[Violation], limit: int = 50) -> None:

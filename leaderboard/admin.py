@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dataperf.errors import DataPerfError
+from dataperf.errors import InputError
 from leaderboard import auth, quota
 from leaderboard.models import Team, utcnow
 from leaderboard.server_models import ChallengeSetting
@@ -16,7 +16,7 @@ from leaderboard.server_models import ChallengeSetting
 def _team(s: Session, name: str) -> Team:
     team = s.execute(select(Team).where(Team.name == name)).scalar_one_or_none()
     if team is None:
-        raise DataPerfError(f"no team named {name!r} (create it with 'dataperf admin create-team')")
+        raise InputError(f"no team named {name!r} (create it with 'dataperf admin create-team')")
     return team
 
 
@@ -55,7 +55,7 @@ def run_action(sessions: sessionmaker[Session], action: str, args: dict[str, Any
         if action == "set-quota":
             team = _team(s, args["name"])
             if args["limit"] < 0:
-                raise DataPerfError(f"The 'limit' parameter of set-quota must be >= 0. Got {args['limit']} instead.")
+                raise InputError(f"The 'limit' parameter of set-quota must be >= 0. Got {args['limit']} instead.")
             quota.set_limit(s, team.id, args["limit"])
             return {
                 "team": team.name,
@@ -69,4 +69,4 @@ def run_action(sessions: sessionmaker[Session], action: str, args: dict[str, Any
                 "published": action == "publish",
                 "message": f"{args['challenge']}: hidden results " + ("published" if action == "publish" else "hidden"),
             }
-    raise DataPerfError(f"unknown admin action {action!r}")
+    raise InputError(f"unknown admin action {action!r}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dataperf.errors import DataPerfError
+from dataperf.errors import InputError
 from leaderboard.models import Team, utcnow
 from leaderboard.server_models import ApiToken, TeamQuota
 
@@ -52,14 +52,14 @@ def create_team(session: Session, name: str, daily_limit: int | None = None) -> 
     (a name starting with ``baseline/`` is reserved for the platform's baselines).
     """
     if not TEAM_NAME.match(name) or name != name.strip():
-        raise DataPerfError(
+        raise InputError(
             f"The 'name' parameter of create-team must be 1 to 100 printable characters without "
             f"leading or trailing spaces. Got {name!r} instead."
         )
     if name.startswith("baseline/"):
-        raise DataPerfError(f"team names starting with 'baseline/' are reserved for baselines; got {name!r}")
+        raise InputError(f"team names starting with 'baseline/' are reserved for baselines; got {name!r}")
     if session.execute(select(Team.id).where(Team.name == name)).first() is not None:
-        raise DataPerfError(f"team {name!r} already exists; use 'dataperf admin issue-token' for a new token")
+        raise InputError(f"team {name!r} already exists; use 'dataperf admin issue-token' for a new token")
     team = Team(name=name, is_baseline=False, created_at=utcnow())
     session.add(team)
     session.flush()

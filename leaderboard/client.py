@@ -14,17 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataperf.errors import DataPerfError
+from dataperf.errors import DataPerfError, InputError
 from dataperf.paths import home
 
 
 class ServerError(DataPerfError):
-    """The server refused a request or could not be reached; the message is the server's."""
+    """The server refused a request or could not be reached; the message is the server's.
+
+    A refusal (4xx: an invalid file, no quota left, a bad token) exits 2 like any refused input;
+    an unreachable server or the server's own failure (5xx) exits 1."""
 
     def __init__(self, message: str, status: int | None = None, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.body = body or {}
+        self.exit_code = 2 if status is not None and 400 <= status < 500 else 1
 
 
 def login_path() -> Path:
@@ -65,7 +69,7 @@ def load_login(url: str | None = None) -> Login:
             raise DataPerfError(f"{path}: not valid JSON; run 'dataperf login URL --token TOKEN' again") from None
     server = url or os.environ.get("DATAPERF_SERVER") or stored.get("url")
     if not server:
-        raise DataPerfError("no server known: run 'dataperf login URL --token TOKEN' (or set DATAPERF_SERVER)")
+        raise InputError("no server known: run 'dataperf login URL --token TOKEN' (or set DATAPERF_SERVER)")
     token = os.environ.get("DATAPERF_TOKEN") or (
         stored.get("token", "") if stored.get("url") == server.rstrip("/") else ""
     )

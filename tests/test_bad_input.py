@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from dataperf.errors import RegistryError, SpecError, SubmissionError
 from dataperf.evaluator import validate
 from dataperf.registry import Registry
 from dataperf.submission import write_submission
+from dataperf.testing import write_challenges
 
 CHALLENGES_DIR = Path(__file__).resolve().parent.parent / "challenges"
 
@@ -203,18 +205,48 @@ def test_registry_duplicates_and_suggestions() -> None:
         reg.get("alpah")
 
 
+def _tiny_world(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, str]:
+    """Return an environment whose challenge folder and data home hold ``spec`` and its data."""
+    write_challenges([spec], root / "challenges")
+    (root / "home" / "data" / spec.id).mkdir(parents=True)
+    (root / "home" / "data" / spec.id / f"v{spec.version}").symlink_to(data.folder)
+    return {**os.environ, "DATAPERF_CHALLENGES": str(root / "challenges"), "DATAPERF_HOME": str(root / "home")}
+
+
 def test_cli_rejects_with_exit_2_and_no_traceback(vision: tuple[ChallengeSpec, PreparedData], tmp_path: Path) -> None:
+    spec, data = vision
+    env = _tiny_world(spec, data, tmp_path)
     path = tmp_path / "bad.csv"
-    path.write_text("task,id,label\nshirt,-5,0\n")
+    ids = data.split("pool").ids
+    path.write_text(f"task,id,label\nshirt,{ids[0]},0\nshirt,-5,0\nshirt,{ids[1]},7\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dataperf.cli", "validate", spec.id, str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["type"] == "SubmissionError"
+    rows = {(v["row"], v["field"]) for v in doc["violations"]}
+    assert (2, "id") in rows, doc["violations"]  # -5 is not a pool id: data row 2, column id
+    assert (3, "label") in rows, doc["violations"]  # 7 is outside {0, 1}: data row 3, column label
+    assert "bad.csv, row 2, field 'id'" in proc.stderr
+
+
+def test_cli_without_prepared_data_fails_with_exit_1(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text("task,id,label\nshirt,1,0\n")
     proc = subprocess.run(
         [sys.executable, "-m", "dataperf.cli", "validate", "vision-selection", str(path), "--json"],
         capture_output=True,
         text=True,
         check=False,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # not the input's fault: the data home lacks the prepared data
     assert "Traceback" not in proc.stderr
-    # the data home of this test has no prepared data: the error says how to fix that
     assert "run 'dataperf prepare vision-selection' first" in proc.stderr
     assert json.loads(proc.stdout)["type"] == "DataError"
 

@@ -54,13 +54,17 @@ def arguments(add: Callable[[argparse.ArgumentParser], None]) -> Callable[[Calla
     return deco
 
 
+EXIT_STATUS = "exit status: 0 ok, 2 the input was refused (a file, a spec, a name, an option), 1 any other failure"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the full argument parser, with one sub-parser per registered command."""
     parser = argparse.ArgumentParser(
         prog="dataperf",
         description="Benchmark datasets, not models: prepare challenge data, build and validate "
         "submissions, score them locally with the server's evaluator, and run the leaderboard.",
-        epilog="Run 'dataperf COMMAND --help' for a command's flags and examples.",
+        epilog="Run 'dataperf COMMAND --help' for a command's flags and examples.\n\n" + EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS.names():
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             name,
             help=cmd.help.replace("%", "%%"),
             description=cmd.help,
-            epilog=f"examples:\n{cmd.examples}" if cmd.examples else None,
+            epilog=(f"examples:\n{cmd.examples}\n\n" if cmd.examples else "") + EXIT_STATUS,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         cmd.add_arguments(p)
@@ -78,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit status (0 ok, 2 bad input or refused, 1 failure)."""
+    """Run the CLI and return its exit status (0 ok, 2 the input was refused, 1 any other failure)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))

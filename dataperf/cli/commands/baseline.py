@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """List the baselines of a challenge's kind, or build one into ``--output``."""
     from baselines import for_kind, get_baseline
     from dataperf.challenges import get_challenge
-    from dataperf.errors import DataPerfError
+    from dataperf.errors import InputError
     from dataperf.evaluator import load_data, single_threaded
     from dataperf.submission import write_submission
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{b.name:20s} {b.doc}")
         return 0
     if args.output is None:
-        raise DataPerfError("give the file to write with -o/--output (e.g. -o selection.parquet)")
+        raise InputError("give the file to write with -o/--output (e.g. -o selection.parquet)")
     base = get_baseline(spec.kind, args.name)
     with single_threaded():
         table = base.build(spec, load_data(spec), args.seed)

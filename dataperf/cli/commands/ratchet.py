@@ -27,14 +27,14 @@ def run(args: argparse.Namespace) -> int:
     """Print the ratchet's state."""
     from dataperf.challenges import get_challenge
     from dataperf.cli.output import table
-    from dataperf.errors import DataPerfError
+    from dataperf.errors import InputError
     from leaderboard.db import session_factory
     from leaderboard.problem import problem_id_for
     from leaderboard.views import history, matrix, suite
 
     pid = problem_id_for(get_challenge(args.challenge))
     if pid is None:
-        raise DataPerfError(f"challenge '{args.challenge}' has no ratchet (no test-set challenge pairs with it)")
+        raise InputError(f"challenge '{args.challenge}' has no ratchet (no challenge names it as its pair)")
     with session_factory(args.db)() as s:
         doc: dict[str, Any] = {
             "problem": pid,

@@ -46,4 +46,4 @@ def run(args: argparse.Namespace) -> int:
         print(describe(doc))
         if args.log and doc.get("log") is not None:
             print("log:\n" + doc["log"])
-    return 1 if doc["status"] in ("failed", "rejected") else 0
+    return {"rejected": 2, "failed": 1}.get(doc["status"], 0)

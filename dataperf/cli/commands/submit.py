@@ -33,14 +33,14 @@ def _args(p: argparse.ArgumentParser) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Submit and print the outcome (exit 2 when the file is rejected)."""
-    from dataperf.errors import DataPerfError, param_error
+    from dataperf.errors import InputError, param_error
 
     if not args.local:
         from dataperf.cli.remote import submit
 
         return submit(args)
     if not args.team:
-        raise DataPerfError(param_error("--team", "dataperf submit --local", "a team name", None))
+        raise InputError(param_error("--team", "dataperf submit --local", "a team name", None))
     from leaderboard.db import session_factory, upgrade
     from leaderboard.service import ingest_local
 

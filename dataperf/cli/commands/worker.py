@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
 
     RUNNERS.get(args.runner)  # unknown runner: a clear error before any job is taken
     if args.scheduler:
-        from dataperf.errors import DataPerfError, param_error
+        from dataperf.errors import InputError, param_error
         from dataperf.runners.dask import ENV_SCHEDULER
 
         if args.runner != "dask":
-            raise DataPerfError(param_error("--scheduler", "dataperf worker", "used with --runner dask", args.runner))
+            raise InputError(param_error("--scheduler", "dataperf worker", "used with --runner dask", args.runner))
         os.environ[ENV_SCHEDULER] = args.scheduler  # the dask runner reads it when it first connects
     url = upgrade(args.db)
     stop = threading.Event()
