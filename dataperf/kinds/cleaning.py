@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, ParsedSubmission
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -94,7 +94,7 @@ class Cleaning(ChallengeKind):
             problems.append("data.noise must make the 'train' split noisy")
         return problems
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: ids outside the training split, repeats, bad or missing ranks."""
         train = data.split("train")
         out = checks.ids_in_split(sub, train, "training split") + checks.duplicates(sub, ["id"])
@@ -115,7 +115,7 @@ class Cleaning(ChallengeKind):
         return out
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the fraction inspected per seed (one task)."""
         model = build_model(spec.model.name, dict(spec.model.params))

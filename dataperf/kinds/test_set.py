@@ -9,7 +9,7 @@ every class of every task, counted with the ground truth.
 The challenge names its training-set dual in ``options.pairs_with`` (same data recipe, same
 tasks, same fixed model). On the leaderboard a test set's difficulty is ``1 - mean A[t, s]``
 over the dual's top-k training sets and it joins the suite when it beats the easiest member by
-``margin`` (see :mod:`leaderboard.ratchet`). Scored alone (``dataperf evaluate``), there is no
+``margin`` (see :mod:`leaderboard.ratchet.steps`). Scored alone (``dataperf evaluate``), there is no
 leaderboard, so it is scored against a reference training set instead: ``ref_rows`` random
 pool rows per task with their ground-truth labels (seeded by the recipe); the metric of that
 model on the submitted rows, per task and seed, lower is harder.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission, TaskSpec
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, ParsedSubmission, TaskSpec
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -82,7 +82,7 @@ class TestSet(ChallengeKind):
             problems.append(f"options.margin must be in [0, 1), got {margin}")
         return problems
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the evaluation pool, duplicates,
         budgets, and tasks with too few rows of a class (by the ground truth)."""
         pool = data.split(EVAL_SPLIT)
@@ -94,7 +94,7 @@ class TestSet(ChallengeKind):
         )
         return found + self.balance(spec, data, sub)
 
-    def balance(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def balance(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return one violation per (task, class) with fewer than ``min_per_class`` rows."""
         need = int(option(spec, "min_per_class"))
         pool = data.split(EVAL_SPLIT)
@@ -132,7 +132,7 @@ class TestSet(ChallengeKind):
         return np.asarray(pool.x[pos]), task_truth(task, pool.labels[pos])
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the reference model's metric per task and seed on the submitted rows."""
         model = build_model(spec.model.name, dict(spec.model.params))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, Submission
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, ParsedSubmission
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -36,7 +36,7 @@ class TrainingSet(ChallengeKind):
             problems.append(METRICS.miss_message(spec.metric.name))
         return problems
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the pool, duplicates, labels, budgets."""
         return (
             checks.unknown_tasks(spec, sub)
@@ -47,7 +47,7 @@ class TrainingSet(ChallengeKind):
         )
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and seed on the test split."""
         model = build_model(spec.model.name, dict(spec.model.params))

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from dataperf.challenges import get_challenge
 from dataperf.evaluator import evaluate
-from leaderboard.cells import bank_for, dataset_table
-from leaderboard.models import Cell, Dataset, FittedModel, RatchetEvent
-from leaderboard.problem import Problem, RatchetCounters
-from leaderboard.ratchet import Ratchet
-from leaderboard.views import leaderboard
+from leaderboard.arithmetic.types import RatchetCounters
+from leaderboard.boards.views import leaderboard
+from leaderboard.ratchet.cells import bank_for, dataset_table
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
+from leaderboard.storage.tables import Cell, Dataset, FittedModel, RatchetEvent
 from tests.ratchet.ratchet_helpers import baseline_file, baseline_table, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
@@ -121,9 +122,9 @@ def test_hard_test_set_is_accepted_easy_one_is_not_and_steps_are_recorded(sessio
 
 
 def test_evaluator_bump_marks_stale_and_rescore_diffs(sessions) -> None:  # type: ignore[no-untyped-def]
-    from leaderboard.models import Submission
-    from leaderboard.rescore import rescore
-    from leaderboard.service import ensure_challenge, ensure_team
+    from leaderboard.boards.diffs import rescore
+    from leaderboard.jobs.service import ensure_challenge, ensure_team
+    from leaderboard.storage.tables import Submission
 
     r = _ratchet(sessions)
     steps = [r.add_training_set(baseline_table(TRAIN, "training-set", n, 0)) for n in ("random", "balanced")]

@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
         return remote_leaderboard(args)
     from dataperf.cli.output import table
-    from leaderboard.db import session_factory
-    from leaderboard.views import leaderboard
+    from leaderboard.boards.views import leaderboard
+    from leaderboard.storage.db import session_factory
 
     with session_factory(args.db)() as s:
         board = leaderboard(s, args.challenge)

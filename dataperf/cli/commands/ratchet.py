@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from dataperf.challenges import get_challenge
     from dataperf.cli.output import table
     from dataperf.errors import DataPerfError
-    from leaderboard.db import session_factory
-    from leaderboard.problem import problem_id_for
-    from leaderboard.views import history, matrix, suite
+    from leaderboard.boards.views import history, matrix, suite
+    from leaderboard.ratchet.problem import problem_id_for
+    from leaderboard.storage.db import session_factory
 
     pid = problem_id_for(get_challenge(args.challenge))
     if pid is None:
