@@ -1,120 +1,38 @@
-"""What the server shows: leaderboards, the matrix and the ratchet history, public or private.
+"""The read model: every leaderboard, matrix, suite, history and submission result shown.
 
-Rules (written down here, tested in ``tests/server``):
+The CLI (``dataperf leaderboard``, ``dataperf ratchet``), the JSON API, the CSV export, the
+rescore diffs and the web pages all read through these functions, each under an explicit
+:class:`~leaderboard.boards.visibility.Visibility`, so they cannot disagree and none can show
+more than its viewer may see (the rules are in :mod:`leaderboard.boards.visibility`).
 
-- The **hidden** part of a ratchet problem's suite is the organizer's test set S0 (origin
-  ``organizer``, the ``test-hidden`` split). The **public** part is every other suite member
-  (accepted test sets, drawn from the public evaluation pool).
-- During the challenge (not published), a training set's shown score is its mean over the
-  *public* suite members, ranked by that; S0 plays no part in anything shown. Once the organizer
-  publishes (``dataperf admin publish``), the shown score is the ratchet's own: the mean over
-  the whole suite, S0 included.
-- Hidden per-cell scores never leave the server: the matrix has no S0 column and the worst cell
-  is the worst *public* cell, in both modes.
-- Confidence intervals: 95% Student-t over seeds of the per-seed mean over tasks and the shown
-  suite members (the evaluator's rule).
-- Challenges outside a ratchet are scored by the evaluator on the public ``test`` split only;
-  their board is the same in both modes.
+Ratchet challenges are ranked from cached cells (:mod:`leaderboard.arithmetic.standings`);
+other challenges from each done submission's stored result, scored by the evaluator on the
+public ``test`` split only, so their board is the same at every level. Views read the cells of
+the current evaluator version; when that version has no cell yet for a problem (just bumped,
+before ``dataperf rescore``), they show the newest older version's and mark the board stale.
+Confidence intervals: 95% Student-t over seeds of the per-seed mean over tasks and the shown
+suite members (the evaluator's rule).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
-from dataperf.evaluator import confidence_interval
-from dataperf.kinds.test_set import option
 from dataperf.version import EVALUATOR_VERSION
-from leaderboard.arithmetic.standings import Standings, compute
-from leaderboard.boards import views
-from leaderboard.ratchet.cells import effective_version
-from leaderboard.ratchet.problem import dual_of, problem_id_for
-from leaderboard.storage.server_tables import ChallengeSetting
-from leaderboard.storage.tables import Cell, Dataset, Submission, SuiteMember, Team
+from leaderboard.boards.problem_view import ProblemView
+from leaderboard.boards.visibility import Visibility, is_published
+from leaderboard.ratchet.problem import problem_id_for
+from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
 
-
-def is_published(session: Session, challenge: str) -> bool:
-    """Return whether the organizer published the hidden results of ``challenge`` (or of its
-    ratchet problem's other challenge)."""
-    spec = get_challenge(challenge)
-    ids = {challenge}
-    pid = problem_id_for(spec)
-    if pid is not None:
-        ids |= {pid, dual_of(pid).id}
-    q = select(ChallengeSetting.published).where(ChallengeSetting.challenge.in_(sorted(ids)))
-    return any(session.execute(q).scalars())
-
-
-class ProblemView:
-    """Everything about one ratchet problem that may be shown, loaded in one go."""
-
-    def __init__(self, session: Session, problem: str, published: bool) -> None:
-        spec = get_challenge(problem)
-        self.problem, self.published = problem, published
-        self.direction = spec.metric.direction
-        self.seeds = [str(s) for s in spec.seeds]
-        self.k = int(option(dual_of(problem), "top_k"))
-        self.version = effective_version(session, problem)
-        sets = session.execute(
-            select(Dataset.digest, Dataset.role, Dataset.origin).where(Dataset.problem == problem).order_by(Dataset.id)
-        ).all()
-        self.train = [d for d, r, _ in sets if r == "train"]
-        self.test = [d for d, r, _ in sets if r == "test"]
-        self.hidden = {d for d, r, o in sets if r == "test" and o == "organizer"}
-        members = (
-            session.execute(
-                select(SuiteMember.test_sha256).where(SuiteMember.problem == problem).order_by(SuiteMember.id)
-            )
-            .scalars()
-            .all()
-        )
-        self.suite = list(members)
-        self.public_suite = [d for d in self.suite if d not in self.hidden]
-        rows = session.execute(
-            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores).where(
-                Cell.problem == problem, Cell.evaluator_version == self.version
-            )
-        ).all()
-        self.cells = [(a, b, float(m)) for a, b, m, _ in rows]
-        self.cell_scores = {(a, b): sc for a, b, _, sc in rows}
-        self.full = compute(self.train, self.test, self.suite, self.cells, self.k, self.direction)
-        self.public = compute(self.train, self.test, self.public_suite, self.cells, self.k, self.direction)
-
-    @property
-    def shown(self) -> Standings:
-        """Return the standings whose scores and ranks are shown."""
-        return self.full if self.published else self.public
-
-    @property
-    def shown_suite(self) -> list[str]:
-        """Return the suite members whose cells make up the shown scores."""
-        return self.suite if self.published else self.public_suite
-
-    def ci95(self, digest: str) -> list[float] | None:
-        """Return the 95% CI over seeds of ``digest``'s shown score (None when unknown)."""
-        sums: dict[str, float] = defaultdict(float)
-        counts: dict[str, int] = defaultdict(int)
-        for s in self.shown_suite:
-            scores = self.cell_scores.get((digest, s))
-            if scores is None:
-                return None
-            for per in scores.values():
-                for seed, v in per.items():
-                    sums[seed] += float(v)
-                    counts[seed] += 1
-        ci = confidence_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
-        return list(ci) if ci is not None else None
-
-    def public_bar(self) -> float | None:
-        """Return the difficulty of the easiest public suite member (None without one)."""
-        known = [self.full.difficulty.get(d) for d in self.public_suite]
-        vals = [v for v in known if v is not None]
-        return min(vals) if vals else None
+SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
+"""The parts of a ratchet submission's result that a public view may show."""
+SAFE_STEP = ("role", "digest", "accepted", "duplicate", "counters")
+"""The parts of its ratchet step a public view may show (no score, rank, difficulty, bar,
+top-k or reason: those come from standings over the whole suite)."""
 
 
 def _subs(session: Session, challenge: str) -> list[Any]:
@@ -126,6 +44,7 @@ def _subs(session: Session, challenge: str) -> list[Any]:
             Submission.filename,
             Submission.created_at,
             Submission.dataset_id,
+            Submission.result,
             Team.name.label("team"),
             Team.is_baseline,
         )
@@ -153,62 +72,75 @@ def _digest_of(session: Session, subs: list[Any]) -> dict[int, str]:
     return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
 
 
-def board(session: Session, challenge: str) -> dict[str, Any]:
-    """Return the leaderboard of ``challenge`` as shown by the server (see the module rules):
-    ``{"challenge", "kind", "metric", "direction", "published", "scope", "note", "rows"}``."""
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return rows
+
+
+def board(session: Session, challenge: str, view: Visibility, evaluator_version: str | None = None) -> dict[str, Any]:
+    """Return the leaderboard of ``challenge`` as ``view`` may see it: ``{"challenge", "title",
+    "kind", "view", "published", "metric", "direction", "ratchet", "scope", "evaluator_version",
+    "stale", "note", "rows"}`` (ratchet boards add "problem", "top_k" and "bar"), rows best first,
+    each with its rank."""
     spec = get_challenge(challenge)
-    published = is_published(session, challenge)
+    current = evaluator_version or EVALUATOR_VERSION
     pid = problem_id_for(spec)
     head: dict[str, Any] = {
         "challenge": spec.id,
         "title": spec.title,
         "kind": spec.kind,
-        "published": published,
+        "view": str(view),
+        "published": is_published(session, challenge),
     }
     if pid is None:
-        plain = views.leaderboard(session, challenge)
+        rows = [_plain_row(r) for r in _subs(session, challenge)]
+        sign = -1.0 if spec.metric.direction == "max" else 1.0
+        rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
         return head | {
-            "metric": plain["metric"],
-            "direction": plain["direction"],
+            "metric": spec.metric.name,
+            "direction": spec.metric.direction,
             "ratchet": False,
             "scope": "public test split",
-            "stale": plain["stale"],
+            "evaluator_version": current,
+            "stale": any(r["evaluator_version"] != current for r in rows),
             "note": "scored by the evaluator on the public test split",
-            "rows": plain["rows"],
+            "rows": _ranked(rows),
         }
-    pv = ProblemView(session, pid, published)
+    pv = ProblemView(session, pid, view, evaluator_version)
+    st = pv.standings
     subs = _subs(session, challenge)
     digests = _digest_of(session, subs)
-    scope = "whole suite (hidden test set included)" if published else "public test sets of the suite"
+    meta = head | {
+        "ratchet": True,
+        "problem": pid,
+        "evaluator_version": pv.version,
+        "stale": pv.version != current,
+        "top_k": list(st.top_k),
+        "bar": st.bar,
+    }
     if spec.kind == "test-set":
-        return head | {
+        return meta | {
             "metric": "difficulty",
             "direction": "max",
-            "ratchet": True,
-            "problem": pid,
-            "scope": "difficulty over the top-k training sets",
-            "stale": pv.version != EVALUATOR_VERSION,
-            "bar": pv.full.bar if published else pv.public_bar(),
+            "scope": "difficulty over the top-k training sets" + ("" if view.uses_hidden else " of the public ranking"),
             "note": "",
             "rows": _test_rows(subs, digests, pv),
         }
     note = ""
-    if not published and not pv.public_suite:
+    if not view.uses_hidden and not pv.public_suite:
         note = "no public test set has joined the suite yet: scores appear when one does or when results are published"
-    return head | {
+    return meta | {
         "metric": spec.metric.name,
         "direction": spec.metric.direction,
-        "ratchet": True,
-        "problem": pid,
-        "scope": scope,
-        "stale": pv.version != EVALUATOR_VERSION,
+        "scope": "whole suite (hidden test set included)" if view.uses_hidden else "public test sets of the suite",
         "note": note,
         "rows": _train_rows(subs, digests, pv),
     }
 
 
 def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
-    st, pub = pv.shown, pv.public
+    st = pv.standings
     rows = []
     for sub in subs:
         d = digests.get(sub.dataset_id or -1)
@@ -220,28 +152,35 @@ def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> li
                 "digest": d,
                 "score": st.score.get(d),
                 "ci95": pv.ci95(d),
-                "worst": pub.worst.get(d),
+                "worst": pv.worst(d),
                 "complete": st.complete.get(d, False),
-                "top_k": d in pv.full.top_k,
+                "top_k": d in st.top_k,
             }
         )
     rows.sort(key=lambda r: (st.rank.get(r["digest"], 10**9), r["submission"]))
-    for i, r in enumerate(rows, 1):
-        r["rank"] = i
-    return rows
+    return _ranked(rows)
 
 
 def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
+    st, shown = pv.standings, set(pv.tests)
     rows = []
     for sub in subs:
         d = digests.get(sub.dataset_id or -1)
-        if d is None or d in pv.hidden:
+        if d is None or d not in shown:
             continue
-        rows.append(_base(sub) | {"digest": d, "difficulty": pv.full.difficulty.get(d), "in_suite": d in pv.suite})
+        rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": d in pv.shown_suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
-    for i, r in enumerate(rows, 1):
-        r["rank"] = i
-    return rows
+    return _ranked(rows)
+
+
+def _plain_row(row: Any) -> dict[str, Any]:
+    res = row.result or {}
+    prov = res.get("provenance", {})
+    return _base(row) | {
+        "score": res.get("mean"),
+        "ci95": res.get("ci95"),
+        "evaluator_version": prov.get("evaluator_version"),
+    }
 
 
 def _labels(session: Session, problem: str) -> dict[str, str]:
@@ -259,73 +198,117 @@ def _labels(session: Session, problem: str) -> dict[str, str]:
     return out
 
 
-def matrix(session: Session, challenge: str, limit: int = 60) -> dict[str, Any]:
-    """Return the train x test heatmap of ``challenge``'s ratchet problem without hidden cells:
-    the best ``limit`` training sets (shown ranking) against every public test set."""
-    spec = get_challenge(challenge)
-    pid = problem_id_for(spec)
+def matrix(
+    session: Session,
+    challenge: str,
+    view: Visibility,
+    limit: int | None = None,
+    evaluator_version: str | None = None,
+) -> dict[str, Any]:
+    """Return the train x test matrix of ``challenge``'s ratchet problem as ``view`` may see it:
+    the best ``limit`` training sets (all when None) in the shown ranking against every shown
+    test set (S0's column only for the organizer), with the shown suite and top-k."""
+    pid = problem_id_for(get_challenge(challenge))
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "train": [], "test": [], "values": []}
-    pv = ProblemView(session, pid, is_published(session, challenge))
+    pv = ProblemView(session, pid, view, evaluator_version)
+    st = pv.standings
     labels = _labels(session, pid)
-    tests = [d for d in pv.test if d not in pv.hidden]
-    train = pv.shown.train[:limit]
-    values = {(a, b): v for a, b, v in pv.cells}
+    train = st.train if limit is None else st.train[:limit]
+    values = pv.values()
     return {
         "challenge": challenge,
         "problem": pid,
         "ratchet": True,
+        "view": str(view),
         "evaluator_version": pv.version,
-        "published": pv.published,
-        "hidden_columns": len(pv.hidden),
-        "train": [{"digest": d, "label": labels.get(d, d[:10])} for d in train],
-        "test": [{"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.suite} for d in tests],
-        "values": [[values.get((t, s)) for s in tests] for t in train],
+        "published": is_published(session, challenge),
+        "hidden_columns": 0 if view.shows_hidden_cells else len(pv.hidden),
+        "suite": list(pv.shown_suite),
+        "top_k": list(st.top_k),
+        "train": [{"digest": d, "label": labels.get(d, d[:10]), "top_k": d in st.top_k} for d in train],
+        "test": [{"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.shown_suite} for d in pv.tests],
+        "values": [[values.get((t, s)) for s in pv.tests] for t in train],
     }
 
 
-def history(session: Session, challenge: str) -> dict[str, Any]:
-    """Return the ratchet history of ``challenge``'s problem as shown: per event its time,
-    kind, suite size, the bar and the best training-set score (public ones unless published)."""
+def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any]:
+    """Return the ratchet history of ``challenge``'s problem as ``view`` may see it: per event
+    its time, kind, suite size, the bar and the best training-set score. A public view
+    recomputes each event's bar and best score from public cells over the public suite members
+    of that time, and leaves out the events that mark a change of the hidden ranking's top-k;
+    the organizer also gets each event's recorded suite, top-k and scores."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "events": []}
-    pv = ProblemView(session, pid, is_published(session, challenge))
-    values = {(a, b): v for a, b, v in pv.cells}
+    pv = ProblemView(session, pid, view)
+    q = select(RatchetEvent).where(RatchetEvent.problem == pid).order_by(RatchetEvent.id)
     pick = max if pv.direction == "max" else min
     out = []
-    for e in views.history(session, pid):
-        suite = list(e["suite"])
-        diffs = (e.get("scores") or {}).get("difficulty") or {}
-        trains = list(((e.get("scores") or {}).get("train") or {}).keys())
-        if pv.published:
-            bar = e["bar"]
-            best_vals = [v for v in ((e.get("scores") or {}).get("train") or {}).values() if v is not None]
+    for e in session.execute(q).scalars():
+        suite = list(e.suite)
+        public = [s for s in suite if s not in pv.hidden]
+        event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind, "public_suite_size": len(public)}
+        if view.uses_hidden:
+            trained = [v for v in ((e.scores or {}).get("train") or {}).values() if v is not None]
+            event |= {"suite_size": len(suite), "bar": e.bar, "best_score": pick(trained) if trained else None}
+        elif e.kind == "top-k":
+            continue
         else:
-            public = [s for s in suite if s not in pv.hidden]
-            pd_ = [diffs.get(s) for s in public]
-            bar = min(v for v in pd_ if v is not None) if any(v is not None for v in pd_) else None
-            best_vals = []
-            for t in trains:
-                cells = [values.get((t, s)) for s in public]
-                if public and all(c is not None for c in cells):
-                    best_vals.append(float(np.mean([c for c in cells if c is not None])))
-        out.append(
-            {
-                "at": e["at"],
-                "kind": e["kind"],
-                "suite_size": len(suite),
-                "public_suite_size": len([s for s in suite if s not in pv.hidden]),
-                "bar": bar,
-                "best_score": pick(best_vals) if best_vals else None,
+            point = pv.history_point(list(((e.scores or {}).get("train") or {}).keys()), suite)
+            event |= {"bar": point["bar"], "best_score": point["best_score"]}
+        if view.shows_hidden_cells:
+            event |= {
+                "subject": e.subject_sha256,
+                "evaluator_version": e.evaluator_version,
+                "suite": suite,
+                "top_k": list(e.top_k),
+                "scores": e.scores,
             }
-        )
+        out.append(event)
     return {
         "challenge": challenge,
         "problem": pid,
         "ratchet": True,
-        "published": pv.published,
+        "view": str(view),
+        "published": is_published(session, challenge),
         "metric": spec.metric.name if spec.kind != "test-set" else get_challenge(pid).metric.name,
         "events": out,
     }
+
+
+def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, Any]]:
+    """Return the active suite as ``view`` may see it: digest, why it joined, when, and its
+    difficulty (the organizer: when it joined; others: now, in the shown standings)."""
+    pid = problem_id_for(get_challenge(challenge))
+    if pid is None:
+        return []
+    pv = ProblemView(session, pid, view)
+    shown = set(pv.shown_suite)
+    q = select(SuiteMember).where(SuiteMember.problem == pid).order_by(SuiteMember.id)
+    return [
+        {
+            "digest": m.test_sha256,
+            "reason": m.reason,
+            "difficulty": m.difficulty if view.shows_hidden_cells else pv.standings.difficulty.get(m.test_sha256),
+            "added_at": m.added_at.isoformat(),
+        }
+        for m in session.execute(q).scalars()
+        if m.test_sha256 in shown
+    ]
+
+
+def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
+    """Return what ``view`` may see of a submission's stored result: everything for challenges
+    outside a ratchet (scored on the public split) and for published or organizer views; for a
+    ratchet submission in a public view only what reveals nothing of the hidden test set (its
+    score, rank and difficulty are on the public board)."""
+    res = sub.result
+    if not res or "violations" in res:
+        return None
+    if "ratchet" not in res or view.uses_hidden:
+        return dict(res)
+    out = {k: res[k] for k in SAFE_RESULT if k in res}
+    out["ratchet"] = {k: res["ratchet"][k] for k in SAFE_STEP if k in res["ratchet"]}
+    return out

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.version import EVALUATOR_VERSION
-from leaderboard.boards.views import leaderboard
+from leaderboard.boards.boards import board
+from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.parallel import fill
 from leaderboard.ratchet.problem import Problem
 from leaderboard.ratchet.rescore import challenge_ids as stored_challenges
@@ -45,7 +46,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _boards(sessions: sessionmaker[Session], ids: list[str], version: str) -> dict[str, dict[str, Any]]:
     with sessions() as s:
-        return {c: leaderboard(s, c, version) for c in ids}
+        return {c: board(s, c, Visibility.ORGANIZER, version) for c in ids}
 
 
 def rescore(
@@ -96,7 +97,7 @@ def leaderboard_diffs(
     out = []
     with sessions() as s:
         for c in ids:
-            after = leaderboard(s, c, version)
+            after = board(s, c, Visibility.ORGANIZER, version)
             changes = diff(before[c], after)
             if changes:
                 out.append(

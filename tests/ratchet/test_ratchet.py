@@ -11,7 +11,8 @@ from sqlalchemy import select
 from dataperf.challenges import get_challenge
 from dataperf.evaluator import evaluate
 from leaderboard.arithmetic.types import RatchetCounters
-from leaderboard.boards.views import leaderboard
+from leaderboard.boards.boards import board
+from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import bank_for, dataset_table
 from leaderboard.ratchet.problem import Problem
 from leaderboard.ratchet.steps import Ratchet
@@ -115,10 +116,10 @@ def test_hard_test_set_is_accepted_easy_one_is_not_and_steps_are_recorded(sessio
     assert len(hard.suite) == 2 and hard.suite[1] == hard.digest
     with sessions() as s:
         kinds = [e.kind for e in s.execute(select(RatchetEvent).order_by(RatchetEvent.id)).scalars()]
-        board = leaderboard(s, TRAIN)
+        shown = board(s, TRAIN, Visibility.ORGANIZER)
     assert kinds[0] == "init" and "top-k" in kinds and kinds.count("accept") == 1
-    scores = [row["score"] for row in board["rows"]]
-    assert scores == sorted(scores, reverse=True) and all(row["complete"] for row in board["rows"])
+    scores = [row["score"] for row in shown["rows"]]
+    assert scores == sorted(scores, reverse=True) and all(row["complete"] for row in shown["rows"])
 
 
 def test_evaluator_bump_marks_stale_and_rescore_diffs(sessions) -> None:  # type: ignore[no-untyped-def]
@@ -147,12 +148,12 @@ def test_evaluator_bump_marks_stale_and_rescore_diffs(sessions) -> None:  # type
                 )
             )
     with sessions() as s:
-        assert leaderboard(s, TRAIN, "9.9.9")["stale"] is True
+        assert board(s, TRAIN, Visibility.ORGANIZER, "9.9.9")["stale"] is True
     diffs = rescore(sessions, evaluator_version="9.9.9", challenge_ids=[TRAIN])
     with sessions() as s:
         fresh = s.execute(select(Cell).where(Cell.evaluator_version == "9.9.9")).scalars().all()
-        board = leaderboard(s, TRAIN, "9.9.9")
-    assert len(fresh) == 2 and board["stale"] is False
+        after = board(s, TRAIN, Visibility.ORGANIZER, "9.9.9")
+    assert len(fresh) == 2 and after["stale"] is False
     # the model and data are unchanged, so the scores are too; the diff reports only changes
     assert diffs == []
     assert rescore(sessions, evaluator_version="9.9.9", challenge_ids=[TRAIN]) == []

@@ -56,7 +56,7 @@ def test_migration_up_down_up(home: object, tmp_path: object) -> None:
 
 
 def test_admin_actions(db_url: str) -> None:
-    from leaderboard.boards.boards import is_published
+    from leaderboard.boards.visibility import is_published
     from leaderboard.jobs.admin import run_action
 
     sessions = session_factory(db_url)

@@ -26,6 +26,13 @@ def _args(p: argparse.ArgumentParser) -> None:
     fmt.add_argument("--csv", action="store_true", help="print the leaderboard as CSV")
     p.add_argument("--db", metavar="URL", help=DB_HELP)
     p.add_argument(
+        "--view",
+        choices=["organizer", "public", "published"],
+        default="organizer",
+        help="what to show: everything (organizer, the default), what participants see before the "
+        "results are published (public), or after (published)",
+    )
+    p.add_argument(
         "--server",
         nargs="?",
         const="",
@@ -36,15 +43,16 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 def columns(board: dict[str, Any]) -> list[str]:
     """Return the columns shown for a leaderboard."""
-    if board["kind"] == "test-set" and "top_k" in board:
-        return COLUMNS["test"]
-    return COLUMNS["training" if "top_k" in board else "plain"]
+    if not board.get("ratchet"):
+        return COLUMNS["plain"]
+    return COLUMNS["test" if board["kind"] == "test-set" else "training"]
 
 
 @command(
     "leaderboard",
     help="show a challenge's leaderboard from the local database (ratchet challenges: score over the suite)",
-    examples="  dataperf leaderboard vision-selection\n  dataperf leaderboard vision-testset --json\n"
+    examples="  dataperf leaderboard vision-selection\n  dataperf leaderboard vision-selection --view public\n"
+    "  dataperf leaderboard vision-testset --json\n"
     "  dataperf leaderboard vision-cleaning --csv > board.csv",
 )
 @arguments(_args)
@@ -55,11 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
         return remote_leaderboard(args)
     from dataperf.cli.output import table
-    from leaderboard.boards.views import leaderboard
+    from leaderboard.boards.boards import board as read_board
+    from leaderboard.boards.visibility import Visibility
     from leaderboard.storage.db import session_factory
 
     with session_factory(args.db)() as s:
-        board = leaderboard(s, args.challenge)
+        board = read_board(s, args.challenge, Visibility(args.view))
     cols = columns(board)
     if args.json:
         print(json.dumps(board, indent=2))

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
+from leaderboard.boards.visibility import for_participants, is_published
 from leaderboard.http.api.deps import challenge, public_spec, state
 
 router = APIRouter(tags=["challenges"])
@@ -33,23 +34,26 @@ CSV_COLUMNS = {
 }
 
 
-def cached(request: Request, key: tuple[Any, ...], build: Any) -> Any:
-    """Return the view ``key`` from the app's cache, rebuilding it when the data changed."""
+def cached(request: Request, key: tuple[Any, ...], challenge_id: str, build: Any) -> Any:
+    """Return the view ``key`` of ``challenge_id`` as participants may see it now (public, or
+    published once the organizer published) from the app's cache, rebuilding it when the data
+    changed; ``build(session, visibility)`` computes it."""
     st = state(request)
     with st.sessions() as s:
         current = stamp(s)
+        view = for_participants(s, challenge_id)
 
     def make() -> Any:
         with st.sessions() as s:
-            return build(s)
+            return build(s, view)
 
-    return st.cache.get(key, current, make)
+    return st.cache.get((*key, str(view)), current, make)
 
 
 def board_for(request: Request, challenge_id: str) -> dict[str, Any]:
     """Return the shown leaderboard of ``challenge_id`` (cached)."""
     challenge(challenge_id)
-    return cached(request, ("board", challenge_id), lambda s: boards.board(s, challenge_id))  # type: ignore[no-any-return]
+    return cached(request, ("board", challenge_id), challenge_id, lambda s, v: boards.board(s, challenge_id, v))  # type: ignore[no-any-return]
 
 
 def columns(board: dict[str, Any]) -> list[str]:
@@ -84,7 +88,7 @@ def get_one(challenge_id: str, request: Request) -> dict[str, Any]:
     """Return a challenge's public description and whether its hidden results are published."""
     spec = challenge(challenge_id)
     with state(request).sessions() as s:
-        published = boards.is_published(s, challenge_id)
+        published = is_published(s, challenge_id)
     return public_spec(spec) | {"published": published}
 
 
@@ -112,11 +116,13 @@ def matrix(challenge_id: str, request: Request, limit: int = 60) -> Any:
     """Return the heatmap matrix of the challenge's ratchet problem, hidden test set left out."""
     challenge(challenge_id)
     limit = max(1, min(limit, 500))
-    return cached(request, ("matrix", challenge_id, limit), lambda s: boards.matrix(s, challenge_id, limit))
+    return cached(
+        request, ("matrix", challenge_id, limit), challenge_id, lambda s, v: boards.matrix(s, challenge_id, v, limit)
+    )
 
 
 @router.get("/challenges/{challenge_id}/history", summary="Ratchet history")
 def history(challenge_id: str, request: Request) -> Any:
     """Return the ratchet history (bar and best score over time) of the challenge's problem."""
     challenge(challenge_id)
-    return cached(request, ("history", challenge_id), lambda s: boards.history(s, challenge_id))
+    return cached(request, ("history", challenge_id), challenge_id, lambda s, v: boards.history(s, challenge_id, v))

@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from leaderboard.boards import boards
+from leaderboard.boards.visibility import for_participants
 from leaderboard.http import uploads
 from leaderboard.http.api.deps import Caller, caller, challenge, require_team, state
 from leaderboard.http.errors import ApiError, not_found
@@ -19,8 +20,6 @@ from leaderboard.storage.server_tables import Job
 from leaderboard.storage.tables import Cell, Dataset, Submission, Team
 
 router = APIRouter(tags=["submissions"])
-SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
-SAFE_STEP = ("role", "digest", "accepted", "duplicate", "counters")
 
 
 @router.post("/challenges/{challenge_id}/submissions", status_code=202, summary="Submit a file")
@@ -71,20 +70,6 @@ def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> 
     return sub, who
 
 
-def public_result(sub: Submission, published: bool) -> dict[str, Any] | None:
-    """Return what may be shown of a submission's result: everything for challenges outside a
-    ratchet (scored on the public split); for ratchet challenges only what reveals nothing of
-    the hidden test set (the shown score is on the leaderboard) unless results are published."""
-    res = sub.result
-    if not res or "violations" in res:
-        return None
-    if "ratchet" not in res or published:
-        return dict(res)
-    out = {k: res[k] for k in SAFE_RESULT if k in res}
-    out["ratchet"] = {k: res["ratchet"][k] for k in SAFE_STEP if k in res["ratchet"]}
-    return out
-
-
 def describe(request: Request, submission_id: int, allow_cookie: bool = False) -> dict[str, Any]:
     """Return a submission's status, queue position, public result and provenance; the owner
     also gets the error and the log."""
@@ -100,7 +85,7 @@ def describe(request: Request, submission_id: int, allow_cookie: bool = False) -
         sub, team = row
         job = s.execute(select(Job).where(Job.submission_id == submission_id)).scalar_one_or_none()
         pos = queue.position(s, submission_id)
-        published = boards.is_published(s, sub.challenge)
+        view = for_participants(s, sub.challenge)
         provenance = _provenance(s, sub)
     owner = who is not None and who.team_id == sub.team_id
     out: dict[str, Any] = {
@@ -119,7 +104,7 @@ def describe(request: Request, submission_id: int, allow_cookie: bool = False) -
         "created_at": _iso(sub.created_at),
         "started_at": _iso(sub.started_at),
         "finished_at": _iso(sub.finished_at),
-        "result": public_result(sub, published),
+        "result": boards.result(sub, view),
         "provenance": provenance,
         "owner": owner,
     }

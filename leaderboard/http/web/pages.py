@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
+from leaderboard.boards.visibility import for_participants
 from leaderboard.http.api.deps import COOKIE, caller, challenge, public_spec, state
 from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
@@ -102,13 +103,14 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
     team = _team(request)
     with st.sessions() as s:
         current = stamp(s)
+        view = for_participants(s, challenge_id)
 
     def build_board() -> dict[str, Any]:
         with st.sessions() as s:
-            return boards.board(s, challenge_id)
+            return boards.board(s, challenge_id, view)
 
     def build_html() -> bytes:
-        board = st.cache.get(("board", challenge_id), current, build_board)
+        board = st.cache.get(("board", challenge_id, str(view)), current, build_board)
         size = st.settings.page_size
         pages = max(1, math.ceil(len(board["rows"]) / size))
         at = min(max(1, page), pages)
@@ -126,7 +128,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
         ).body
         return bytes(body)
 
-    return HTMLResponse(st.cache.get(("html", challenge_id, page, team), current, build_html))
+    return HTMLResponse(st.cache.get(("html", challenge_id, page, team, str(view)), current, build_html))
 
 
 def submission_page(submission_id: int, request: Request) -> HTMLResponse:
