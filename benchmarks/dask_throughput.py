@@ -4,7 +4,7 @@ scheduling overhead.
 1. Builds one SQLite database holding S0 plus ``--tests - 1`` organizer test sets in the
    suite and ``--train`` training sets (random and balanced baseline selections) of
    vision-selection, with no cells; each configuration fills a copy of it from empty.
-2. Fills the ``train x tests`` matrix with :func:`leaderboard.parallel.fill` on a LocalCluster
+2. Fills the ``train x tests`` matrix with :func:`leaderboard.ratchet.parallel.fill` on a LocalCluster
    of 1 worker, then of 2 workers (one process and one thread each; BLAS on one thread per
    task), in this run; reports cells per second of each and their ratio (bar >= 1.7 on a
    2-core machine), and checks both matrices are identical cell for cell.
@@ -36,12 +36,12 @@ from sqlalchemy import select
 
 from benchmarks.ratchet_bench import TRAIN, test_sets, training_sets
 from dataperf.runners.dask import local_cluster
-from leaderboard import cells as store
-from leaderboard.db import engine, session_factory, upgrade
-from leaderboard.models import Cell
-from leaderboard.parallel import fill
-from leaderboard.problem import Problem
-from leaderboard.ratchet import Ratchet
+from leaderboard.ratchet import cells
+from leaderboard.ratchet.parallel import fill
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
+from leaderboard.storage.db import engine, session_factory, upgrade
+from leaderboard.storage.tables import Cell
 
 
 def seed_db(path: Path, n_train: int, n_tests: int) -> None:
@@ -56,7 +56,7 @@ def seed_db(path: Path, n_train: int, n_tests: int) -> None:
         r.add_test_set(t, organizer=True)  # no training set yet: joins the suite, computes nothing
     with sessions.begin() as s:
         for t in training_sets(n_train):
-            store.ensure_dataset(s, p, "train", t)
+            cells.ensure_dataset(s, p, "train", t)
     engine(url).dispose()  # checkpoint the WAL into the file, which is then copied
 
 
@@ -117,19 +117,19 @@ def run_fill(seed: Path, folder: Path, workers: int, noops: int) -> dict[str, An
     with sessions() as s:
         rows = s.execute(select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.provenance)).all()
     engine(url).dispose()
-    cells = {(a, b): m for a, b, m, _ in rows}
+    values = {(a, b): m for a, b, m, _ in rows}
     busy = sum(prov["wall_time_s"] for *_, prov in rows)  # each task's wall time, shared by its cells
     return {
         "workers": workers,
         "wall_s": wall,
-        "cells": len(cells),
-        "cells_per_s": len(cells) / wall,
+        "cells": len(values),
+        "cells_per_s": len(values) / wall,
         "task_time_s": busy,
         "worker_utilization": busy / (wall * workers),
         "cores_used_by_benchmark": (cpu1[1] - cpu0[1]) / wall,
         "cores_used_by_other_processes": max(0.0, (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])) / wall,
         "counters": counters.as_dict(),
-        "_cells": cells,
+        "_cells": values,
     } | extra
 
 

@@ -55,9 +55,9 @@ def check(db: str, accepted: dict[int, str], teams: dict[str, int]) -> dict[str,
     """Return the verdicts read from the database."""
     from sqlalchemy import func, select
 
-    from leaderboard.db import session_factory
-    from leaderboard.models import Cell, Submission, Team
-    from leaderboard.server_models import Job, QuotaCharge
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.server_tables import Job, QuotaCharge
+    from leaderboard.storage.tables import Cell, Submission, Team
 
     with session_factory(db)() as s:
         subs = {r.id: r for r in s.execute(select(Submission)).scalars()}
@@ -184,8 +184,8 @@ def main() -> int:
     kills = []
     from sqlalchemy import func, select
 
-    from leaderboard.db import session_factory
-    from leaderboard.server_models import Job
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.server_tables import Job
 
     sessions = session_factory(db)
 

@@ -38,8 +38,9 @@ def fill(db: str, n: int) -> None:
 
     from sqlalchemy import insert
 
-    from leaderboard.db import session_factory, upgrade
-    from leaderboard.models import (
+    from leaderboard.storage.db import session_factory, upgrade
+    from leaderboard.storage.server_tables import Job
+    from leaderboard.storage.tables import (
         Cell,
         Challenge,
         Dataset,
@@ -50,7 +51,6 @@ def fill(db: str, n: int) -> None:
         Team,
         utcnow,
     )
-    from leaderboard.server_models import Job
 
     upgrade(db)
     rnd = random.Random(0)

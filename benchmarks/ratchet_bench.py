@@ -43,13 +43,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from baselines import get_baseline
 from dataperf.challenges import get_challenge
 from dataperf.evaluator import load_data
-from leaderboard import bank as bank_module
-from leaderboard import cells as store
-from leaderboard.bank import Bank
-from leaderboard.db import insert_ignore, session_factory, upgrade
-from leaderboard.models import Cell, Dataset, SuiteMember, utcnow
-from leaderboard.problem import Problem, RatchetCounters
-from leaderboard.ratchet import Ratchet, load_standings
+from leaderboard.arithmetic import bank as bank_module
+from leaderboard.arithmetic.bank import Bank
+from leaderboard.arithmetic.types import RatchetCounters
+from leaderboard.ratchet import cells
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet, load_standings
+from leaderboard.storage.db import insert_ignore, session_factory, upgrade
+from leaderboard.storage.tables import Cell, Dataset, SuiteMember, utcnow
 
 TRAIN, TEST = "vision-selection", "vision-testset"
 
@@ -91,13 +92,13 @@ def reset(url: str) -> None:
     """Empty the database at ``url`` and migrate it."""
     from sqlalchemy import text
 
-    from leaderboard.db import engine
+    from leaderboard.storage.db import engine
 
     if url.startswith("postgresql"):
         with engine(url).begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    store.forget_banks()
+    cells.forget_banks()
     upgrade(url)
 
 
@@ -127,7 +128,7 @@ def bench_backend(
     out["full_s"], _ = timed(build)
     suite = len(ts) + 1
     with sessions() as s:
-        n_cells = len(store.cell_keys(s, p))
+        n_cells = len(cells.cell_keys(s, p))
     out["full_counters"] = full.as_dict() | {"cells_in_db": n_cells}
     per_fit = len(p.tasks) * len(p.seeds)
     out["check_full"] = full.fits == len(tr) * per_fit and n_cells == len(tr) * suite
@@ -169,7 +170,7 @@ def batched_vs_single(
     ``e2e_runs`` alternating rounds. Every timed pass must give the one-by-one loop's numbers
     bit for bit. With ``alt_threads``, also time the batched pass with that many BLAS threads."""
     with sessions() as s:
-        bank = store.bank_for(s, p)
+        bank = cells.bank_for(s, p)
     digests = bank.digests()
     one = Bank(p.id, p.evaluator_version)
     for (d, task, seed), m in bank.models.items():
@@ -201,7 +202,7 @@ def batched_vs_single(
                 fresh = p.test_rows(table)
                 scores = b.score(p, fresh, RatchetCounters())
                 with sessions.begin() as s:
-                    store.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
+                    cells.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
 
             res[name + "_e2e"].append(timed(e2e)[0])
         if alt_threads:
@@ -259,7 +260,7 @@ def bench_10k(url: str, n_train: int = 500, n_test: int = 20, runs: int = 5) -> 
     rng = np.random.default_rng(0)
     problem = "bench-10k"
     with sessions.begin() as s:
-        from leaderboard.models import Problem as ProblemRow
+        from leaderboard.storage.tables import ProblemRow
 
         s.add(ProblemRow(id=problem, test_challenge="-", top_k=[], updated_at=utcnow()))
         sets = [
@@ -289,7 +290,7 @@ def bench_10k(url: str, n_train: int = 500, n_test: int = 20, runs: int = 5) -> 
             for j in range(n_test)
         ]
         insert_ignore(s, SuiteMember.__table__, members, ["problem", "dataset_id"])  # type: ignore[arg-type]
-        cells = [
+        rows = [
             {
                 "problem": problem,
                 "train_sha256": f"tr{i:062d}",
@@ -302,7 +303,7 @@ def bench_10k(url: str, n_train: int = 500, n_test: int = 20, runs: int = 5) -> 
             }
             for (i, j), v in np.ndenumerate(rng.random((n_train, n_test)))
         ]
-        insert_ignore(s, Cell.__table__, cells, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
+        insert_ignore(s, Cell.__table__, rows, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
     times = []
     for _ in range(runs):
         with sessions() as s:

@@ -6,12 +6,12 @@ import difflib
 
 import numpy as np
 
-from dataperf.contract import ChallengeSpec, Submission
+from dataperf.contract import ChallengeSpec, ParsedSubmission
 from dataperf.data.prepared import Split
 from dataperf.errors import Violation
 
 
-def unknown_tasks(spec: ChallengeSpec, sub: Submission) -> list[Violation]:
+def unknown_tasks(spec: ChallengeSpec, sub: ParsedSubmission) -> list[Violation]:
     """Rows whose task is not one of the challenge's tasks."""
     names = [t.name for t in spec.tasks]
     tasks = sub.table["task"].to_numpy(dtype=object)
@@ -27,14 +27,14 @@ def unknown_tasks(spec: ChallengeSpec, sub: Submission) -> list[Violation]:
     return out
 
 
-def ids_in_split(sub: Submission, split: Split, what: str) -> list[Violation]:
+def ids_in_split(sub: ParsedSubmission, split: Split, what: str) -> list[Violation]:
     """Rows whose id is not in ``split``."""
     ids = sub.table["id"].to_numpy(dtype=np.int64)
     bad = np.flatnonzero(~split.contains(ids))
     return [Violation(sub.path.name, int(sub.rows[i]), "id", f"id {int(ids[i])} is not in the {what}") for i in bad]
 
 
-def duplicates(sub: Submission, keys: list[str]) -> list[Violation]:
+def duplicates(sub: ParsedSubmission, keys: list[str]) -> list[Violation]:
     """Rows that repeat an earlier row's ``keys``."""
     dup = sub.table.duplicated(subset=keys, keep="first").to_numpy()
     if not dup.any():
@@ -47,7 +47,7 @@ def duplicates(sub: Submission, keys: list[str]) -> list[Violation]:
     ]
 
 
-def task_budgets(spec: ChallengeSpec, sub: Submission) -> list[Violation]:
+def task_budgets(spec: ChallengeSpec, sub: ParsedSubmission) -> list[Violation]:
     """One violation per task with too many rows, and per task with none."""
     counts = sub.table["task"].value_counts()
     out = []
@@ -63,7 +63,7 @@ def task_budgets(spec: ChallengeSpec, sub: Submission) -> list[Violation]:
     return out
 
 
-def label_domain(spec: ChallengeSpec, sub: Submission) -> list[Violation]:
+def label_domain(spec: ChallengeSpec, sub: ParsedSubmission) -> list[Violation]:
     """Rows whose label is outside their task's label domain."""
     out = []
     tasks = sub.table["task"].to_numpy(dtype=object)

@@ -199,7 +199,7 @@ class Column:
 
 
 @dataclass(frozen=True)
-class Submission:
+class ParsedSubmission:
     """A parsed submission: the canonical table plus where it came from."""
 
     path: Path
@@ -293,12 +293,12 @@ class ChallengeKind(ABC):
         return [f"data.splits lacks '{s}'" for s in self.splits if s not in spec.data.splits]
 
     @abstractmethod
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return every violation of the kind's invariants beyond the schema (empty if valid)."""
 
     @abstractmethod
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and per seed for a valid submission."""
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from dataperf.challenges import spec_sha256
-from dataperf.contract import ChallengeSpec, Counters, Provenance, Result, Submission
+from dataperf.contract import ChallengeSpec, Counters, ParsedSubmission, Provenance, Result
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import SubmissionError
 from dataperf.kinds import KINDS
@@ -50,7 +50,7 @@ def load_data(spec: ChallengeSpec, folder: Path | None = None) -> PreparedData:
     return PreparedData(spec, folder or data_dir(spec.id, spec.version))
 
 
-def validate(spec: ChallengeSpec, path: Path, data: PreparedData | None = None) -> Submission:
+def validate(spec: ChallengeSpec, path: Path, data: PreparedData | None = None) -> ParsedSubmission:
     """Return the parsed submission if it meets every invariant; else raise SubmissionError
     listing all violations."""
     kind = KINDS.get(spec.kind)

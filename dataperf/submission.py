@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataperf.contract import Column, Submission
+from dataperf.contract import Column, ParsedSubmission
 from dataperf.errors import SubmissionError, Violation
 from dataperf.hashing import sha256_file
 
@@ -218,7 +218,7 @@ def _convert(name: str, col: Column, values: pd.Series, path: Path, out: list[Vi
     return np.where(finite, num, 0.0)
 
 
-def read_submission(path: Path, columns: tuple[Column, ...], challenge: str) -> Submission:
+def read_submission(path: Path, columns: tuple[Column, ...], challenge: str) -> ParsedSubmission:
     """Return the submission at ``path`` as the canonical table of ``columns``.
 
     Raises SubmissionError listing every problem: unknown format, unreadable or empty file,
@@ -258,7 +258,7 @@ def read_submission(path: Path, columns: tuple[Column, ...], challenge: str) -> 
     if violations:
         raise SubmissionError(violations)
     table = pd.DataFrame(data)
-    return Submission(path=path, sha256=sha256_file(path), table=table, rows=np.arange(1, len(table) + 1))
+    return ParsedSubmission(path=path, sha256=sha256_file(path), table=table, rows=np.arange(1, len(table) + 1))
 
 
 def write_submission(table: pd.DataFrame, path: Path, challenge: str) -> Path:

@@ -18,7 +18,7 @@ def postgres_url(suffix: str = "") -> str:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from leaderboard.db import engine
+    from leaderboard.storage.db import engine
 
     base = os.environ.get(PG_ENV, "")
     if not base:
@@ -41,8 +41,9 @@ def postgres_url(suffix: str = "") -> str:
 def migrated(kind: str, sqlite_file: Path, pg_suffix: str = "") -> str:
     """Return the URL of an empty, migrated database (``sqlite`` at ``sqlite_file``, or
     ``postgresql``), with the process's cached banks and problems forgotten."""
-    from leaderboard import cells, service
-    from leaderboard.db import upgrade
+    from leaderboard.jobs import service
+    from leaderboard.ratchet import cells
+    from leaderboard.storage.db import upgrade
 
     url = postgres_url(pg_suffix) if kind == "postgresql" else f"sqlite:///{sqlite_file}"
     cells.forget_banks()

@@ -12,7 +12,8 @@ def test_import_is_silent_and_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     code = (
         "import dataperf, dataperf.contract, dataperf.evaluator, dataperf.cli, dataperf.kinds, "
-        "dataperf.runners, dataperf.data.prepare, baselines, leaderboard.base, leaderboard.bank, leaderboard.kernels"
+        "dataperf.runners, dataperf.data.prepare, baselines, leaderboard.storage.base, "
+        "leaderboard.arithmetic.bank, leaderboard.arithmetic.kernels"
     )
     env = {**os.environ, "DATAPERF_HOME": str(home), "HOME": str(tmp_path / "user")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)

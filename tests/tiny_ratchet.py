@@ -69,7 +69,7 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point DATAPERF_CHALLENGES and DATAPERF_HOME at the tiny challenges for one test."""
-    from leaderboard import cells
+    from leaderboard.ratchet import cells
 
     monkeypatch.setenv("DATAPERF_CHALLENGES", str(tiny_root / "challenges"))
     monkeypatch.setenv("DATAPERF_HOME", str(tiny_root / "home"))

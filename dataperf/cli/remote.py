@@ -58,7 +58,7 @@ def local_check(challenge: str, path: Path, say: Any) -> None:
 
 def submit(args: argparse.Namespace) -> int:
     """Validate locally, upload, and (with --wait) follow the submission until it finishes."""
-    from leaderboard.client import Client, ServerError, load_login
+    from dataperf.client import Client, ServerError, load_login
 
     quiet = args.json
     say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
@@ -121,8 +121,8 @@ def wait(client: Any, sid: int, timeout: float, say: Any) -> dict[str, Any]:
 def leaderboard(args: argparse.Namespace) -> int:
     """Print a challenge's leaderboard as the server shows it."""
     from dataperf.cli.output import table
-    from leaderboard.api.challenges import columns
-    from leaderboard.client import Client, load_login
+    from dataperf.client import Client, load_login
+    from leaderboard.http.api.challenges import columns
 
     with Client(load_login(args.server or None)) as c:
         board = c.request("GET", f"/api/challenges/{args.challenge}/leaderboard")

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, KindOptions, Submission
+from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, KindOptions, ParsedSubmission
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -127,7 +127,7 @@ class Cleaning(ChallengeKind):
         """Return the tiny spec: a ranking lists every training row, so the budget is the rows."""
         return super().shrink(spec, rows, rows)
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: ids outside the training split, repeats, bad or missing ranks."""
         train = data.split("train")
         out = checks.ids_in_split(sub, train, "training split") + checks.duplicates(sub, ["id"])
@@ -148,7 +148,7 @@ class Cleaning(ChallengeKind):
         return out
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the fraction inspected per seed (one task)."""
         model = build_model(spec.model.name, dict(spec.model.params))

@@ -10,7 +10,7 @@ The challenge names the training-set challenge it is the dual of in ``pair`` and
 recipe, classes, tasks, fixed model and seeds from it (:mod:`dataperf.challenges`).
 On the leaderboard a test set's difficulty is ``1 - mean A[t, s]`` over the dual's top-k
 training sets and it joins the suite when it beats the easiest member by
-``margin`` (see :mod:`leaderboard.ratchet`). Scored alone (``dataperf evaluate``), there is no
+``margin`` (see :mod:`leaderboard.ratchet.steps`). Scored alone (``dataperf evaluate``), there is no
 leaderboard, so it is scored against a reference training set instead: ``ref_rows`` random
 pool rows per task with their ground-truth labels (seeded by the recipe); the metric of that
 model on the submitted rows, per task and seed, lower is harder.
@@ -33,7 +33,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     Role,
-    Submission,
+    ParsedSubmission,
     TaskSpec,
 )
 from dataperf.data.prepared import PreparedData
@@ -133,7 +133,7 @@ class TestSet(ChallengeKind):
         fit = opts.model_copy(update={"min_per_class": min(opts.min_per_class, max(1, budget // 20))})
         return small.model_copy(update={"options": fit})
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the evaluation pool, duplicates,
         budgets, and tasks with too few rows of a class (by the ground truth)."""
         pool = data.split(EVAL_SPLIT)
@@ -145,7 +145,7 @@ class TestSet(ChallengeKind):
         )
         return found + self.balance(spec, data, sub)
 
-    def balance(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def balance(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return one violation per (task, class) with fewer than ``min_per_class`` rows."""
         need = options_of(spec).min_per_class
         pool = data.split(EVAL_SPLIT)
@@ -183,7 +183,7 @@ class TestSet(ChallengeKind):
         return np.asarray(pool.x[pos]), task_truth(task, pool.labels[pos])
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the reference model's metric per task and seed on the submitted rows."""
         model = build_model(spec.model.name, dict(spec.model.params))

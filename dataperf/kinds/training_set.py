@@ -20,7 +20,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     Role,
-    Submission,
+    ParsedSubmission,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
@@ -78,7 +78,7 @@ class TrainingSet(ChallengeKind):
         """Return the rank and score a new training set reached."""
         return f"rank {step['rank']}, score {step['score']}"
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: unknown tasks, ids outside the pool, duplicates, labels, budgets."""
         return (
             checks.unknown_tasks(spec, sub)
@@ -89,7 +89,7 @@ class TrainingSet(ChallengeKind):
         )
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and seed on the test split."""
         model = build_model(spec.model.name, dict(spec.model.params))

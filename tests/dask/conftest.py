@@ -23,7 +23,7 @@ tiny_env = tiny_ratchet.tiny_env
 
 def make_db(kind: str, folder: Path, name: str) -> Any:
     """Return a session factory over an empty, migrated database (``sqlite`` or ``postgresql``)."""
-    from leaderboard.db import session_factory
+    from leaderboard.storage.db import session_factory
 
     return session_factory(migrated(kind, folder / name, pg_suffix="_dask"))
 

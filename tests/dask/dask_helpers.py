@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from baselines import get_baseline
-from leaderboard import cells as store
-from leaderboard.models import Cell, FittedModel
-from leaderboard.problem import Problem
-from leaderboard.ratchet import Ratchet
+from leaderboard.ratchet import cells
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
+from leaderboard.storage.tables import Cell, FittedModel
 
 PROBLEM = "tiny-selection"
 
@@ -26,7 +26,7 @@ def seed(sessions: sessionmaker[Session], p: Problem, n_train: int, n_tests: int
     with sessions.begin() as s:
         for i in range(n_train):
             name = ("random", "balanced")[i % 2]
-            store.ensure_dataset(s, p, "train", get_baseline("training-set", name).build(p.train_spec, p.data, 100 + i))
+            cells.ensure_dataset(s, p, "train", get_baseline("training-set", name).build(p.train_spec, p.data, 100 + i))
 
 
 def matrix(sessions: sessionmaker[Session]) -> dict[tuple[str, str], tuple[dict[str, Any], float]]:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from dataperf.errors import RunnerError
-from leaderboard.parallel import fill
-from leaderboard.problem import Problem
-from leaderboard.ratchet import Ratchet
+from leaderboard.ratchet.parallel import fill
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
 from tests.dask.conftest import make_db, start_cluster
 from tests.dask.dask_helpers import PROBLEM, cell_rows, matrix, models, seed
 
@@ -48,9 +48,9 @@ def test_fill_reuses_stored_models(tiny_env: Path, tmp_path: Path, client) -> No
 
     table = get_baseline("test-set", "hard").build(p.test_spec, p.data, 9)
     with sessions.begin() as s:
-        from leaderboard import cells as store
+        from leaderboard.ratchet import cells
 
-        ds, _ = store.ensure_dataset(s, p, "test", table)
+        ds, _ = cells.ensure_dataset(s, p, "test", table)
     counters = fill(sessions, p, client, tests=[ds.digest])
     assert counters.cells_computed == 4 and counters.fits == 0  # models came from the database
     assert extra is not None and cell_rows(sessions) == (12, 12)
@@ -95,7 +95,7 @@ def test_killed_worker_every_cell_exactly_once(tiny_env: Path, tmp_path: Path, c
 
 def test_worker_with_other_packages_refuses(tiny_env: Path) -> None:
     from dataperf.errors import EvaluationError
-    from leaderboard.dask_tasks import Group, ProblemRef, compute_group
+    from leaderboard.ratchet.dask_tasks import Group, ProblemRef, compute_group
 
     p = Problem.load(PROBLEM)
     ref = ProblemRef(p.train_spec, p.test_spec, str(p.data.folder), "other", {"scikit-learn": "0.0"})

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from dataperf.cli import main
 from dataperf.runners.dask import ENV_SCHEDULER
-from leaderboard.models import RatchetEvent
-from leaderboard.problem import Problem
-from leaderboard.rescore import rescore
+from leaderboard.boards.diffs import rescore
+from leaderboard.ratchet.problem import Problem
+from leaderboard.storage.tables import RatchetEvent
 from tests.dask.conftest import make_db
 from tests.dask.dask_helpers import PROBLEM, cell_rows, matrix, seed
 

@@ -14,8 +14,8 @@ from dataperf.challenges import challenges, get_challenge
 from dataperf.data.prepare import prepare
 from dataperf.evaluator import load_data
 from dataperf.submission import write_submission
-from leaderboard.db import session_factory, upgrade
-from leaderboard.service import fill_from_baselines, ingest_local
+from leaderboard.jobs.service import fill_from_baselines, ingest_local
+from leaderboard.storage.db import session_factory, upgrade
 
 CONFUSABLE = {6: (0, 2, 4), 7: (5, 9)}
 """For each task's positive class, the classes its negatives are drawn from."""

@@ -23,6 +23,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sessions(db_url: str, tiny_env: Path):  # type: ignore[no-untyped-def]
     """Return a session factory over the migrated test database (tiny challenges active)."""
-    from leaderboard.db import session_factory
+    from leaderboard.storage.db import session_factory
 
     return session_factory(db_url)

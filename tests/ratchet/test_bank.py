@@ -12,16 +12,16 @@ import pytest
 
 from dataperf.metrics import METRICS
 from dataperf.models import Constant, Fitted, Linear
-from leaderboard import bank as bank_module
-from leaderboard import batched
-from leaderboard.bank import Bank
-from leaderboard.problem import RatchetCounters
+from leaderboard.arithmetic import bank as bank_module
+from leaderboard.arithmetic import batched
+from leaderboard.arithmetic.bank import Bank
+from leaderboard.arithmetic.types import RatchetCounters
 
 D, N = 64, 120
 
 
 class _Problem:
-    """The part of :class:`leaderboard.problem.Problem` the bank uses."""
+    """The part of :class:`leaderboard.ratchet.problem.Problem` the bank uses."""
 
     def __init__(self, metric: str, tasks: list[str], n_classes: int) -> None:
         self.metric_name, self.metric = metric, METRICS.get(metric)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from leaderboard import batched, kernels
+from leaderboard.arithmetic import batched, kernels
 
 
 def _block(rng: np.random.Generator, n: int, m: int, tau: np.float32, scale: float = 50.0) -> np.ndarray:

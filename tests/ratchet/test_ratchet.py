@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from dataperf.challenges import get_challenge
 from dataperf.evaluator import evaluate
-from leaderboard.cells import bank_for, dataset_table
-from leaderboard.models import Cell, Dataset, FittedModel, RatchetEvent
-from leaderboard.problem import Problem, RatchetCounters
-from leaderboard.ratchet import Ratchet
-from leaderboard.views import leaderboard
+from leaderboard.arithmetic.types import RatchetCounters
+from leaderboard.boards.boards import board
+from leaderboard.boards.visibility import Visibility
+from leaderboard.ratchet.cells import bank_for, dataset_table
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
+from leaderboard.storage.tables import Cell, Dataset, FittedModel, RatchetEvent
 from tests.ratchet.ratchet_helpers import baseline_file, baseline_table, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
@@ -114,16 +116,16 @@ def test_hard_test_set_is_accepted_easy_one_is_not_and_steps_are_recorded(sessio
     assert len(hard.suite) == 2 and hard.suite[1] == hard.digest
     with sessions() as s:
         kinds = [e.kind for e in s.execute(select(RatchetEvent).order_by(RatchetEvent.id)).scalars()]
-        board = leaderboard(s, TRAIN)
+        shown = board(s, TRAIN, Visibility.ORGANIZER)
     assert kinds[0] == "init" and "top-k" in kinds and kinds.count("accept") == 1
-    scores = [row["score"] for row in board["rows"]]
-    assert scores == sorted(scores, reverse=True) and all(row["complete"] for row in board["rows"])
+    scores = [row["score"] for row in shown["rows"]]
+    assert scores == sorted(scores, reverse=True) and all(row["complete"] for row in shown["rows"])
 
 
 def test_evaluator_bump_marks_stale_and_rescore_diffs(sessions) -> None:  # type: ignore[no-untyped-def]
-    from leaderboard.models import Submission
-    from leaderboard.rescore import rescore
-    from leaderboard.service import ensure_challenge, ensure_team
+    from leaderboard.boards.diffs import rescore
+    from leaderboard.jobs.service import ensure_challenge, ensure_team
+    from leaderboard.storage.tables import Submission
 
     r = _ratchet(sessions)
     steps = [r.add_training_set(baseline_table(TRAIN, "training-set", n, 0)) for n in ("random", "balanced")]
@@ -146,12 +148,12 @@ def test_evaluator_bump_marks_stale_and_rescore_diffs(sessions) -> None:  # type
                 )
             )
     with sessions() as s:
-        assert leaderboard(s, TRAIN, "9.9.9")["stale"] is True
+        assert board(s, TRAIN, Visibility.ORGANIZER, "9.9.9")["stale"] is True
     diffs = rescore(sessions, evaluator_version="9.9.9", challenge_ids=[TRAIN])
     with sessions() as s:
         fresh = s.execute(select(Cell).where(Cell.evaluator_version == "9.9.9")).scalars().all()
-        board = leaderboard(s, TRAIN, "9.9.9")
-    assert len(fresh) == 2 and board["stale"] is False
+        after = board(s, TRAIN, Visibility.ORGANIZER, "9.9.9")
+    assert len(fresh) == 2 and after["stale"] is False
     # the model and data are unchanged, so the scores are too; the diff reports only changes
     assert diffs == []
     assert rescore(sessions, evaluator_version="9.9.9", challenge_ids=[TRAIN]) == []

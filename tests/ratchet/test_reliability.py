@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from leaderboard.models import Cell, FittedModel, Submission
-from leaderboard.service import process_submission, recover_stale
+from leaderboard.jobs.service import process_submission, recover_stale
+from leaderboard.storage.tables import Cell, FittedModel, Submission
 from tests.ratchet.ratchet_helpers import baseline_file, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
 import sys
-from leaderboard.db import session_factory
-from leaderboard.service import ingest_local
+from leaderboard.storage.db import session_factory
+from leaderboard.jobs.service import ingest_local
 sf = session_factory(sys.argv[1])
 for i, path in enumerate(sys.argv[3:]):
     challenge = "tiny-testset" if "tiny-testset" in path else "tiny-selection"
@@ -30,9 +30,9 @@ for i, path in enumerate(sys.argv[3:]):
 
 SLOW = """
 import sys, time
-import leaderboard.cells as cells
-from leaderboard.db import session_factory
-from leaderboard.service import process_submission
+import leaderboard.ratchet.cells as cells
+from leaderboard.storage.db import session_factory
+from leaderboard.jobs.service import process_submission
 real = cells.write_cells
 def slow(*a, **k):
     print("computing", flush=True)
@@ -71,9 +71,9 @@ def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: P
 
 def test_killed_process_leaves_no_partial_cell_and_no_stuck_submission(db_url: str, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
-    from leaderboard.models import Challenge, Team  # noqa: F401 - tables exist
-    from leaderboard.service import add_queued, ensure_challenge, ensure_team
-    from leaderboard.store import store_file
+    from leaderboard.jobs.service import add_queued, ensure_challenge, ensure_team
+    from leaderboard.storage.blobs import store_file
+    from leaderboard.storage.tables import Challenge, Team  # noqa: F401 - tables exist
 
     sha, stored = store_file(baseline_file(TRAIN, "training-set", "random", 0, tmp_path))
     with sessions.begin() as s:

@@ -11,18 +11,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from dataperf.models import Constant, Linear
-from leaderboard.base import Base
-from leaderboard.db import current_revisions, engine, upgrade
-from leaderboard.store import canonical_digest, decode_fitted, decode_rows, encode_fitted, encode_rows
+from leaderboard.storage.base import Base
+from leaderboard.storage.blobs import canonical_digest, decode_fitted, decode_rows, encode_fitted, encode_rows
+from leaderboard.storage.db import current_revisions, engine, upgrade
 
 
 def test_migrations_match_models(db_url: str) -> None:
     import importlib
 
-    import leaderboard.models  # noqa: F401
+    import leaderboard.storage.tables  # noqa: F401
 
     try:
-        importlib.import_module("leaderboard.server_models")  # its tables are migrated too
+        importlib.import_module("leaderboard.storage.server_tables")  # its tables are migrated too
     except ModuleNotFoundError:
         pass
     with engine(db_url).connect() as conn:
@@ -34,7 +34,7 @@ def test_migrations_match_models(db_url: str) -> None:
 def test_first_revision_id() -> None:
     from alembic.script import ScriptDirectory
 
-    from leaderboard.db import alembic_config
+    from leaderboard.storage.db import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert script.get_revision("0001_ratchet").down_revision is None

@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from baselines import for_kind
 from dataperf.errors import SubmissionError
-from leaderboard.models import Challenge, Dataset, Submission, Team, utcnow
-from leaderboard.service import fill_from_baselines, ingest_local, process_submission, recover_stale
-from leaderboard.store import submissions_dir
+from leaderboard.jobs.service import fill_from_baselines, ingest_local, process_submission, recover_stale
+from leaderboard.storage.blobs import submissions_dir
+from leaderboard.storage.tables import Challenge, Dataset, Submission, Team, utcnow
 from tests.ratchet.ratchet_helpers import baseline_file, count
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
@@ -112,7 +112,7 @@ def test_fill_from_baselines_is_idempotent(sessions) -> None:  # type: ignore[no
 
 def _queued(sessions, challenge: str, sha: str, path: Path) -> int:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
-    from leaderboard.service import add_queued, ensure_challenge, ensure_team
+    from leaderboard.jobs.service import add_queued, ensure_challenge, ensure_team
 
     with sessions.begin() as s:
         ensure_challenge(s, get_challenge(challenge))
@@ -125,7 +125,7 @@ def test_a_missing_or_altered_stored_file_fails_retryably_not_rejected(  # type:
     sessions, tmp_path: Path, challenge: str
 ) -> None:
     from dataperf.hashing import sha256_file
-    from leaderboard.service import StoredFileError
+    from leaderboard.jobs.service import StoredFileError
 
     source = baseline_file(challenge, "training-set", "random", 0, tmp_path)
     sha = sha256_file(source)

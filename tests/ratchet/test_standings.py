@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from leaderboard.standings import compute
+from leaderboard.arithmetic.standings import compute
 
 
 def test_scores_ranks_top_k_difficulty_and_bar() -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from leaderboard import auth
-from leaderboard.api.deps import Settings
-from leaderboard.db import session_factory
-from leaderboard.models import Submission
-from leaderboard.server_models import Job, QuotaCharge
+from leaderboard.http.api.deps import Settings
+from leaderboard.jobs import auth
+from leaderboard.storage.db import session_factory
+from leaderboard.storage.server_tables import Job, QuotaCharge
+from leaderboard.storage.tables import Submission
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -22,7 +22,7 @@ def make_client(db_url: str) -> Any:
     """Return a factory of test clients for the app on the test database."""
     from fastapi.testclient import TestClient
 
-    from leaderboard.app import create_app
+    from leaderboard.http.app import create_app
 
     def make(**settings: Any) -> TestClient:
         return TestClient(create_app(Settings(db_url=db_url, **settings)))
@@ -62,7 +62,7 @@ def stored(db_url: str, home: Path) -> tuple[int, int, int, int]:
 
 def work(db_url: str) -> int:
     """Run a worker until the queue is empty."""
-    from leaderboard.worker import run_worker
+    from leaderboard.jobs.worker import run_worker
 
     return run_worker(db_url, once=True, say=lambda _m: None)
 
@@ -128,8 +128,8 @@ def test_submit_work_and_read_everything(make_client: Any, db_url: str, files: A
 
 def test_hidden_test_set_never_shown(make_client: Any, db_url: str, files: Any) -> None:
     """S0's per-cell scores never appear; the shown score switches to the whole suite on publish."""
-    from leaderboard.admin import set_published
-    from leaderboard.models import Cell, Dataset
+    from leaderboard.jobs.admin import set_published
+    from leaderboard.storage.tables import Cell, Dataset
 
     c = make_client()
     h = team(db_url, "ada")
@@ -243,7 +243,7 @@ def test_platform_failure_is_refunded_and_logged(
     make_client: Any, db_url: str, files: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A job whose evaluation keeps failing fails after max_attempts, keeps its log, costs nothing."""
-    from leaderboard import ratchet
+    from leaderboard.ratchet import steps
 
     c = make_client(max_attempts=2)
     h = team(db_url, "ada")
@@ -252,7 +252,7 @@ def test_platform_failure_is_refunded_and_logged(
     def broken(*_a: Any, **_k: Any) -> None:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(ratchet.Ratchet, "add_test_set", broken)  # a fault of the platform, not the file
+    monkeypatch.setattr(steps.Ratchet, "add_test_set", broken)  # a fault of the platform, not the file
     work(db_url)
     st = c.get(f"/api/submissions/{sid}", headers=h).json()
     assert st["status"] == "failed" and st["job_state"] == "failed" and st["attempts"] == 2

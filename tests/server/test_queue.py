@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from leaderboard import queue
-from leaderboard.db import session_factory
-from leaderboard.models import Challenge, Submission, Team, utcnow
-from leaderboard.server_models import Job
+from leaderboard.jobs import queue
+from leaderboard.storage.db import session_factory
+from leaderboard.storage.server_tables import Job
+from leaderboard.storage.tables import Challenge, Submission, Team, utcnow
 
 
 def _jobs(db_url: str, n: int, max_attempts: int = 3) -> list[int]:
@@ -110,7 +110,7 @@ def test_concurrent_takes_never_share_a_job(db_url: str) -> None:
 
 
 def test_heartbeat_keeps_a_long_job(db_url: str) -> None:
-    from leaderboard.worker import Heartbeat
+    from leaderboard.jobs.worker import Heartbeat
 
     sessions = session_factory(db_url)
     _jobs(db_url, 1)

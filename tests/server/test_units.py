@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from dataperf.errors import DataPerfError
-from leaderboard import auth, quota
-from leaderboard.db import current_revisions, session_factory, upgrade
+from leaderboard.jobs import auth, quota
+from leaderboard.storage.db import current_revisions, session_factory, upgrade
 
 
 def test_quota_day_and_reset() -> None:
@@ -20,7 +20,7 @@ def test_quota_day_and_reset() -> None:
 def test_tokens_are_stored_hashed(db_url: str) -> None:
     from sqlalchemy import select
 
-    from leaderboard.server_models import ApiToken
+    from leaderboard.storage.server_tables import ApiToken
 
     with session_factory(db_url).begin() as s:
         team, token = auth.create_team(s, "ada")
@@ -44,7 +44,7 @@ def test_bad_team_names(db_url: str, name: str) -> None:
 def test_migration_up_down_up(home: object, tmp_path: object) -> None:
     from alembic import command
 
-    from leaderboard.db import alembic_config
+    from leaderboard.storage.db import alembic_config
 
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)
@@ -56,8 +56,8 @@ def test_migration_up_down_up(home: object, tmp_path: object) -> None:
 
 
 def test_admin_actions(db_url: str) -> None:
-    from leaderboard.admin import run_action
-    from leaderboard.boards import is_published
+    from leaderboard.boards.visibility import is_published
+    from leaderboard.jobs.admin import run_action
 
     sessions = session_factory(db_url)
     out = run_action(sessions, "create-team", {"name": "ada", "quota": 3})

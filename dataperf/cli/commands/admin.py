@@ -36,8 +36,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Run one admin action."""
-    from leaderboard import admin
-    from leaderboard.db import session_factory, upgrade
+    from leaderboard.jobs import admin
+    from leaderboard.storage.db import session_factory, upgrade
 
     url = upgrade(args.db)
     out = admin.run_action(session_factory(url), args.action, vars(args))

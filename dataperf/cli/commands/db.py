@@ -29,8 +29,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Migrate (or report) the database."""
-    from leaderboard.base import default_url
-    from leaderboard.db import current_revisions, upgrade
+    from leaderboard.storage.base import default_url
+    from leaderboard.storage.db import current_revisions, upgrade
 
     url = args.db or default_url()
     if args.action == "upgrade":

@@ -23,7 +23,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Check the token against the server, then store it."""
-    from leaderboard.client import Client, Login, save_login
+    from dataperf.client import Client, Login, save_login
 
     team = None
     if not args.no_check:

@@ -101,8 +101,8 @@ def _ci(ci: tuple[float, float] | None) -> str:
 def fill_database(names: list[str], say: Any) -> None:
     """Fill the embedded leaderboard database with every baseline (training and test sets)."""
     try:
-        from leaderboard.db import session_factory, upgrade
-        from leaderboard.service import fill_from_baselines
+        from leaderboard.jobs.service import fill_from_baselines
+        from leaderboard.storage.db import session_factory, upgrade
     except ImportError:
         say("leaderboard database not available in this install; skipped")
         return
@@ -112,7 +112,7 @@ def fill_database(names: list[str], say: Any) -> None:
 
 def serve(port: int, say: Any) -> None:
     """Serve the leaderboard on 127.0.0.1 until interrupted."""
-    from leaderboard.app import serve as serve_app
+    from leaderboard.http.app import serve as serve_app
 
     say(f"serving the leaderboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
     serve_app("127.0.0.1", port)

@@ -15,6 +15,13 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("challenge", help="a ratchet challenge: a training-set challenge or its test-set dual")
     p.add_argument("--json", action="store_true", help="print matrix, suite and history as JSON")
     p.add_argument("--db", metavar="URL", help=DB_HELP)
+    p.add_argument(
+        "--view",
+        choices=["organizer", "public", "published"],
+        default="organizer",
+        help="what to show: everything (organizer, the default), what participants see before the "
+        "results are published (public), or after (published)",
+    )
 
 
 @command(
@@ -28,30 +35,35 @@ def run(args: argparse.Namespace) -> int:
     from dataperf.challenges import get_challenge
     from dataperf.cli.output import table
     from dataperf.errors import InputError
-    from leaderboard.db import session_factory
-    from leaderboard.problem import problem_id_for
-    from leaderboard.views import history, matrix, suite
+    from leaderboard.boards.boards import history, matrix, suite
+    from leaderboard.boards.visibility import Visibility
+    from leaderboard.ratchet.problem import problem_id_for
+    from leaderboard.storage.db import session_factory
 
     pid = problem_id_for(get_challenge(args.challenge))
     if pid is None:
         raise InputError(f"challenge '{args.challenge}' has no ratchet (no challenge names it as its pair)")
+    view = Visibility(args.view)
     with session_factory(args.db)() as s:
         doc: dict[str, Any] = {
             "problem": pid,
-            "matrix": matrix(s, pid),
-            "suite": suite(s, pid),
-            "history": history(s, pid),
+            "view": str(view),
+            "matrix": matrix(s, pid, view),
+            "suite": suite(s, pid, view),
+            "history": history(s, pid, view)["events"],
         }
     if args.json:
         print(json.dumps(doc, indent=2))
         return 0
     m = doc["matrix"]
-    short = [d[:8] + ("*" if d in m["suite"] else "") for d in m["test"]]
+    short = [t["digest"][:8] + ("*" if t["in_suite"] else "") for t in m["test"]]
     print(
         f"ratchet {pid} (evaluator {m['evaluator_version']}); columns: test sets (* = in the suite); "
         f"rows: training sets, best first (+ = top-k)"
     )
-    rows = [[t[:8] + ("+" if t in m["top_k"] else ""), *vals] for t, vals in zip(m["train"], m["values"], strict=True)]
+    rows = [
+        [t["digest"][:8] + ("+" if t["top_k"] else ""), *vals] for t, vals in zip(m["train"], m["values"], strict=True)
+    ]
     print(table(["train \\ test", *short], rows) if rows else "(no training sets yet)")
     print("\nsuite:")
     print(
@@ -63,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     print("\nhistory:")
     print(
         table(
-            ["at", "step", "subject", "suite size", "top-k", "bar"],
+            ["at", "step", "suite size", "public suite size", "bar", "best score"],
             [
-                [e["at"], e["kind"], (e["subject"] or "")[:8], len(e["suite"]), len(e["top_k"]), e["bar"]]
+                [e["at"], e["kind"], e.get("suite_size", ""), e["public_suite_size"], e["bar"], e["best_score"]]
                 for e in doc["history"]
             ],
         )

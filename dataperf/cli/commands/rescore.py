@@ -35,15 +35,15 @@ def _args(p: argparse.ArgumentParser) -> None:
 def _rescore_on_dask(args: argparse.Namespace, progress: Callable[[str], None]) -> list[dict[str, Any]]:
     """Rescore with the ratchet's cells computed on the Dask cluster the flags name."""
     from dataperf.runners.dask import ENV_SCHEDULER, close_clients, get_client
-    from leaderboard.db import session_factory
-    from leaderboard.parallel import rescore
+    from leaderboard.boards.diffs import rescore_on_dask
+    from leaderboard.storage.db import session_factory
 
     if args.scheduler:
         os.environ[ENV_SCHEDULER] = args.scheduler  # so that --runner dask uses the same cluster
     try:
         client = get_client(args.scheduler)
         progress(f"dask: {len(client.scheduler_info().get('workers', {}))} workers at {client.scheduler.address}")
-        return rescore(
+        return rescore_on_dask(
             session_factory(args.db), client, challenge_ids=args.challenge, runner=args.runner, progress=progress
         )
     finally:
@@ -60,8 +60,8 @@ def _rescore_on_dask(args: argparse.Namespace, progress: Callable[[str], None]) 
 def run(args: argparse.Namespace) -> int:
     """Rescore and print the before/after diff."""
     from dataperf.cli.output import Progress, table
-    from leaderboard.db import session_factory
-    from leaderboard.rescore import rescore
+    from leaderboard.boards.diffs import rescore
+    from leaderboard.storage.db import session_factory
 
     progress = Progress(not args.quiet and not args.json)
     if args.dask or args.scheduler:

@@ -22,8 +22,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
-    from leaderboard.api.deps import Settings
-    from leaderboard.app import serve
+    from leaderboard.http.api.deps import Settings
+    from leaderboard.http.app import serve
 
     settings = Settings(db_url=args.db)
     if args.max_upload_mb is not None:

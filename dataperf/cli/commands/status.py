@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the status; exit 1 for a failed or rejected submission."""
     from dataperf.cli.output import table
     from dataperf.cli.remote import describe
-    from leaderboard.client import Client, load_login
+    from dataperf.client import Client, load_login
 
     with Client(load_login(args.server)) as c:
         if args.id is None:

@@ -41,8 +41,8 @@ def run(args: argparse.Namespace) -> int:
         return submit(args)
     if not args.team:
         raise InputError(param_error("--team", "dataperf submit --local", "a team name", None))
-    from leaderboard.db import session_factory, upgrade
-    from leaderboard.service import ingest_local
+    from leaderboard.jobs.service import ingest_local
+    from leaderboard.storage.db import session_factory, upgrade
 
     url = upgrade(args.db)
     out = ingest_local(session_factory(url), args.challenge, args.file, args.team)

@@ -40,8 +40,8 @@ def _args(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Work until interrupted (or, with --once, until the queue is empty)."""
     from dataperf.runners import RUNNERS
-    from leaderboard.db import upgrade
-    from leaderboard.worker import run_worker
+    from leaderboard.jobs.worker import run_worker
+    from leaderboard.storage.db import upgrade
 
     RUNNERS.get(args.runner)  # unknown runner: a clear error before any job is taken
     if args.scheduler:

@@ -1,0 +1,290 @@
+"""Batched scoring: every cached fitted model of a problem against one test set in one pass.
+
+The linear models of each task (every training set, every seed) are stacked into one float32
+weight matrix whose last row holds the intercepts, so scoring a new test set is one float32
+matrix product per task (per block of rows, on large test sets), then the decision rule of
+:func:`dataperf.models.decide` and the metric, vectorized (binary models' decisions counted by
+the compiled loops of :mod:`leaderboard.arithmetic.kernels`). :mod:`leaderboard.arithmetic.batched` holds the steps
+and the argument that the batched numbers equal the one-by-one loop's bit for bit;
+``counters.exact_rechecks`` counts the models with any decision re-checked in float64.
+
+Threads: one BLAS thread by default (the ratchet's parallelism comes from workers). A product
+of at least :data:`THREADED_MIN_FLOPS` may use :data:`BATCH_THREADS` threads, which changes
+the rounding of nothing that is decided without a re-check (the bounds hold for any order).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dataperf.models import Fitted, Linear
+from leaderboard.arithmetic import batched
+from leaderboard.arithmetic.blas import controller
+from leaderboard.arithmetic.types import RatchetCounters, Scores, Scoring
+from leaderboard.arithmetic.types import Rows as TaskRows
+
+BATCH_THREADS = 1
+"""BLAS threads for a product of at least :data:`THREADED_MIN_FLOPS` (1: never threaded).
+Measured in benchmarks/ratchet_bench.py (``--threads``): on a 2-core machine shared with
+other work, two threads were slower than one; set 2 on a quiet multi-core host."""
+THREADED_MIN_FLOPS = 20_000_000
+FAST_METRICS = ("f1", "accuracy")
+"""Metrics of [0, 1] binary models computed from confusion counts."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The numbers of one batched pass: ``values[i, t, s]`` is the metric of training set
+    ``digests[i]``'s model of task ``tasks[t]`` and seed ``seeds[s]`` (where ``present``)."""
+
+    digests: list[str]
+    tasks: list[str]
+    seeds: list[int]
+    values: np.ndarray
+    present: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+    def items(self) -> Iterator[tuple[str, Scores]]:
+        """Yield (digest, its scores per task and seed)."""
+        values, present = self.values.tolist(), self.present.tolist()
+        for d, vals, have in zip(self.digests, values, present, strict=True):
+            yield (
+                d,
+                {
+                    t: {s: v for s, v, ok in zip(self.seeds, vt, ht, strict=True) if ok}
+                    for t, vt, ht in zip(self.tasks, vals, have, strict=True)
+                },
+            )
+
+    def as_dict(self) -> dict[str, Scores]:
+        """Return digest -> task -> seed -> metric."""
+        return dict(self.items())
+
+
+@dataclass
+class _Group:
+    """Linear models of one task with the same classes and width (stacked on demand)."""
+
+    classes: np.ndarray
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    models: list[Linear] = field(default_factory=list)
+    stack: batched.Stack | None = None
+    digests: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The stacked models' digest indices in the bank's digest order."""
+    seed_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The stacked models' seed indices in the bank's seed order."""
+
+    def fast(self, metric: str) -> bool:
+        """Whether the models are binary with labels [0, 1] and ``metric`` comes from counts."""
+        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1
+
+    def stacked(self, digest_index: dict[str, int], seed_index: dict[int, int]) -> batched.Stack:
+        """Return the stacked models, restacked only after models were added."""
+        if self.stack is None or len(self.stack.models) != len(self.keys):
+            idx = sorted(range(len(self.keys)), key=lambda j: (digest_index[self.keys[j][0]], self.keys[j][1]))
+            self.stack = batched.Stack.of([self.models[j] for j in idx])
+            self.digests = np.asarray([digest_index[self.keys[j][0]] for j in idx], dtype=np.int64)
+            self.seed_index = np.asarray([seed_index[self.keys[j][1]] for j in idx], dtype=np.int64)
+        return self.stack
+
+
+@dataclass
+class Bank:
+    """Every cached fitted model of one problem and evaluator version, kept stacked in memory.
+
+    ``models[(digest, task, seed)]`` is the fitted model; :meth:`add` appends models (after a
+    database load or a fit), :meth:`score` scores a test set against some or all of them. Both
+    hold the bank's lock (its product buffers are reused from pass to pass).
+    """
+
+    problem: str
+    version: str
+    last_id: int = 0
+    """Highest ``fitted_models.id`` loaded, so refreshing reads only newer rows."""
+    models: dict[tuple[str, str, int], Fitted] = field(default_factory=dict)
+    _digests: dict[str, int] = field(default_factory=dict)
+    _seeds: dict[int, int] = field(default_factory=dict)
+    _groups: dict[str, list[_Group]] = field(default_factory=dict)
+    _by_key: dict[tuple[str, tuple[int, ...], int], _Group] = field(default_factory=dict)
+    _others: dict[str, list[tuple[str, int, Fitted]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _scratch: batched.Scratch = field(default_factory=batched.Scratch)
+
+    def add(self, digest: str, task: str, seed: int, model: Fitted) -> None:
+        """Add one fitted model (ignored if already present)."""
+        with self._lock:
+            key = (digest, task, seed)
+            if key in self.models:
+                return
+            self.models[key] = model
+            self._digests.setdefault(digest, len(self._digests))
+            self._seeds.setdefault(seed, len(self._seeds))
+            if isinstance(model, Linear) and np.isfinite(model.w).all() and np.isfinite(model.b).all():
+                gk = (task, tuple(int(c) for c in model.classes), model.w.shape[1])
+                group = self._by_key.get(gk)
+                if group is None:
+                    group = self._by_key[gk] = _Group(classes=np.asarray(model.classes, dtype=np.int64))
+                    self._groups.setdefault(task, []).append(group)
+                group.keys.append((digest, seed))
+                group.models.append(model)
+            else:  # Constant and any other fitted model: one by one (cheap, or not stackable)
+                self._others.setdefault(task, []).append((digest, seed, model))
+
+    def digests(self) -> list[str]:
+        """Return the training-set digests with models, in the order they were added."""
+        return list(self._digests)
+
+    def score(self, p: Scoring, rows: TaskRows, counters: RatchetCounters, only: Iterable[str] | None = None) -> Batch:
+        """Return every model's metric on ``rows`` (per training-set digest, task and seed).
+
+        ``only`` restricts the result to those digests (the stacked product still covers every
+        model of a group: cheaper than re-stacking). Counts one batched pass. The pass runs in
+        three phases over every task in turn (prepare, products, metrics), so the many small
+        steps of the first and last find the cache warm rather than evicted by a product.
+        """
+        with self._lock:
+            if only is None:
+                digests, wanted = self.digests(), np.ones(len(self._digests), dtype=bool)
+            else:
+                digests = [d for d in dict.fromkeys(only) if d in self._digests]
+                wanted = np.zeros(len(self._digests), dtype=bool)
+                wanted[[self._digests[d] for d in digests]] = True
+            counters.batched_passes += 1
+            tasks = p.task_names
+            shape = (len(self._digests), len(tasks), len(self._seeds))
+            values, present = np.zeros(shape), np.zeros(shape, dtype=bool)
+            with blas_threads(1):
+                parts = [part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted)]
+                for part in parts:
+                    part.products(self._scratch)
+                for part in parts:
+                    g = part.group
+                    values[g.digests, part.task, g.seed_index] = part.metric(p)
+                    present[g.digests, part.task, g.seed_index] = True
+                    counters.matmuls += 1
+                    counters.models_scored += int(part.keep.sum())
+                    counters.exact_rechecks += len(part.exact.rechecked)
+                for i, task in enumerate(tasks):
+                    self._score_others(p, i, task, rows[task], wanted, counters, values[:, i], present[:, i])
+            seeds = sorted(self._seeds)  # ascending, whatever order the models arrived in
+            seed_order = [self._seeds[s] for s in seeds]
+            if only is None and seed_order == sorted(seed_order):  # already in the result's order
+                return Batch(digests, tasks, seeds, values, present)
+            at = np.ix_([self._digests[d] for d in digests], range(len(tasks)), seed_order)
+            return Batch(digests, tasks, seeds, values[at], present[at])
+
+    def _parts(self, p: Scoring, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray) -> list[_Part]:
+        """Return the stacked groups of task ``i`` with wanted models, their rows prepared."""
+        x, truth = xy
+        prepared: dict[bool, batched.Rows] = {}
+        parts = []
+        for group in self._groups.get(p.task_names[i], []):
+            stack = group.stacked(self._digests, self._seeds)
+            keep = wanted[group.digests]
+            if keep.any():
+                fast = group.fast(p.metric_name)
+                if fast not in prepared:
+                    prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
+                rows = prepared[fast]
+                parts.append(_Part(i, group, stack, rows, keep, batched.Exact(stack, rows), fast))
+        return parts
+
+    def _score_others(
+        self,
+        p: Scoring,
+        i: int,
+        task: str,
+        xy: tuple[np.ndarray, np.ndarray],
+        wanted: np.ndarray,
+        c: RatchetCounters,
+        values: np.ndarray,
+        present: np.ndarray,
+    ) -> None:
+        """Fill ``values[digest, seed]`` (and ``present``) for one task's unstacked models."""
+        x, truth = xy
+        for d, seed, model in self._others.get(task, []):
+            at = self._digests[d], self._seeds[seed]
+            if wanted[at[0]]:
+                values[at] = p.metric(truth, model.predict(x.astype(np.float64)), p.n_classes(i))
+                present[at] = True
+                c.models_scored += 1
+
+
+@dataclass
+class _Part:
+    """One stacked group's share of a batched pass on one task's rows (models of ``keep`` exact;
+    the others' values are not used)."""
+
+    task: int
+    group: _Group
+    stack: batched.Stack
+    rows: batched.Rows
+    keep: np.ndarray
+    exact: batched.Exact
+    fast: bool
+    """Binary [0, 1] models scored by a metric of counts (see :meth:`_Group.fast`)."""
+    counted: batched.Counted | None = None
+    labels: np.ndarray | None = None
+
+    def products(self, scratch: batched.Scratch) -> None:
+        """Run the products: the decision counts, or every model's labels."""
+        stack, rows, keep, exact = self.stack, self.rows, self.keep, self.exact
+        finite = stack.finite_for(rows.norm)
+        with _threads(rows, stack):
+            if self.fast and finite:
+                self.counted = batched.count_decisions(stack, rows, keep, scratch)
+            elif not finite:  # beyond float32's range: one by one
+                self.labels = np.stack([exact.whole(j) for j in range(len(stack.models))], axis=1)
+            elif stack.k == 1:
+                decided = batched.binary_decisions(stack, rows, keep, scratch, exact)
+                self.labels = self.group.classes[decided.astype(np.int64)]
+            else:
+                self.labels = batched.multiclass_labels(stack, rows, keep, self.group.classes, exact)
+
+    def metric(self, p: Scoring) -> np.ndarray:
+        """Return the metric of every model of the group (after :meth:`products`)."""
+        if self.counted is not None:
+            counts = batched.settle(self.counted, self.exact)
+            return batched.metric_from_counts(p.metric_name, counts, len(self.rows.truth), self.rows.npos)
+        assert self.labels is not None
+        return batched.metric_columns(p.metric_name, p.metric, self.rows.truth, self.labels, p.n_classes(self.task))
+
+
+def _threads(rows: batched.Rows, stack: batched.Stack) -> AbstractContextManager[None]:
+    """Return the BLAS thread setting of a product of ``rows`` by ``stack``."""
+    if BATCH_THREADS > 1 and 2 * rows.xa.size * stack.w32.shape[1] >= THREADED_MIN_FLOPS:
+        return blas_threads(BATCH_THREADS)
+    return nullcontext()
+
+
+_BLAS: list[Any] | None = None
+
+
+def _blas() -> list[Any]:
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = [lc for lc in controller().lib_controllers if lc.user_api == "blas"]
+    return _BLAS
+
+
+@contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` BLAS threads (set and restored directly on each BLAS library:
+    microseconds, where a threadpoolctl limit costs tens of them on every call)."""
+    libs = _blas()
+    before = [lc.get_num_threads() for lc in libs]
+    for lc in libs:
+        lc.set_num_threads(n)
+    try:
+        yield
+    finally:
+        for lc, k in zip(libs, before, strict=True):
+            lc.set_num_threads(k)

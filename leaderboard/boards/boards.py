@@ -1,0 +1,317 @@
+"""The read model: every leaderboard, matrix, suite, history and submission result shown.
+
+The CLI (``dataperf leaderboard``, ``dataperf ratchet``), the JSON API, the CSV export, the
+rescore diffs and the web pages all read through these functions, each under an explicit
+:class:`~leaderboard.boards.visibility.Visibility`, so they cannot disagree and none can show
+more than its viewer may see (the rules are in :mod:`leaderboard.boards.visibility`).
+
+Ratchet challenges are ranked from cached cells (:mod:`leaderboard.arithmetic.standings`);
+other challenges from each done submission's stored result, scored by the evaluator on the
+public ``test`` split only, so their board is the same at every level. Views read the cells of
+the current evaluator version; when that version has no cell yet for a problem (just bumped,
+before ``dataperf rescore``), they show the newest older version's and mark the board stale.
+Confidence intervals: 95% Student-t over seeds of the per-seed mean over tasks and the shown
+suite members (the evaluator's rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dataperf.challenges import get_challenge
+from dataperf.contract import Role
+from dataperf.kinds import kind_of
+from dataperf.version import EVALUATOR_VERSION
+from leaderboard.boards.problem_view import ProblemView
+from leaderboard.boards.visibility import Visibility, is_published
+from leaderboard.ratchet.problem import problem_id_for
+from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
+
+SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
+"""The parts of a ratchet submission's result that a public view may show."""
+SAFE_STEP = ("role", "digest", "accepted", "duplicate", "counters")
+"""The parts of its ratchet step a public view may show (no score, rank, difficulty, bar,
+top-k or reason: those come from standings over the whole suite)."""
+
+
+def _subs(session: Session, challenge: str) -> list[Any]:
+    """Return the done submissions of ``challenge`` (only the shown columns), oldest first."""
+    q = (
+        select(
+            Submission.id,
+            Submission.label,
+            Submission.filename,
+            Submission.created_at,
+            Submission.dataset_id,
+            Submission.result,
+            Team.name.label("team"),
+            Team.is_baseline,
+        )
+        .join(Team, Team.id == Submission.team_id)
+        .where(Submission.challenge == challenge, Submission.status == "done")
+        .order_by(Submission.id)
+    )
+    return list(session.execute(q).all())
+
+
+def _base(row: Any) -> dict[str, Any]:
+    return {
+        "submission": row.id,
+        "team": row.team,
+        "label": row.label or row.filename,
+        "baseline": bool(row.is_baseline),
+        "submitted_at": row.created_at.isoformat() if row.created_at else None,
+    }
+
+
+def _digest_of(session: Session, subs: list[Any]) -> dict[int, str]:
+    ids = sorted({r.dataset_id for r in subs if r.dataset_id is not None})
+    if not ids:
+        return {}
+    return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
+
+
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return rows
+
+
+def board(session: Session, challenge: str, view: Visibility, evaluator_version: str | None = None) -> dict[str, Any]:
+    """Return the leaderboard of ``challenge`` as ``view`` may see it: ``{"challenge", "title",
+    "kind", "view", "published", "metric", "direction", "ratchet", "scope", "evaluator_version",
+    "stale", "note", "rows"}`` (ratchet boards add "problem", "top_k" and "bar"), rows best first,
+    each with its rank."""
+    spec = get_challenge(challenge)
+    current = evaluator_version or EVALUATOR_VERSION
+    pid = problem_id_for(spec)
+    head: dict[str, Any] = {
+        "challenge": spec.id,
+        "title": spec.title,
+        "kind": spec.kind,
+        "layout": kind_of(spec).board(spec, pid is not None).to_dict(),
+        "view": str(view),
+        "published": is_published(session, challenge),
+    }
+    if pid is None:
+        rows = [_plain_row(r) for r in _subs(session, challenge)]
+        sign = -1.0 if spec.metric.direction == "max" else 1.0
+        rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
+        return head | {
+            "metric": spec.metric.name,
+            "direction": spec.metric.direction,
+            "ratchet": False,
+            "scope": "public test split",
+            "evaluator_version": current,
+            "stale": any(r["evaluator_version"] != current for r in rows),
+            "note": "scored by the evaluator on the public test split",
+            "rows": _ranked(rows),
+        }
+    pv = ProblemView(session, pid, view, evaluator_version)
+    st = pv.standings
+    subs = _subs(session, challenge)
+    digests = _digest_of(session, subs)
+    meta = head | {
+        "ratchet": True,
+        "problem": pid,
+        "evaluator_version": pv.version,
+        "stale": pv.version != current,
+        "top_k": list(st.top_k),
+        "bar": st.bar,
+    }
+    if kind_of(spec).role is Role.TESTS:
+        return meta | {
+            "metric": "difficulty",
+            "direction": "max",
+            "scope": "difficulty over the top-k training sets" + ("" if view.uses_hidden else " of the public ranking"),
+            "note": "",
+            "rows": _test_rows(subs, digests, pv),
+        }
+    note = ""
+    if not view.uses_hidden and not pv.public_suite:
+        note = "no public test set has joined the suite yet: scores appear when one does or when results are published"
+    return meta | {
+        "metric": spec.metric.name,
+        "direction": spec.metric.direction,
+        "scope": "whole suite (hidden test set included)" if view.uses_hidden else "public test sets of the suite",
+        "note": note,
+        "rows": _train_rows(subs, digests, pv),
+    }
+
+
+def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
+    st = pv.standings
+    rows = []
+    for sub in subs:
+        d = digests.get(sub.dataset_id or -1)
+        if d is None:
+            continue
+        rows.append(
+            _base(sub)
+            | {
+                "digest": d,
+                "score": st.score.get(d),
+                "ci95": pv.ci95(d),
+                "worst": pv.worst(d),
+                "complete": st.complete.get(d, False),
+                "top_k": d in st.top_k,
+            }
+        )
+    rows.sort(key=lambda r: (st.rank.get(r["digest"], 10**9), r["submission"]))
+    return _ranked(rows)
+
+
+def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
+    st, shown = pv.standings, set(pv.tests)
+    rows = []
+    for sub in subs:
+        d = digests.get(sub.dataset_id or -1)
+        if d is None or d not in shown:
+            continue
+        rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": d in pv.shown_suite})
+    rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
+    return _ranked(rows)
+
+
+def _plain_row(row: Any) -> dict[str, Any]:
+    res = row.result or {}
+    prov = res.get("provenance", {})
+    return _base(row) | {
+        "score": res.get("mean"),
+        "ci95": res.get("ci95"),
+        "evaluator_version": prov.get("evaluator_version"),
+    }
+
+
+def _labels(session: Session, problem: str) -> dict[str, str]:
+    """Return a display label per set digest: '#id team/label' of its first done submission."""
+    q = (
+        select(Dataset.digest, Submission.id, Team.name, Submission.label)
+        .join(Submission, Submission.dataset_id == Dataset.id)
+        .join(Team, Team.id == Submission.team_id)
+        .where(Dataset.problem == problem, Submission.status == "done")
+        .order_by(Submission.id)
+    )
+    out: dict[str, str] = {}
+    for digest, sid, team, label in session.execute(q).all():
+        out.setdefault(digest, f"#{sid} {team}" + (f" ({label})" if label and not team.endswith(label) else ""))
+    return out
+
+
+def matrix(
+    session: Session,
+    challenge: str,
+    view: Visibility,
+    limit: int | None = None,
+    evaluator_version: str | None = None,
+) -> dict[str, Any]:
+    """Return the train x test matrix of ``challenge``'s ratchet problem as ``view`` may see it:
+    the best ``limit`` training sets (all when None) in the shown ranking against every shown
+    test set (S0's column only for the organizer), with the shown suite and top-k."""
+    pid = problem_id_for(get_challenge(challenge))
+    if pid is None:
+        return {"challenge": challenge, "ratchet": False, "train": [], "test": [], "values": []}
+    pv = ProblemView(session, pid, view, evaluator_version)
+    st = pv.standings
+    labels = _labels(session, pid)
+    train = st.train if limit is None else st.train[:limit]
+    values = pv.values()
+    return {
+        "challenge": challenge,
+        "problem": pid,
+        "ratchet": True,
+        "view": str(view),
+        "evaluator_version": pv.version,
+        "published": is_published(session, challenge),
+        "hidden_columns": 0 if view.shows_hidden_cells else len(pv.hidden),
+        "suite": list(pv.shown_suite),
+        "top_k": list(st.top_k),
+        "train": [{"digest": d, "label": labels.get(d, d[:10]), "top_k": d in st.top_k} for d in train],
+        "test": [{"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.shown_suite} for d in pv.tests],
+        "values": [[values.get((t, s)) for s in pv.tests] for t in train],
+    }
+
+
+def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any]:
+    """Return the ratchet history of ``challenge``'s problem as ``view`` may see it: per event
+    its time, kind, suite size, the bar and the best training-set score. A public view
+    recomputes each event's bar and best score from public cells over the public suite members
+    of that time, and leaves out the events that mark a change of the hidden ranking's top-k;
+    the organizer also gets each event's recorded suite, top-k and scores."""
+    spec = get_challenge(challenge)
+    pid = problem_id_for(spec)
+    if pid is None:
+        return {"challenge": challenge, "ratchet": False, "events": []}
+    pv = ProblemView(session, pid, view)
+    q = select(RatchetEvent).where(RatchetEvent.problem == pid).order_by(RatchetEvent.id)
+    pick = max if pv.direction == "max" else min
+    out = []
+    for e in session.execute(q).scalars():
+        suite = list(e.suite)
+        public = [s for s in suite if s not in pv.hidden]
+        event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind, "public_suite_size": len(public)}
+        if view.uses_hidden:
+            trained = [v for v in ((e.scores or {}).get("train") or {}).values() if v is not None]
+            event |= {"suite_size": len(suite), "bar": e.bar, "best_score": pick(trained) if trained else None}
+        elif e.kind == "top-k":
+            continue
+        else:
+            point = pv.history_point(list(((e.scores or {}).get("train") or {}).keys()), suite)
+            event |= {"bar": point["bar"], "best_score": point["best_score"]}
+        if view.shows_hidden_cells:
+            event |= {
+                "subject": e.subject_sha256,
+                "evaluator_version": e.evaluator_version,
+                "suite": suite,
+                "top_k": list(e.top_k),
+                "scores": e.scores,
+            }
+        out.append(event)
+    return {
+        "challenge": challenge,
+        "problem": pid,
+        "ratchet": True,
+        "view": str(view),
+        "published": is_published(session, challenge),
+        "metric": get_challenge(pid).metric.name,
+        "events": out,
+    }
+
+
+def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, Any]]:
+    """Return the active suite as ``view`` may see it: digest, why it joined, when, and its
+    difficulty (the organizer: when it joined; others: now, in the shown standings)."""
+    pid = problem_id_for(get_challenge(challenge))
+    if pid is None:
+        return []
+    pv = ProblemView(session, pid, view)
+    shown = set(pv.shown_suite)
+    q = select(SuiteMember).where(SuiteMember.problem == pid).order_by(SuiteMember.id)
+    return [
+        {
+            "digest": m.test_sha256,
+            "reason": m.reason,
+            "difficulty": m.difficulty if view.shows_hidden_cells else pv.standings.difficulty.get(m.test_sha256),
+            "added_at": m.added_at.isoformat(),
+        }
+        for m in session.execute(q).scalars()
+        if m.test_sha256 in shown
+    ]
+
+
+def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
+    """Return what ``view`` may see of a submission's stored result: everything for challenges
+    outside a ratchet (scored on the public split) and for published or organizer views; for a
+    ratchet submission in a public view only what reveals nothing of the hidden test set (its
+    score, rank and difficulty are on the public board)."""
+    res = sub.result
+    if not res or "violations" in res:
+        return None
+    if "ratchet" not in res or view.uses_hidden:
+        return dict(res)
+    out = {k: res[k] for k in SAFE_RESULT if k in res}
+    out["ratchet"] = {k: res["ratchet"][k] for k in SAFE_STEP if k in res["ratchet"]}
+    return out

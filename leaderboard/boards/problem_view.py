@@ -1,0 +1,120 @@
+"""One ratchet problem as one viewer may see it: sets, suite, cells and standings, loaded once.
+
+The standings shown are computed for the viewer's :class:`~leaderboard.boards.visibility.Visibility`:
+over the whole suite (``organizer``, ``published``) or over the public suite members and the
+public test sets only (``public``), so the ranking, the top-k, difficulty and the bar of a
+public view are functions of public cells alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dataperf.challenges import get_challenge
+from dataperf.evaluator import confidence_interval
+from dataperf.kinds.test_set import options_of
+from leaderboard.arithmetic.standings import Standings, compute
+from leaderboard.boards.visibility import Visibility
+from leaderboard.ratchet.cells import effective_version
+from leaderboard.ratchet.problem import dual_of
+from leaderboard.storage.tables import Cell, Dataset, SuiteMember
+
+
+class ProblemView:
+    """Everything about one ratchet problem that ``view`` may show, loaded in one go."""
+
+    def __init__(self, session: Session, problem: str, view: Visibility, evaluator_version: str | None = None) -> None:
+        spec = get_challenge(problem)
+        self.problem, self.view = problem, view
+        self.direction = spec.metric.direction
+        self.seeds = [str(s) for s in spec.seeds]
+        self.k = options_of(dual_of(problem)).top_k
+        self.version = effective_version(session, problem, evaluator_version)
+        sets = session.execute(
+            select(Dataset.digest, Dataset.role, Dataset.origin).where(Dataset.problem == problem).order_by(Dataset.id)
+        ).all()
+        self.train = [d for d, r, _ in sets if r == "train"]
+        self.all_tests = [d for d, r, _ in sets if r == "test"]
+        self.hidden = {d for d, r, o in sets if r == "test" and o == "organizer"}
+        self.public_tests = [d for d in self.all_tests if d not in self.hidden]
+        members = session.execute(
+            select(SuiteMember.test_sha256).where(SuiteMember.problem == problem).order_by(SuiteMember.id)
+        ).scalars()
+        self.full_suite = list(members)
+        self.public_suite = [d for d in self.full_suite if d not in self.hidden]
+        rows = session.execute(
+            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores).where(
+                Cell.problem == problem, Cell.evaluator_version == self.version
+            )
+        ).all()
+        self.all_cells = [(a, b, float(m)) for a, b, m, _ in rows]
+        self.public_cells = [c for c in self.all_cells if c[1] not in self.hidden]
+        self._cell_scores = {(a, b): sc for a, b, _, sc in rows}
+
+    @property
+    def tests(self) -> list[str]:
+        """Return the test sets whose columns, rows and difficulties may be shown."""
+        return self.all_tests if self.view.shows_hidden_cells else self.public_tests
+
+    @property
+    def suite(self) -> list[str]:
+        """Return the suite members whose cells make up the shown scores."""
+        return self.full_suite if self.view.uses_hidden else self.public_suite
+
+    @property
+    def shown_suite(self) -> list[str]:
+        """Return the suite members that may be named (S0 only to the organizer)."""
+        return self.full_suite if self.view.shows_hidden_cells else self.public_suite
+
+    @cached_property
+    def public(self) -> Standings:
+        """Return the standings over public data only: public suite members, public test sets."""
+        return compute(self.train, self.public_tests, self.public_suite, self.public_cells, self.k, self.direction)
+
+    @cached_property
+    def standings(self) -> Standings:
+        """Return the standings this view shows (scores, ranks, top-k, difficulty, bar)."""
+        if not self.view.uses_hidden:
+            return self.public
+        return compute(self.train, self.all_tests, self.full_suite, self.all_cells, self.k, self.direction)
+
+    def worst(self, digest: str) -> float | None:
+        """Return the worst shown cell of ``digest`` (a public cell unless the organizer looks)."""
+        st = self.standings if self.view.shows_hidden_cells else self.public
+        return st.worst.get(digest)
+
+    def ci95(self, digest: str) -> list[float] | None:
+        """Return the 95% CI over seeds of ``digest``'s shown score (None when unknown)."""
+        sums: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+        for s in self.suite:
+            scores = self._cell_scores.get((digest, s))
+            if scores is None:
+                return None
+            for per in scores.values():
+                for seed, v in per.items():
+                    sums[seed] += float(v)
+                    counts[seed] += 1
+        ci = confidence_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
+        return list(ci) if ci is not None else None
+
+    def values(self) -> dict[tuple[str, str], float]:
+        """Return the cells this view may show, keyed by (training set, test set)."""
+        cells = self.all_cells if self.view.shows_hidden_cells else self.public_cells
+        return {(a, b): v for a, b, v in cells}
+
+    def history_point(self, trains: list[str], suite: list[str]) -> dict[str, Any]:
+        """Return the bar and the best score of a past ratchet state (its training sets and
+        suite), recomputed from this view's cells: public ones only unless S0 may be used."""
+        members = suite if self.view.uses_hidden else [s for s in suite if s not in self.hidden]
+        tests = self.all_tests if self.view.uses_hidden else self.public_tests
+        cells = self.all_cells if self.view.uses_hidden else self.public_cells
+        st = compute(trains, tests, members, cells, self.k, self.direction)
+        best = [st.score[t] for t in st.train if st.complete.get(t) and st.score.get(t) is not None]
+        pick = max if self.direction == "max" else min
+        return {"bar": st.bar, "best_score": pick(best) if best else None, "suite": members}  # type: ignore[type-var]

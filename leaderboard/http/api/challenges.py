@@ -1,0 +1,109 @@
+"""Challenges, leaderboards (JSON and CSV), the train x test matrix and the ratchet history."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from leaderboard.boards import boards
+from leaderboard.boards.cache import stamp
+from leaderboard.boards.visibility import for_participants, is_published
+from leaderboard.http.api.deps import challenge, public_spec, state
+
+router = APIRouter(tags=["challenges"])
+
+
+def cached(request: Request, key: tuple[Any, ...], challenge_id: str, build: Any) -> Any:
+    """Return the view ``key`` of ``challenge_id`` as participants may see it now (public, or
+    published once the organizer published) from the app's cache, rebuilding it when the data
+    changed; ``build(session, visibility)`` computes it."""
+    st = state(request)
+    with st.sessions() as s:
+        current = stamp(s)
+        view = for_participants(s, challenge_id)
+
+    def make() -> Any:
+        with st.sessions() as s:
+            return build(s, view)
+
+    return st.cache.get((*key, str(view)), current, make)
+
+
+def board_for(request: Request, challenge_id: str) -> dict[str, Any]:
+    """Return the shown leaderboard of ``challenge_id`` (cached)."""
+    challenge(challenge_id)
+    return cached(request, ("board", challenge_id), challenge_id, lambda s, v: boards.board(s, challenge_id, v))  # type: ignore[no-any-return]
+
+
+def columns(board: dict[str, Any]) -> list[str]:
+    """Return the CSV columns of a board (its kind's layout)."""
+    return list(board["layout"]["table"])
+
+
+def to_csv(board: dict[str, Any]) -> str:
+    """Return a board's rows as CSV text."""
+    cols = columns(board)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in board["rows"]:
+        w.writerow([";".join(f"{x:.6g}" for x in r[c]) if isinstance(r.get(c), list) else r.get(c) for c in cols])
+    return buf.getvalue()
+
+
+@router.get("/challenges", summary="List the challenges")
+def list_challenges() -> dict[str, Any]:
+    """Return every challenge's public description."""
+    from dataperf.challenges import challenges
+
+    reg = challenges()
+    return {"challenges": [public_spec(reg.get(n)) for n in reg.names()]}
+
+
+@router.get("/challenges/{challenge_id}", summary="One challenge")
+def get_one(challenge_id: str, request: Request) -> dict[str, Any]:
+    """Return a challenge's public description and whether its hidden results are published."""
+    spec = challenge(challenge_id)
+    with state(request).sessions() as s:
+        published = is_published(s, challenge_id)
+    return public_spec(spec) | {"published": published}
+
+
+@router.get("/challenges/{challenge_id}/leaderboard", summary="Leaderboard (JSON or CSV)")
+def leaderboard(challenge_id: str, request: Request, format: str = "json") -> Any:
+    """Return the leaderboard; ``format=csv`` answers CSV."""
+    board = board_for(request, challenge_id)
+    if format == "csv":
+        return Response(
+            to_csv(board),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'},
+        )
+    return board
+
+
+@router.get("/challenges/{challenge_id}/leaderboard.csv", summary="Leaderboard as CSV")
+def leaderboard_csv(challenge_id: str, request: Request) -> Response:
+    """Return the leaderboard as CSV."""
+    return Response(to_csv(board_for(request, challenge_id)), media_type="text/csv; charset=utf-8")
+
+
+@router.get("/challenges/{challenge_id}/matrix", summary="Train x test matrix (no hidden cells)")
+def matrix(challenge_id: str, request: Request, limit: int = 60) -> Any:
+    """Return the heatmap matrix of the challenge's ratchet problem, hidden test set left out."""
+    challenge(challenge_id)
+    limit = max(1, min(limit, 500))
+    return cached(
+        request, ("matrix", challenge_id, limit), challenge_id, lambda s, v: boards.matrix(s, challenge_id, v, limit)
+    )
+
+
+@router.get("/challenges/{challenge_id}/history", summary="Ratchet history")
+def history(challenge_id: str, request: Request) -> Any:
+    """Return the ratchet history (bar and best score over time) of the challenge's problem."""
+    challenge(challenge_id)
+    return cached(request, ("history", challenge_id), challenge_id, lambda s, v: boards.history(s, challenge_id, v))

@@ -1,0 +1,179 @@
+"""A ratchet problem: a training-set challenge, its test-set dual, their data and fixed model.
+
+The problem is named after its training-set challenge. Training sets are (task, id, label) rows
+of that challenge's pool; test sets are (task, id) rows of its evaluation pool (the ``test``
+split) labelled by the ground truth; the organizer's hidden test set S0 is every row of the
+``test-hidden`` split for every task. The dual names its pair in ``pair`` and takes the data
+recipe, tasks and model from it, so ids and embeddings are the same in both challenges' prepared data; the ratchet reads
+rows from the training-set challenge's prepared data only.
+
+A cell ``A[t, s]`` is the metric per task and seed of the fixed model trained on t's rows of a
+task and scored on s's rows of the same task; its value is the mean over tasks of the mean over
+seeds (:func:`dataperf.evaluator.summarize`, the evaluator's own rule), so the cell of a
+training set against the whole ``test`` split equals ``dataperf evaluate``'s mean.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dataperf.challenges import challenges, get_challenge, spec_sha256
+from dataperf.contract import ChallengeSpec, Role
+from dataperf.data.prepared import PreparedData
+from dataperf.errors import EvaluationError, SpecError
+from dataperf.evaluator import load_data, overall_mean, package_versions, task_means
+from dataperf.kinds import kind_of
+from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, options_of, task_truth
+from dataperf.metrics import METRICS
+from dataperf.models import Fitted, build_model
+from dataperf.version import EVALUATOR_VERSION
+from leaderboard.arithmetic.blas import single_threaded_blas
+from leaderboard.arithmetic.types import RatchetCounters, Rows, Scores
+
+
+def problem_id_for(spec: ChallengeSpec) -> str | None:
+    """Return the ratchet problem ``spec`` belongs to (the id of the challenge whose kind
+    trains), or None when the challenge is not part of a ratchet (no challenge tests it)."""
+    role = kind_of(spec).role
+    if role is Role.TESTS:
+        return spec.pair
+    if role is Role.TRAINS and any(challenges().get(n).pair == spec.id for n in challenges()):
+        return spec.id
+    return None
+
+
+def dual_of(problem: str) -> ChallengeSpec:
+    """Return the challenge that tests the training sets of ``problem`` (names it as ``pair``)."""
+    for name in challenges():
+        spec = challenges().get(name)
+        if spec.pair == problem and kind_of(spec).role is Role.TESTS:
+            return spec
+    raise SpecError(f"no challenge names '{problem}' as its pair")
+
+
+class Problem:
+    """The specs, data and fixed model of one ratchet problem, for one evaluator version."""
+
+    def __init__(
+        self, train_spec: ChallengeSpec, test_spec: ChallengeSpec, data: PreparedData, evaluator_version: str
+    ) -> None:
+        self.id = train_spec.id
+        self.train_spec = train_spec
+        self.test_spec = test_spec
+        self.data = data
+        self.evaluator_version = evaluator_version
+        self.tasks = list(train_spec.tasks)
+        self.seeds = list(train_spec.seeds)
+        self.model = build_model(train_spec.model.name, dict(train_spec.model.params))
+        self.metric_name = train_spec.metric.name
+        self.metric = METRICS.get(self.metric_name)
+        self.direction = train_spec.metric.direction
+        self.margin = options_of(test_spec).margin
+        self.top_k = options_of(test_spec).top_k
+
+    @classmethod
+    def load(cls, problem: str, evaluator_version: str | None = None) -> Problem:
+        """Return problem ``problem`` with verified prepared data (DataError if not prepared)."""
+        spec = get_challenge(problem)
+        return cls(spec, dual_of(problem), load_data(spec), evaluator_version or EVALUATOR_VERSION)
+
+    @property
+    def task_names(self) -> list[str]:
+        """Return the task names in spec order."""
+        return [t.name for t in self.tasks]
+
+    def n_classes(self, task_index: int) -> int:
+        """Return the size of task ``task_index``'s label domain."""
+        return len(self.train_spec.task_labels(self.tasks[task_index]))
+
+    def train_rows(self, table: pd.DataFrame) -> Rows:
+        """Return a training set's rows per task (x from the pool, the submitted labels)."""
+        pool = self.data.split("pool")
+        out: Rows = {}
+        for task in self.tasks:
+            rows = table[table["task"] == task.name]
+            out[task.name] = (pool.rows(rows["id"].to_numpy(np.int64)), rows["label"].to_numpy(np.int64))
+        return out
+
+    def test_rows(self, table: pd.DataFrame) -> Rows:
+        """Return a test set's rows per task: x and ground truth, from the evaluation pool or
+        the hidden split (ids are unique across splits)."""
+        splits = [self.data.split(EVAL_SPLIT), self.data.split(HIDDEN_SPLIT)]
+        dim = self.train_spec.data.embedding.dim
+        out: Rows = {}
+        for task in self.tasks:
+            ids = table.loc[table["task"] == task.name, "id"].to_numpy(np.int64)
+            x = np.empty((len(ids), dim), dtype=np.float32)
+            labels = np.full(len(ids), -1, dtype=np.int64)
+            for split in splits:
+                mask = split.contains(ids)
+                if mask.any():
+                    x[mask] = split.rows(ids[mask])
+                    labels[mask] = split.labels[split.positions(ids[mask])]
+            if (labels < 0).any():
+                raise EvaluationError(
+                    f"{self.id}: test-set ids {ids[labels < 0][:5].tolist()} are in no evaluation split"
+                )
+            out[task.name] = (x, task_truth(task, labels))
+        return out
+
+    def hidden_table(self) -> pd.DataFrame:
+        """Return S0, the organizer's hidden test set: every ``test-hidden`` row for every task."""
+        ids = self.data.split(HIDDEN_SPLIT).ids
+        return pd.DataFrame({"task": np.repeat(self.task_names, len(ids)), "id": np.tile(ids, len(self.tasks))})
+
+    def fit(self, rows: Rows, counters: RatchetCounters) -> dict[tuple[str, int], Fitted]:
+        """Return the fixed model fitted on each task's rows, for each seed."""
+        out = {}
+        with single_threaded_blas():
+            for task in self.tasks:
+                x, y = rows[task.name]
+                for seed in self.seeds:
+                    out[(task.name, seed)] = self.model.fit(x, y, seed)
+                    counters.fits += 1
+        return out
+
+    def score_one(self, models: dict[tuple[str, int], Fitted], rows: Rows, counters: RatchetCounters) -> Scores:
+        """Return the metric per task and seed of one training set's models on one test set."""
+        out: Scores = {}
+        with single_threaded_blas():
+            for i, task in enumerate(self.tasks):
+                x, truth = rows[task.name]
+                x64 = x.astype(np.float64)
+                out[task.name] = {}
+                for seed in self.seeds:
+                    out[task.name][seed] = self.metric(truth, models[(task.name, seed)].predict(x64), self.n_classes(i))
+                    counters.predictions += 1
+        return out
+
+    def cell_mean(self, scores: Scores) -> float:
+        """Return a cell's value: the mean over tasks of the mean over seeds."""
+        return overall_mean(task_means(scores, self.seeds))
+
+    def provenance(self, path: str, wall_s: float) -> dict[str, Any]:
+        """Return the provenance recorded with a cell computed by ``path`` (fit or batched)."""
+        return {
+            "challenge": self.id,
+            "challenge_version": self.train_spec.version,
+            "spec_sha256": spec_sha256(self.train_spec),
+            "data_sha256": self.data.sha256,
+            "evaluator_version": self.evaluator_version,
+            "packages": _packages(),
+            "seeds": self.seeds,
+            "path": path,
+            "wall_time_s": round(wall_s, 6),
+        }
+
+
+@lru_cache(maxsize=1)
+def _packages() -> dict[str, str]:
+    return package_versions()
+
+
+def scores_to_json(scores: Scores) -> dict[str, dict[str, float]]:
+    """Return scores with string seed keys (JSON objects)."""
+    return {t: {str(s): v for s, v in per.items()} for t, per in scores.items()}

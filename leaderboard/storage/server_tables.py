@@ -1,0 +1,102 @@
+"""Server-only tables: API tokens, daily quota charges, the job queue and challenge settings.
+
+They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tables
+(:mod:`leaderboard.storage.tables`) and are created by the Alembic revision ``0002_server``.
+
+- :class:`ApiToken`: a team's token, stored as the sha256 of the secret (never the secret).
+- :class:`TeamQuota`: a team's daily submission limit (one row per team, also the row the
+  quota check locks so concurrent uploads of one team cannot overdraw it).
+- :class:`QuotaCharge`: one charge per accepted submission (unique), on the UTC day it was
+  accepted; a platform failure refunds it. Usage of a day is its unrefunded charges.
+- :class:`Job`: the durable queue of record, one job per submission, taken with a lease.
+- :class:`ChallengeSetting`: whether the organizer has published a challenge's hidden results.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leaderboard.storage.base import Base
+from leaderboard.storage.tables import utcnow
+
+JOB_STATES = ("queued", "leased", "done", "failed")
+"""queued (waiting), leased (a worker holds it), done (result written), failed (attempts
+exhausted or the platform cannot score it; the log is kept)."""
+LOG_LIMIT = 64 * 1024
+"""Most characters of a job's log kept (the tail is kept when it grows past this)."""
+
+
+class ApiToken(Base):
+    """An API token of a team: only the sha256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TeamQuota(Base):
+    """A team's daily submission limit (None: the server default)."""
+
+    __tablename__ = "team_quotas"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    daily_limit: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuotaCharge(Base):
+    """One accepted submission charged to its team on one UTC day (refunded on platform failure)."""
+
+    __tablename__ = "quota_charges"
+    __table_args__ = (Index("ix_quota_charges_team_day", "team_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    day: Mapped[str] = mapped_column(String(10))
+    """The UTC day charged, ``YYYY-MM-DD``."""
+    charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Job(Base):
+    """The evaluation job of one submission: the queue of record, taken by workers with a lease."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("state IN ('queued', 'leased', 'done', 'failed')", name="state"),
+        Index("ix_jobs_state_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    completions: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times a result was recorded for this job (idempotent completion keeps it at 1)."""
+    log: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ChallengeSetting(Base):
+    """Organizer settings of a challenge on the server: whether hidden results are published."""
+
+    __tablename__ = "challenge_settings"
+
+    challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
