@@ -4,7 +4,9 @@
   (``dataperf submit --local``). Invalid input raises SubmissionError and stores nothing.
 - :func:`process_submission` scores a stored submission (the worker's job). Ratchet
   challenges (a training-set challenge with a test-set dual, and that dual) are scored by the
-  ratchet's cells; every other challenge by a runner. Writing the result is idempotent.
+  ratchet's cells, from the canonical table the runner read the file into; every other
+  challenge by the runner. The runner is the only reader of the file. Writing the result is
+  idempotent.
 - :func:`recover_stale` puts submissions left ``running`` by a killed process back in the queue.
 - :func:`fill_from_baselines` submits every registered baseline of every challenge.
 """
