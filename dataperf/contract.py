@@ -4,7 +4,8 @@ A challenge spec (``challenges/<id>.yaml``) loads into :class:`ChallengeSpec`, a
 frozen models that reject unknown keys and wrong types when built, never at scoring time.
 A challenge *kind* (:class:`ChallengeKind`) says what a submission of that kind looks like,
 which invariants it must meet and how it is scored. A :class:`Result` is what every
-evaluation returns, wherever it ran; a :class:`Runner` is where it runs.
+evaluation returns, wherever it ran; a :class:`Runner` is where it runs, and where a
+submission file is read: its :meth:`Runner.parse` returns a :class:`CanonicalSubmission`.
 """
 
 from __future__ import annotations
@@ -208,6 +209,25 @@ class ParsedSubmission:
     """Canonical columns of the kind's schema, one row per submitted row."""
     rows: np.ndarray
     """For each table row, its 1-based row number in the file (for error messages)."""
+
+
+@dataclass(frozen=True)
+class CanonicalSubmission:
+    """A submission file read and validated by a runner: the kind's canonical, schema-checked
+    table and the file's sha256, with where the file was read. Whoever holds one needs the file
+    no more (the ratchet scores this table alone)."""
+
+    challenge: str
+    version: int
+    kind: str
+    sha256: str
+    """sha256 of the submitted file, computed where it was read."""
+    table: pd.DataFrame
+    """The kind's canonical columns, in schema order, one row per submitted row."""
+    runner: str
+    """The runner that read the file (``local``, ``docker``, ``dask``, ``dask+docker``)."""
+    image_digest: str | None = None
+    """The evaluator image's digest when the file was read in a container."""
 
 
 class Role(StrEnum):
@@ -429,14 +449,25 @@ class Result:
 
 
 class Runner(ABC):
-    """Where an evaluation runs; every runner returns the same :class:`Result`."""
+    """Where an evaluation runs, and where a submission file is read: every runner returns the
+    same :class:`Result` and the same :class:`CanonicalSubmission`. A sandboxed runner is the
+    trust boundary: the file is opened only inside it."""
 
     name: str
 
     @abstractmethod
-    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+    def evaluate(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> Result:
         """Evaluate ``submission`` for ``challenge_id`` and return its result.
 
-        Raises SubmissionError for an invalid submission and RunnerError when the
-        evaluation could not finish (timeout, out of memory, crash).
+        With ``sha256``, the file is first checked to still have that content where it is
+        read (ChangedFileError otherwise). Raises SubmissionError for an invalid submission
+        and RunnerError when the evaluation could not finish (timeout, out of memory, crash).
+        """
+
+    @abstractmethod
+    def parse(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> CanonicalSubmission:
+        """Read and validate ``submission`` for ``challenge_id``; return its canonical table.
+
+        The same checks as :meth:`evaluate` (every violation at once, as a SubmissionError),
+        nothing scored. ``sha256`` and the errors are as for :meth:`evaluate`.
         """

@@ -50,6 +50,15 @@ class RunnerError(DataPerfError):
         self.log = log
 
 
+class ChangedFileError(DataPerfError):
+    """A file no longer has the content its caller recorded (its sha256 differs): it changed
+    after it was stored, which is the storage's fault, never the fault of whoever wrote it."""
+
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        super().__init__(f"{path} has sha256 {actual}, not the recorded {expected}")
+        self.path, self.expected, self.actual = path, expected, actual
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken invariant of a submission: where it is and what is wrong."""

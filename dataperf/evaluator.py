@@ -14,7 +14,8 @@ import numpy as np
 from dataperf.challenges import spec_sha256
 from dataperf.contract import ChallengeSpec, Counters, ParsedSubmission, Provenance, Result
 from dataperf.data.prepared import PreparedData
-from dataperf.errors import SubmissionError
+from dataperf.errors import ChangedFileError, SubmissionError
+from dataperf.hashing import sha256_file
 from dataperf.kinds import KINDS
 from dataperf.paths import data_dir
 from dataperf.submission import read_submission
@@ -50,9 +51,16 @@ def load_data(spec: ChallengeSpec, folder: Path | None = None) -> PreparedData:
     return PreparedData(spec, folder or data_dir(spec.id, spec.version))
 
 
-def validate(spec: ChallengeSpec, path: Path, data: PreparedData | None = None) -> ParsedSubmission:
+def validate(
+    spec: ChallengeSpec, path: Path, data: PreparedData | None = None, *, sha256: str | None = None
+) -> ParsedSubmission:
     """Return the parsed submission if it meets every invariant; else raise SubmissionError
-    listing all violations."""
+    listing all violations. With ``sha256``, a file whose content no longer has that sha256
+    raises ChangedFileError before anything is parsed."""
+    if sha256 is not None and path.is_file():
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise ChangedFileError(str(path), sha256, actual)
     kind = KINDS.get(spec.kind)
     sub = read_submission(path, kind.columns, spec.id)
     violations = kind.check(spec, data or load_data(spec), sub)
@@ -98,15 +106,16 @@ def evaluate(
     *,
     data: PreparedData | None = None,
     runner: str = "local",
+    sha256: str | None = None,
 ) -> Result:
     """Validate and score the submission at ``path`` and return its :class:`Result`.
 
     Raises SubmissionError (invalid submission, nothing scored), DataError (prepared data
-    missing or changed) or SpecError.
+    missing or changed), ChangedFileError (``sha256`` given and the file's differs) or SpecError.
     """
     start = time.perf_counter()
     data = data or load_data(spec)
-    sub = validate(spec, path, data)
+    sub = validate(spec, path, data, sha256=sha256)
     counters = Counters()
     with single_threaded():
         scores = KINDS.get(spec.kind).score(spec, data, sub, counters)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -33,3 +35,16 @@ class Progress:
         """Print ``message`` with the seconds elapsed since start."""
         if self.enabled:
             print(f"[{time.perf_counter() - self.start:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def write_error(output: Path, error: Exception) -> None:
+    """Write ``error`` as ``error.json`` beside ``output`` (what a sandboxed run hands back on
+    a refusal): its words and type, every violation, or the two sha256 of a changed file."""
+    from dataperf.errors import ChangedFileError, SubmissionError
+
+    doc: dict[str, object] = {"error": str(error), "type": type(error).__name__}
+    if isinstance(error, SubmissionError):
+        doc["violations"] = [v.to_dict() for v in error.violations]
+    if isinstance(error, ChangedFileError):
+        doc["expected_sha256"], doc["actual_sha256"] = error.expected, error.actual
+    (output.parent / "error.json").write_text(json.dumps(doc, indent=2))

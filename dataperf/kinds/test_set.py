@@ -32,8 +32,8 @@ from dataperf.contract import (
     Column,
     Counters,
     KindOptions,
-    Role,
     ParsedSubmission,
+    Role,
     TaskSpec,
 )
 from dataperf.data.prepared import PreparedData

@@ -19,8 +19,8 @@ from dataperf.contract import (
     Column,
     Counters,
     KindOptions,
-    Role,
     ParsedSubmission,
+    Role,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation

@@ -4,7 +4,8 @@ The cluster is a running scheduler given by address (``DaskRunner(scheduler=...)
 ``$DATAPERF_DASK_SCHEDULER``) or, with neither, a :class:`~distributed.LocalCluster` with one
 single-threaded worker process per core, started on first use and kept for the process.
 
-A task carries the challenge spec, the prepared-data folder (the client's
+A task (an evaluation, or the reading of a file into its canonical table: :meth:`DaskRunner.parse`)
+carries the challenge spec, the prepared-data folder (the client's
 ``$DATAPERF_HOME`` path: every worker host must see the data at the same path) and the
 submission's bytes (small: at most the submission size limit). Workers never receive the
 prepared data itself: each worker process loads and verifies a challenge's
@@ -19,6 +20,7 @@ Nothing here imports distributed, reads the environment or starts a cluster at i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -28,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from dataperf.challenges import get_challenge, spec_sha256
-from dataperf.contract import ChallengeSpec, Result, Runner
+from dataperf.contract import CanonicalSubmission, ChallengeSpec, Result, Runner
 from dataperf.data.prepared import PreparedData
-from dataperf.errors import RunnerError, SubmissionError, Violation
+from dataperf.errors import ChangedFileError, RunnerError, SubmissionError, Violation
 from dataperf.runners import RUNNERS
 
 ENV_SCHEDULER = "DATAPERF_DASK_SCHEDULER"
@@ -127,6 +129,28 @@ def evaluate_task(spec: ChallengeSpec, folder: str, name: str, content: bytes, i
     return {"result": result.to_dict()}
 
 
+def parse_task(spec: ChallengeSpec, folder: str, name: str, content: bytes, inner: str = "local") -> dict[str, Any]:
+    """Worker side: read and validate a submission (its file name and bytes) as
+    :func:`evaluate_task` does, without scoring it; return ``{"table": <canonical document>,
+    "runner": ..., "image_digest": ...}`` (see :mod:`dataperf.canonical`) or ``{"violations": [...]}``."""
+    from dataperf.canonical import to_doc
+    from dataperf.evaluator import validate
+
+    with tempfile.TemporaryDirectory(prefix="dataperf-dask-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        try:
+            if inner == "local":
+                sub = validate(spec, path, prepared(spec, folder))
+                table, sha, runner, digest = sub.table, sub.sha256, DaskRunner.name, None
+            else:
+                got = RUNNERS.get(inner)().parse(spec.id, path)
+                table, sha, runner, digest = got.table, got.sha256, f"dask+{inner}", got.image_digest
+        except SubmissionError as e:
+            return {"violations": [v.to_dict() for v in e.violations]}
+    return {"table": to_doc(spec, table, sha), "runner": runner, "image_digest": digest}
+
+
 def gather_one(future: Any, what: str) -> Any:
     """Return ``future``'s result; a lost scheduler or a task that kept killing its workers
     becomes a RunnerError (errors the task raised on purpose pass through unchanged)."""
@@ -155,8 +179,27 @@ class DaskRunner(Runner):
         """The runner used on the worker (default: ``$DATAPERF_DASK_RUNNER``, else ``local``)."""
         self.retries = retries
 
-    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+    def evaluate(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> Result:
         """Return the result of evaluating ``submission`` on a Dask worker."""
+        out = self._submit(evaluate_task, "evaluating", challenge_id, submission, sha256)
+        return Result.from_dict(out["result"])
+
+    def parse(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> CanonicalSubmission:
+        """Return ``submission`` read and validated on a Dask worker, as its canonical table
+        (sent back as the JSON-ready document of :mod:`dataperf.canonical`, checked here)."""
+        from dataperf.canonical import from_doc
+
+        out = self._submit(parse_task, "validating", challenge_id, submission, sha256)
+        try:
+            return from_doc(
+                get_challenge(challenge_id), out["table"], runner=out["runner"], image_digest=out["image_digest"]
+            )
+        except ValueError as e:
+            raise RunnerError(f"a Dask worker sent back a malformed table: it {e}", status="crashed") from None
+
+    def _submit(self, task: Any, doing: str, challenge_id: str, submission: Path, sha256: str | None) -> dict[str, Any]:
+        """Run ``task`` on a Dask worker with the file's bytes; return its answer, raising the
+        local runner's errors (a missing, oversized, changed or invalid file) here."""
         from dataperf.kinds import KINDS
         from dataperf.paths import data_dir
         from dataperf.submission import MAX_BYTES, read_submission
@@ -165,22 +208,26 @@ class DaskRunner(Runner):
         submission = Path(submission)
         if not submission.is_file() or submission.stat().st_size > MAX_BYTES:
             read_submission(submission, KINDS.get(spec.kind).columns, spec.id)  # raises the local runner's error
+        content = submission.read_bytes()
+        actual = hashlib.sha256(content).hexdigest()
+        if sha256 is not None and actual != sha256:
+            raise ChangedFileError(str(submission), sha256, actual)
         client = get_client(self.scheduler)
         future = client.submit(
-            evaluate_task,
+            task,
             spec,
             str(data_dir(spec.id, spec.version)),
             submission.name,
-            submission.read_bytes(),
+            content,
             self.inner or os.environ.get(ENV_INNER) or "local",
-            key=f"dataperf-evaluate-{spec.id}-{uuid.uuid4().hex[:12]}",
+            key=f"dataperf-{task.__name__.split('_')[0]}-{spec.id}-{uuid.uuid4().hex[:12]}",
             retries=self.retries,
             pure=False,
         )
-        out = gather_one(future, f"evaluating {submission.name} for {spec.id}")
+        out: dict[str, Any] = gather_one(future, f"{doing} {submission.name} for {spec.id}")
         if "violations" in out:
             raise SubmissionError([Violation(**v) for v in out["violations"]])
-        return Result.from_dict(out["result"])
+        return out
 
 
 RUNNERS.add(DaskRunner.name, DaskRunner)

@@ -1,11 +1,15 @@
-"""The docker runner: every evaluation in a throw-away, locked-down container.
+"""The docker runner: every evaluation, and every reading of a submission file, in a
+throw-away, locked-down container.
 
 Two layers. :func:`run_sandboxed` runs one command in an image under the sandbox (no network,
 read-only root, uid 10001, no capabilities, no-new-privileges, memory/CPU/pid/wall-time
 limits, a small ``/tmp`` tmpfs, capped logs) and says how it ended. :class:`DockerRunner`
-uses it to run ``dataperf evaluate`` in the evaluator image with the prepared data, the
-challenge specs and the submission mounted read-only and one writable ``/out`` for
-``result.json``. The docker SDK is imported on first use, never at import time.
+uses it to run ``dataperf evaluate`` (for a :class:`Result`) or ``dataperf validate`` (for a
+submission's canonical table, which the ratchet scores) in the evaluator image with the
+prepared data, the challenge specs and the submission mounted read-only and one writable
+``/out`` for ``result.json`` or ``table.json``. The host never opens the submission; it reads
+back only those size-capped JSON files, strictly. The docker SDK is imported on first use,
+never at import time.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dataperf.contract import ChallengeSpec, ResourceSpec, Result, Runner
-from dataperf.errors import RunnerError, SubmissionError, Violation, param_error
+from dataperf.contract import CanonicalSubmission, ChallengeSpec, ResourceSpec, Result, Runner
+from dataperf.errors import ChangedFileError, RunnerError, SubmissionError, Violation, param_error
 from dataperf.runners import RUNNERS
 
 DockerClient = Any
@@ -39,6 +43,7 @@ DATA_ROOT = "/dataperf"
 SPECS_DIR = "/opt/dataperf/challenges"
 """``DATAPERF_CHALLENGES`` inside the image; the host's spec folder is mounted over it."""
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$")
+_SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -229,14 +234,14 @@ def run_sandboxed(
     )
 
 
-def _failure(outcome: SandboxOutcome, limits: Limits) -> RunnerError:
+def _failure(outcome: SandboxOutcome, limits: Limits, output: str = "result.json") -> RunnerError:
     """Return the RunnerError that says, in words, why a run gave no result."""
     if outcome.status == "oom":
         msg = f"the evaluation ran out of memory (limit {limits.memory}) and was stopped"
     elif outcome.status == "timeout":
         msg = f"the evaluation ran past its wall-time limit of {limits.timeout:g} s and was stopped"
     elif outcome.exit_code == 0:
-        msg = "the evaluation exited without writing /out/result.json"
+        msg = f"the evaluation exited without writing /out/{output}"
     else:
         msg = f"the evaluation crashed (exit code {outcome.exit_code})"
     tail = outcome.log.strip().splitlines()[-1:] if outcome.log.strip() else []
@@ -260,7 +265,14 @@ def _in_name(submission: Path) -> str:
 
 
 class DockerRunner(Runner):
-    """Run the evaluator in the evaluator image, sandboxed, with the spec's resource limits."""
+    """Run the evaluator in the evaluator image, sandboxed, with the spec's resource limits.
+
+    This is the trust boundary for participants' files: :meth:`evaluate` and :meth:`parse`
+    never open the submission on the host (it is only checked to exist and bind-mounted
+    read-only); it is hashed, parsed, validated and scored inside the container. What comes
+    back (``result.json``, ``table.json``, ``error.json``) is untrusted output and is read
+    strictly: size-capped JSON of a fixed shape, never unpickled.
+    """
 
     name = "docker"
 
@@ -274,14 +286,50 @@ class DockerRunner(Runner):
 
         return self.image or f"dataperf/evaluator-{'gpu' if gpu else 'cpu'}:{EVALUATOR_VERSION}"
 
-    def evaluate(self, challenge_id: str, submission: Path) -> Result:
+    def evaluate(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> Result:
         """Evaluate ``submission`` in a container and return its result.
 
         Raises SubmissionError for an invalid submission (violations as the local runner
-        reports them), DataError when the prepared data is missing or changed (before any
-        container starts), RunnerError with status ``oom``, ``timeout``, ``crashed``, ``invalid``
-        (any other refusal by the evaluator) or ``error`` (docker itself failed).
+        reports them), ChangedFileError when ``sha256`` is given and the file's differs,
+        DataError when the prepared data is missing or changed (before any container starts),
+        RunnerError with status ``oom``, ``timeout``, ``crashed``, ``invalid`` (any other
+        refusal by the evaluator) or ``error`` (docker itself failed).
         """
+        _spec, sub, outcome, limits, inside = self._run("evaluate", challenge_id, submission, sha256, "result.json")
+        try:
+            return self._collect(outcome, limits, inside, str(sub))
+        finally:
+            shutil.rmtree(outcome.out_dir, ignore_errors=True)
+
+    def parse(self, challenge_id: str, submission: Path, *, sha256: str | None = None) -> CanonicalSubmission:
+        """Read and validate ``submission`` in a container; return its canonical table.
+
+        The container runs ``dataperf validate --output /out/table.json`` under the same
+        sandbox and limits as an evaluation; the table comes back as JSON and is checked
+        strictly here (:func:`dataperf.canonical.from_doc`). Raises as :meth:`evaluate` does.
+        """
+        from dataperf.canonical import from_doc, read_doc
+
+        spec, sub, outcome, limits, inside = self._run("validate", challenge_id, submission, sha256, "table.json")
+        try:
+            self._refusal(outcome, inside, str(sub))
+            table_file = outcome.out_dir / "table.json"
+            if outcome.status != "ok" or not table_file.is_file():
+                raise _failure(outcome, limits, "table.json")
+            try:
+                return from_doc(spec, read_doc(table_file), runner=self.name, image_digest=outcome.image_id)
+            except (OSError, ValueError, RecursionError) as e:
+                raise RunnerError(
+                    f"the sandboxed validation wrote a malformed table.json: it {e}", status="crashed", log=outcome.log
+                ) from None
+        finally:
+            shutil.rmtree(outcome.out_dir, ignore_errors=True)
+
+    def _run(
+        self, command: str, challenge_id: str, submission: Path, sha256: str | None, output: str
+    ) -> tuple[ChallengeSpec, Path, SandboxOutcome, Limits, str]:
+        """Run ``dataperf COMMAND`` on ``submission`` in the sandbox, writing ``/out/OUTPUT``;
+        return the spec, the host path, how the run ended, its limits and the path inside."""
         from dataperf.challenges import get_challenge
         from dataperf.paths import challenges_dir, data_dir
 
@@ -289,7 +337,7 @@ class DockerRunner(Runner):
         sub = Path(submission)
         if not sub.is_file():
             raise RunnerError(
-                param_error("submission", "DockerRunner.evaluate", "an existing file", str(sub)),
+                param_error("submission", f"DockerRunner.{command}", "an existing file", str(sub)),
                 status="invalid",
             )
         host_data = data_dir(spec.id, spec.version)
@@ -301,54 +349,55 @@ class DockerRunner(Runner):
         c = self._client or client()
         gpu = spec.resources.gpu and gpus_available(c)
         limits = Limits.from_spec(spec.resources, gpu=gpu)
-        name = _in_name(sub)
+        inside = f"/in/{_in_name(sub)}"
         mounts = (
             Mount(host_data, f"{DATA_ROOT}/data/{spec.id}/v{spec.version}"),
             Mount(challenges_dir().resolve(), SPECS_DIR),
-            Mount(sub.resolve(), f"/in/{name}"),
+            Mount(sub.resolve(), inside),
         )
-        command = [
-            "evaluate",
-            spec.id,
-            f"/in/{name}",
-            "--runner",
-            "local",
-            "--json",
-            "--output",
-            "/out/result.json",
-        ]
+        args = [command, spec.id, inside, "--runner", "local", "--json", "--output", f"/out/{output}"]
+        if sha256 is not None:
+            args += ["--sha256", sha256]
         outcome = run_sandboxed(
             self.image_for(spec.resources.gpu),
-            command,
+            args,
             mounts=mounts,
             limits=limits,
             env={"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR},
             docker_client=c,
         )
-        try:
-            return self._collect(outcome, limits, f"/in/{name}", str(sub))
-        finally:
-            shutil.rmtree(outcome.out_dir, ignore_errors=True)
+        return spec, sub, outcome, limits, inside
+
+    def _refusal(self, outcome: SandboxOutcome, inside: str, outside: str) -> None:
+        """Raise what the evaluator's refusal (exit code 2) says: a SubmissionError with its
+        violations, a ChangedFileError, else a RunnerError ``invalid``; return otherwise."""
+        if not (outcome.status == "crashed" and outcome.exit_code == 2):
+            return
+        error_file = outcome.out_dir / "error.json"
+        if error_file.is_file():
+            err = _read_json(error_file, outcome)
+            if err.get("violations"):
+                raise SubmissionError(
+                    [
+                        Violation(**{**v, "file": str(v.get("file", "")).replace(inside, outside)})
+                        for v in err["violations"]
+                    ]
+                )
+            if err.get("type") == "ChangedFileError":
+                expected, actual = err.get("expected_sha256"), err.get("actual_sha256")
+                if all(isinstance(h, str) and _SHA.match(h) for h in (expected, actual)):
+                    raise ChangedFileError(outside, str(expected), str(actual))
+        lines = outcome.log.strip().splitlines()
+        raise RunnerError(
+            lines[-1] if lines else "the evaluator refused the submission",
+            status="invalid",
+            log=outcome.log,
+        )
 
     def _collect(self, outcome: SandboxOutcome, limits: Limits, inside: str, outside: str) -> Result:
         """Turn a finished run into a Result, a SubmissionError or a RunnerError."""
-        result_file, error_file = outcome.out_dir / "result.json", outcome.out_dir / "error.json"
-        if outcome.status == "crashed" and outcome.exit_code == 2:
-            if error_file.is_file():
-                err = _read_json(error_file, outcome)
-                if err.get("violations"):
-                    raise SubmissionError(
-                        [
-                            Violation(**{**v, "file": str(v.get("file", "")).replace(inside, outside)})
-                            for v in err["violations"]
-                        ]
-                    )
-            lines = outcome.log.strip().splitlines()
-            raise RunnerError(
-                lines[-1] if lines else "the evaluator refused the submission",
-                status="invalid",
-                log=outcome.log,
-            )
+        self._refusal(outcome, inside, outside)
+        result_file = outcome.out_dir / "result.json"
         if outcome.status != "ok" or not result_file.is_file():
             raise _failure(outcome, limits)
         try:

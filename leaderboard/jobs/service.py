@@ -4,7 +4,9 @@
   (``dataperf submit --local``). Invalid input raises SubmissionError and stores nothing.
 - :func:`process_submission` scores a stored submission (the worker's job). Ratchet
   challenges (a training-set challenge with a test-set dual, and that dual) are scored by the
-  ratchet's cells; every other challenge by a runner. Writing the result is idempotent.
+  ratchet's cells, from the canonical table the runner read the file into; every other
+  challenge by the runner. The runner is the only reader of the file. Writing the result is
+  idempotent.
 - :func:`recover_stale` puts submissions left ``running`` by a killed process back in the queue.
 - :func:`fill_from_baselines` submits every registered baseline of every challenge.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import challenges, get_challenge, spec_sha256
 from dataperf.contract import ChallengeSpec, Role
-from dataperf.errors import SubmissionError
+from dataperf.errors import ChangedFileError, SubmissionError
 from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
 from dataperf.kinds import kind_of
@@ -108,16 +111,31 @@ class StoredFileError(RuntimeError):
     of the platform's storage, never the participant's fault (the submission ``failed``)."""
 
 
-def check_stored_file(submission_id: int, path: Path, sha256: str) -> None:
-    """Raise StoredFileError unless ``path`` is a file whose sha256 is ``sha256``."""
+def check_stored_file(submission_id: int, path: Path, sha256: str | None = None) -> None:
+    """Raise StoredFileError unless ``path`` is a file (whose sha256 is ``sha256``, when given:
+    that reads the file here; without it only its existence is checked, and the runner that
+    reads the file checks its content, see :func:`stored_content`)."""
     if not path.is_file():
         raise StoredFileError(f"submission {submission_id}: stored file {path} is missing (a platform failure)")
-    actual = sha256_file(path)
-    if actual != sha256:
+    actual = sha256_file(path) if sha256 is not None else None
+    if actual is not None and actual != sha256:
         raise StoredFileError(
             f"submission {submission_id}: stored file {path} has sha256 {actual}, "
             f"not the recorded {sha256} (a platform failure)"
         )
+
+
+@contextmanager
+def stored_content(submission_id: int, path: Path) -> Iterator[None]:
+    """Turn a runner's ChangedFileError (the stored file no longer has its recorded sha256,
+    found where the runner read it) into the StoredFileError of :func:`check_stored_file`."""
+    try:
+        yield
+    except ChangedFileError as e:
+        raise StoredFileError(
+            f"submission {submission_id}: stored file {path} has sha256 {e.actual}, "
+            f"not the recorded {e.expected} (a platform failure)"
+        ) from None
 
 
 def _finish(sessions: Sessions, sid: int, **values: Any) -> None:
@@ -140,7 +158,9 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
     that is missing or no longer matches its recorded sha256 (:class:`StoredFileError`: the
     platform's fault, not the participant's): status ``failed`` with the error, and the
     exception is re-raised for the caller (the worker) to log or retry.
-    ``runner_name`` picks the runner of non-ratchet challenges (the ratchet runs in process).
+    ``runner_name`` picks the runner that reads the stored file: it evaluates a non-ratchet
+    submission, and parses a ratchet one into the canonical table whose cells this process
+    computes; with a sandboxed runner this process never opens the file.
     """
     with session_factory.begin() as s:
         sub = s.get(Submission, submission_id)
@@ -156,24 +176,28 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
         )
         challenge, path, file_sha = sub.challenge, Path(sub.path), sub.sha256
     try:
-        check_stored_file(submission_id, path, file_sha)
+        check_stored_file(submission_id, path)
         spec = get_challenge(challenge)
         pid = problem_id_for(spec)
-        if pid is None:
-            from dataperf.runners import RUNNERS
+        from dataperf.runners import RUNNERS
 
-            result = RUNNERS.get(runner_name)().evaluate(spec.id, path)
+        runner = RUNNERS.get(runner_name)()
+        if pid is None:
+            with stored_content(submission_id, path):
+                result = runner.evaluate(spec.id, path, sha256=file_sha)
             _finish(session_factory, submission_id, status="done", result=result.to_dict(), error=None)
             return
         start = time.perf_counter()
-        parsed = validate(spec, path, load_data(spec))
+        with stored_content(submission_id, path):
+            parsed = runner.parse(spec.id, path, sha256=file_sha)
         ratchet = Ratchet(session_factory, problem(pid))
         tests = kind_of(spec).role is Role.TESTS
         step = ratchet.add_test_set(parsed.table) if tests else ratchet.add_training_set(parsed.table)
         result_doc = _ratchet_result(spec, step.to_dict(), parsed.sha256)
         result_doc["provenance"] = ratchet.p.provenance("ratchet", time.perf_counter() - start) | {
             "submission_sha256": parsed.sha256,
-            "runner": "local",
+            "runner": parsed.runner,
+            "image_digest": parsed.image_digest,
         }
         _finish(
             session_factory,

@@ -77,10 +77,17 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         sub = s.get(Submission, lease.submission_id)
         status = sub.status if sub else "missing"
         counters = ((sub.result or {}).get("counters") or {}) if sub else {}
+        ran = ((sub.result or {}).get("provenance") or {}) if sub else {}
     if status == "done":
         work = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
+        where = f" with runner '{ran.get('runner', runner)}'" + (
+            f" (image {ran['image_digest']})" if ran.get("image_digest") else ""
+        )
         ok = queue.finish(
-            sessions, lease, "done", f"done in {wall:.2f} s by {lease.owner}" + (f" ({work})" if work else "")
+            sessions,
+            lease,
+            "done",
+            f"done in {wall:.2f} s by {lease.owner}{where}" + (f" ({work})" if work else ""),
         )
         return "done" if ok else "lost"
     if status == "rejected":

@@ -60,3 +60,28 @@ def test_dask_runner_rejects_like_local(tiny_env: Path, tmp_path: Path, runner) 
 
 def test_registered() -> None:
     assert RUNNERS.get("dask") is DaskRunner
+
+
+@pytest.mark.parametrize(
+    "challenge,kind,baseline", [("tiny-selection", "training-set", "balanced"), ("tiny-testset", "test-set", "random")]
+)
+def test_dask_parse_gives_the_local_table(  # type: ignore[no-untyped-def]
+    challenge: str, kind: str, baseline: str, tiny_env: Path, tmp_path: Path, runner
+) -> None:
+    spec = get_challenge(challenge)
+    table = get_baseline(kind, baseline).build(spec, load_data(spec), 1)
+    path = write_submission(table, tmp_path / "sub.parquet", challenge)
+
+    here, there = LocalRunner().parse(challenge, path), runner.parse(challenge, path)
+
+    assert (here.runner, there.runner) == ("local", "dask") and there.image_digest is None
+    assert there.sha256 == here.sha256 and (there.challenge, there.kind) == (challenge, kind)
+    pd.testing.assert_frame_equal(there.table, here.table, check_exact=True)
+    bad = tmp_path / "bad.csv"
+    rows = {"task": ["shirt", "nope"], "id": [-1, -1], "label": [1, 7]}
+    pd.DataFrame({c: rows[c] for c in here.table.columns}).to_csv(bad, index=False)
+    with pytest.raises(SubmissionError) as local:
+        LocalRunner().parse(challenge, bad)
+    with pytest.raises(SubmissionError) as remote:
+        runner.parse(challenge, bad)
+    assert remote.value.violations == local.value.violations and len(local.value.violations) > 1

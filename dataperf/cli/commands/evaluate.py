@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from dataperf.cli import arguments, command
@@ -15,15 +14,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runner", default="local", help="where to run: local (default), docker, ...")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--output", type=Path, help="also write the result JSON here (on rejection: error.json beside it)")
-
-
-def _write_error(output: Path, error: Exception) -> None:
-    from dataperf.errors import SubmissionError
-
-    doc: dict[str, object] = {"error": str(error), "type": type(error).__name__}
-    if isinstance(error, SubmissionError):
-        doc["violations"] = [v.to_dict() for v in error.violations]
-    (output.parent / "error.json").write_text(json.dumps(doc, indent=2))
+    p.add_argument("--sha256", help="refuse the file unless its sha256 is this (it changed since it was recorded)")
 
 
 @command(
@@ -36,16 +27,16 @@ def _write_error(output: Path, error: Exception) -> None:
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:
     """Evaluate with the chosen runner and print the result."""
-    from dataperf.cli.output import table
+    from dataperf.cli.output import table, write_error
     from dataperf.errors import DataPerfError
     from dataperf.runners import RUNNERS
 
     runner = RUNNERS.get(args.runner)()
     try:
-        result = runner.evaluate(args.challenge, args.submission)
+        result = runner.evaluate(args.challenge, args.submission, sha256=args.sha256)
     except DataPerfError as e:
         if args.output:
-            _write_error(args.output, e)
+            write_error(args.output, e)
         raise
     text = result.to_json()
     if args.output:

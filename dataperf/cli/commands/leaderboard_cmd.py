@@ -12,6 +12,7 @@ from dataperf.cli import arguments, command
 
 DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
 
+
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("challenge", help="challenge id (see 'dataperf challenges')")
     fmt = p.add_mutually_exclusive_group()

@@ -12,7 +12,11 @@ from dataperf.cli import arguments, command
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runner", default="local", help="where evaluations run: local or docker (default: local)")
+    p.add_argument(
+        "--runner",
+        default="local",
+        help="where submission files are read and scored: local, docker, dask (default: local)",
+    )
     p.add_argument("--once", action="store_true", help="exit when the queue is empty")
     p.add_argument("--db", metavar="URL", help="database URL (default: $DATAPERF_DB, else SQLite in the data home)")
     p.add_argument(
