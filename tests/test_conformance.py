@@ -50,5 +50,6 @@ def test_the_kit_reports_a_broken_kind(tmp_path: Path) -> None:
         pool = data.split("pool")
         return pd.DataFrame({"task": spec.tasks[0].name, "id": pool.ids[: testing.TINY_BUDGET + 1], "label": 0})
 
-    with pytest.raises(testing.ConformanceError, match=r"over-budget \(\.parquet\): refused: .*budget"):
+    said = r"(?s)over-budget \(\.parquet\): refused: .*task 'shirt' has 41 rows; its budget is 40"
+    with pytest.raises(testing.ConformanceError, match=said):
         testing.check_kind(spec, tmp_path, {"over-budget": over_budget}, formats=(".parquet",))
