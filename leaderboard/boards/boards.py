@@ -32,7 +32,7 @@ from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteM
 
 SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
 """The parts of a ratchet submission's result that a public view may show."""
-SAFE_STEP = ("role", "digest", "accepted", "duplicate", "counters")
+SAFE_STEP = ("role", "digest", "duplicate", "counters")
 """The parts of its ratchet step a public view may show (no score, rank, difficulty, bar,
 top-k or reason: those come from standings over the whole suite)."""
 
@@ -132,7 +132,7 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
         }
     note = ""
     if not view.uses_hidden and not pv.public_suite:
-        note = "no public test set has joined the suite yet: scores appear when one does or when results are published"
+        note = "no public test set has been scored yet: scores appear when one is or when results are published"
     return meta | {
         "metric": spec.metric.name,
         "direction": spec.metric.direction,
@@ -171,7 +171,8 @@ def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> lis
         d = digests.get(sub.dataset_id or -1)
         if d is None or d not in shown:
             continue
-        rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": d in pv.shown_suite})
+        in_suite = d in pv.full_suite if pv.view.uses_hidden else None  # a decision made with S0: hidden before publish
+        rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": in_suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
     return _ranked(rows)
 
@@ -230,7 +231,10 @@ def matrix(
         "suite": list(pv.shown_suite),
         "top_k": list(st.top_k),
         "train": [{"digest": d, "label": labels.get(d, d[:10]), "top_k": d in st.top_k} for d in train],
-        "test": [{"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.shown_suite} for d in pv.tests],
+        "test": [
+            {"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.full_suite if view.uses_hidden else None}
+            for d in pv.tests
+        ],
         "values": [[values.get((t, s)) for s in pv.tests] for t in train],
     }
 
@@ -238,9 +242,10 @@ def matrix(
 def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any]:
     """Return the ratchet history of ``challenge``'s problem as ``view`` may see it: per event
     its time, kind, suite size, the bar and the best training-set score. A public view
-    recomputes each event's bar and best score from public cells over the public suite members
-    of that time, and leaves out the events that mark a change of the hidden ranking's top-k;
-    the organizer also gets each event's recorded suite, top-k and scores."""
+    recomputes each event's bar and best score from public cells over the public test sets
+    submitted by then, and leaves out the events that are decisions made with the hidden test
+    set (a change of the top-k, an acceptance into the suite); the organizer also gets each
+    event's recorded suite, top-k and scores."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
     if pid is None:
@@ -249,18 +254,22 @@ def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any
     q = select(RatchetEvent).where(RatchetEvent.problem == pid).order_by(RatchetEvent.id)
     pick = max if pv.direction == "max" else min
     out = []
+    known: list[str] = []  # public test sets submitted so far (what a public view scores over)
     for e in session.execute(q).scalars():
         suite = list(e.suite)
-        public = [s for s in suite if s not in pv.hidden]
-        event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind, "public_suite_size": len(public)}
+        if e.subject_sha256 in pv.public_tests and e.subject_sha256 not in known:
+            known.append(e.subject_sha256)
+        event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind}
         if view.uses_hidden:
             trained = [v for v in ((e.scores or {}).get("train") or {}).values() if v is not None]
-            event |= {"suite_size": len(suite), "bar": e.bar, "best_score": pick(trained) if trained else None}
-        elif e.kind == "top-k":
-            continue
+            public = [s for s in suite if s not in pv.hidden]
+            event |= {"suite_size": len(suite), "public_suite_size": len(public), "bar": e.bar}
+            event["best_score"] = pick(trained) if trained else None
+        elif e.kind in ("top-k", "accept"):
+            continue  # decisions made with the hidden test set
         else:
-            point = pv.history_point(list(((e.scores or {}).get("train") or {}).keys()), suite)
-            event |= {"bar": point["bar"], "best_score": point["best_score"]}
+            point = pv.history_point(list(((e.scores or {}).get("train") or {}).keys()), list(known))
+            event |= {"public_tests": len(known), "bar": point["bar"], "best_score": point["best_score"]}
         if view.shows_hidden_cells:
             event |= {
                 "subject": e.subject_sha256,

@@ -1,9 +1,10 @@
 """One ratchet problem as one viewer may see it: sets, suite, cells and standings, loaded once.
 
 The standings shown are computed for the viewer's :class:`~leaderboard.boards.visibility.Visibility`:
-over the whole suite (``organizer``, ``published``) or over the public suite members and the
-public test sets only (``public``), so the ranking, the top-k, difficulty and the bar of a
-public view are functions of public cells alone.
+over the whole suite (``organizer``, ``published``), or (``public``) over every public test set,
+accepted into the suite or not: acceptance is decided with the hidden test set (it takes part in
+the top-k and the bar), so suite membership is itself hidden until publish. The ranking, the
+top-k, difficulty and the bar of a public view are functions of public cells alone.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class ProblemView:
             select(SuiteMember.test_sha256).where(SuiteMember.problem == problem).order_by(SuiteMember.id)
         ).scalars()
         self.full_suite = list(members)
-        self.public_suite = [d for d in self.full_suite if d not in self.hidden]
+        self.public_suite = list(self.public_tests)
+        """What a public view scores training sets over: every public test set (membership of
+        the suite depends on the hidden test set, so it plays no part before publish)."""
         rows = session.execute(
             select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores).where(
                 Cell.problem == problem, Cell.evaluator_version == self.version
@@ -68,8 +71,11 @@ class ProblemView:
 
     @property
     def shown_suite(self) -> list[str]:
-        """Return the suite members that may be named (S0 only to the organizer)."""
-        return self.full_suite if self.view.shows_hidden_cells else self.public_suite
+        """Return the suite members that may be named: all to the organizer, the public ones once
+        published, none before (membership is a ratchet decision made with the hidden test set)."""
+        if self.view.shows_hidden_cells:
+            return self.full_suite
+        return [d for d in self.full_suite if d not in self.hidden] if self.view.uses_hidden else []
 
     @cached_property
     def public(self) -> Standings:
@@ -83,10 +89,19 @@ class ProblemView:
             return self.public
         return compute(self.train, self.all_tests, self.full_suite, self.all_cells, self.k, self.direction)
 
+    @cached_property
+    def public_members(self) -> Standings:
+        """Return the standings over the suite's public members (what a published view's worst
+        cell is taken over: S0's own cells never leave the server)."""
+        members = [d for d in self.full_suite if d not in self.hidden]
+        return compute(self.train, self.public_tests, members, self.public_cells, self.k, self.direction)
+
     def worst(self, digest: str) -> float | None:
-        """Return the worst shown cell of ``digest`` (a public cell unless the organizer looks)."""
-        st = self.standings if self.view.shows_hidden_cells else self.public
-        return st.worst.get(digest)
+        """Return the worst shown cell of ``digest``: over the whole suite for the organizer, its
+        public members once published, every public test set before."""
+        if self.view.shows_hidden_cells:
+            return self.standings.worst.get(digest)
+        return (self.public_members if self.view.uses_hidden else self.public).worst.get(digest)
 
     def ci95(self, digest: str) -> list[float] | None:
         """Return the 95% CI over seeds of ``digest``'s shown score (None when unknown)."""
@@ -110,9 +125,10 @@ class ProblemView:
 
     def history_point(self, trains: list[str], suite: list[str]) -> dict[str, Any]:
         """Return the bar and the best score of a past ratchet state (its training sets and
-        suite), recomputed from this view's cells: public ones only unless S0 may be used."""
+        suite: for a public view, the public test sets known then), recomputed from this view's
+        cells: public ones only unless S0 may be used."""
         members = suite if self.view.uses_hidden else [s for s in suite if s not in self.hidden]
-        tests = self.all_tests if self.view.uses_hidden else self.public_tests
+        tests = self.all_tests if self.view.uses_hidden else members
         cells = self.all_cells if self.view.uses_hidden else self.public_cells
         st = compute(trains, tests, members, cells, self.k, self.direction)
         best = [st.score[t] for t in st.train if st.complete.get(t) and st.score.get(t) is not None]

@@ -7,9 +7,11 @@ Three levels:
   ``dataperf ratchet``, rescore diffs), never served over HTTP.
 - ``public``: what a participant sees before the organizer's ``admin publish``. Everything is
   computed from public data only: training sets are scored, ranked and starred (top-k) over
-  the public suite members; test-set difficulty and the bar are taken over that public top-k;
-  the history is recomputed from public cells. Nothing derived from S0 (a score, a rank, a
-  star, an order, a count, a difficulty, a ratchet decision's numbers) is shown.
+  every public test set; test-set difficulty and the bar are taken over that public top-k and
+  those test sets; the history is recomputed from public cells. Acceptance into the suite is a
+  ratchet decision made with S0 (S0 sets the bar and takes part in the top-k), so suite
+  membership, acceptances and top-k changes are not shown either. Nothing derived from S0 (a
+  score, a rank, a star, an order, a count, a difficulty, a ratchet decision) is shown.
 - ``published``: after ``admin publish``: the ratchet's own standings over the whole suite,
   S0 included; S0's per-cell scores and column still never leave the server.
 """

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -36,7 +34,8 @@ def test_ties_keep_arrival_order_and_empty_top_k_has_no_difficulty() -> None:
     assert empty.top_k == [] and empty.difficulty == {"s0": None} and empty.bar is None
 
 
-def test_recomputing_a_10000_cell_matrix_takes_under_a_second() -> None:
+def test_recomputing_a_10000_cell_matrix_ranks_every_set() -> None:
+    """The standings of a 500 x 20 matrix (its time: ``benchmarks/standings_bench.py``)."""
     rng = np.random.default_rng(0)
     train = [f"t{i}" for i in range(500)]
     test = [f"s{j}" for j in range(20)]
@@ -45,10 +44,12 @@ def test_recomputing_a_10000_cell_matrix_takes_under_a_second() -> None:
         for t, row in zip(train, rng.random((500, 20)), strict=True)
         for s, v in zip(test, row, strict=True)
     ]
-    start = time.perf_counter()
     st = compute(train, test, test, cells, k=10)
-    assert time.perf_counter() - start < 1.0
     assert len(st.rank) == 500 and len(st.top_k) == 10
+    means = {t: float(np.mean([v for a, _, v in cells if a == t])) for t in train}
+    best = sorted(train, key=lambda t: -means[t])
+    assert st.top_k == best[:10] and [st.rank[t] for t in best[:3]] == [1, 2, 3]
+    assert st.score[best[0]] == pytest.approx(means[best[0]])
 
 
 @pytest.mark.parametrize("direction", ["max", "min"])

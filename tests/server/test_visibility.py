@@ -3,9 +3,12 @@ participant (board, CSV, matrix, history, page, submission status); after, the r
 standings are shown; the organizer sees everything. One read model serves the CLI and the API.
 
 The ratchet is written straight into the database so that the hidden ranking is the public one
-reversed: training sets T1..T5 score 0.9..0.5 on the public suite member P1 and low-to-high on
-the hidden set S0, so the top-3 over the whole suite ({T4, T5, T3}) differs from the top-3
-over P1 ({T1, T2, T3}), and the test sets' difficulties swap order with it.
+reversed: training sets T1..T5 score 0.9..0.5 on the public suite member P1 (and 0.86..0.46 on
+P2, a public test set the ratchet did not accept) and low-to-high on the hidden set S0, so the
+top-3 over the whole suite ({T4, T5, T3}) differs from the top-3 over the public test sets
+({T1, T2, T3}), and the test sets' difficulties swap order with it. Acceptance into the suite
+is decided with S0 (its difficulty is the bar, its cells rank the top-k), so before publish a
+public view scores over every public test set and names no member of the suite.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ PUBLIC = {"T1": 0.9, "T2": 0.8, "T3": 0.7, "T4": 0.6, "T5": 0.5}
 """Cells on P1, the public suite member."""
 HIDDEN = {"T1": 0.111, "T2": 0.222, "T3": 0.333, "T4": 0.977, "T5": 0.955}
 """Cells on S0, the organizer's hidden test set."""
-OTHER = {"T1": 0.21, "T2": 0.31, "T3": 0.41, "T4": 0.91, "T5": 0.93}
+OTHER = {"T1": 0.86, "T2": 0.76, "T3": 0.66, "T4": 0.56, "T5": 0.46}
 """Cells on P2, a public test set outside the suite."""
 FULL_ORDER = ["T4", "T5", "T3", "T2", "T1"]
 """The ranking over the whole suite (mean over S0 and P1)."""
@@ -177,18 +180,19 @@ def test_public_views_reveal_nothing_of_the_hidden_ranking(client: Any, db_url: 
     ids = build(db_url)
     board = client.get(f"/api/challenges/{TRAIN}/leaderboard").json()
     assert board["view"] == "public" and board["published"] is False
-    # order, ranks, stars and scores come from the public suite member alone
+    # order, ranks, stars and scores come from the public test sets alone (P1 and P2)
     assert labels(board["rows"]) == ["T1", "T2", "T3", "T4", "T5"]
     assert [r["rank"] for r in board["rows"]] == [1, 2, 3, 4, 5]
     assert [r["label"] for r in board["rows"] if r["top_k"]] == ["T1", "T2", "T3"]
     assert board["top_k"] == [digest(t) for t in ("T1", "T2", "T3")]
-    assert [r["score"] for r in board["rows"]] == pytest.approx(list(PUBLIC.values()))
-    assert [r["worst"] for r in board["rows"]] == pytest.approx(list(PUBLIC.values()))
-    # test sets: difficulty over the public top-k; the bar over the public suite member
+    assert [r["score"] for r in board["rows"]] == pytest.approx([(PUBLIC[t] + OTHER[t]) / 2 for t in PUBLIC])
+    assert [r["worst"] for r in board["rows"]] == pytest.approx(list(OTHER.values()))
+    # test sets: difficulty over the public top-k; the bar over the public test sets; no membership
     tests = client.get(f"/api/challenges/{TEST}/leaderboard").json()
     assert labels(tests["rows"]) == ["P2", "P1"]
-    assert [r["difficulty"] for r in tests["rows"]] == pytest.approx([1 - (0.21 + 0.31 + 0.41) / 3, 1 - 0.8])
+    assert [r["difficulty"] for r in tests["rows"]] == pytest.approx([1 - (0.86 + 0.76 + 0.66) / 3, 1 - 0.8])
     assert tests["bar"] == pytest.approx(1 - 0.8) and tests["top_k"] == board["top_k"]
+    assert [r["in_suite"] for r in tests["rows"]] == [None, None]
     # the CSV export is the same board
     csv_rows = client.get(f"/api/challenges/{TRAIN}/leaderboard.csv").text.splitlines()
     cols = csv_rows[0].split(",")
@@ -199,16 +203,16 @@ def test_public_views_reveal_nothing_of_the_hidden_ranking(client: Any, db_url: 
     m = client.get(f"/api/challenges/{TRAIN}/matrix").json()
     assert [t["label"] for t in m["train"]] == [f"#{ids[t]} ada ({t})" for t in ("T1", "T2", "T3", "T4", "T5")]
     assert [t["digest"] for t in m["test"]] == [digest("P1"), digest("P2")] and m["top_k"] == board["top_k"]
-    # the history: no event marks the hidden top-k; bars and best scores recomputed publicly
+    assert [t["in_suite"] for t in m["test"]] == [None, None] and m["suite"] == []
+    # the history: no event marks the hidden top-k or an acceptance; bars and best scores publicly
     h = client.get(f"/api/challenges/{TRAIN}/history").json()
-    assert [e["kind"] for e in h["events"]] == ["init", "accept"]
-    assert [e["public_suite_size"] for e in h["events"]] == [0, 1]
-    assert all("suite_size" not in e and "suite" not in e for e in h["events"])
+    assert [e["kind"] for e in h["events"]] == ["init"]
+    assert [e["public_tests"] for e in h["events"]] == [0]
+    assert all("suite_size" not in e and "suite" not in e and "public_suite_size" not in e for e in h["events"])
     assert h["events"][0]["bar"] is None and h["events"][0]["best_score"] is None
-    assert h["events"][1]["bar"] == pytest.approx(1 - 0.8) and h["events"][1]["best_score"] == pytest.approx(0.9)
-    # a test-set submission's status: no difficulty, bar, reason, top-k or message
+    # a test-set submission's status: no acceptance, difficulty, bar, reason, top-k or message
     status = client.get(f"/api/submissions/{ids['P2']}").json()
-    assert set(status["result"]["ratchet"]) <= {"role", "digest", "accepted", "duplicate", "counters"}
+    assert set(status["result"]["ratchet"]) <= {"role", "digest", "duplicate", "counters"}
     assert "message" not in status["result"]
     # nothing of the hidden set or the whole-suite standings in any public answer or page
     texts = [
@@ -256,7 +260,7 @@ def test_published_and_organizer_views_use_the_whole_suite(client: Any, db_url: 
     # S0's own cells still never leave the server: the worst cell shown is a public one
     assert [r["worst"] for r in board["rows"]] == pytest.approx([PUBLIC[t] for t in FULL_ORDER])
     tests = client.get(f"/api/challenges/{TEST}/leaderboard").json()
-    assert labels(tests["rows"]) == ["P1", "P2"] and tests["bar"] == pytest.approx(0.245)
+    assert labels(tests["rows"]) == ["P2", "P1"] and tests["bar"] == pytest.approx(0.245)
     m = client.get(f"/api/challenges/{TRAIN}/matrix").json()
     assert digest("S0") not in json.dumps(m) and m["hidden_columns"] == 1
 

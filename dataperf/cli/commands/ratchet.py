@@ -75,9 +75,17 @@ def run(args: argparse.Namespace) -> int:
     print("\nhistory:")
     print(
         table(
-            ["at", "step", "suite size", "public suite size", "bar", "best score"],
+            ["at", "step", "suite size", "public suite size", "public test sets", "bar", "best score"],
             [
-                [e["at"], e["kind"], e.get("suite_size", ""), e["public_suite_size"], e["bar"], e["best_score"]]
+                [
+                    e["at"],
+                    e["kind"],
+                    e.get("suite_size", ""),
+                    e.get("public_suite_size", ""),
+                    e.get("public_tests", ""),
+                    e["bar"],
+                    e["best_score"],
+                ]
                 for e in doc["history"]
             ],
         )
