@@ -40,6 +40,16 @@ class RunnerError(DataPerfError):
         self.log = log
 
 
+class MissingExtraError(DataPerfError):
+    """A command or runner needs an optional part of dataperf (an extra) that is not installed."""
+
+    exit_code = 1
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the {extra} extra: pip install 'dataperf[{extra}]'")
+        self.extra = extra
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken invariant of a submission: where it is and what is wrong."""
