@@ -16,6 +16,8 @@ from dataperf.evaluator import evaluate, single_threaded
 from dataperf.models import build_model
 from dataperf.submission import write_submission
 
+pytestmark = pytest.mark.slow  # the reference procedure retrains after every fix
+
 CLEANING = [n for n in challenges().names() if challenges().get(n).kind == "cleaning"]
 
 
