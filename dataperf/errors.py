@@ -59,6 +59,14 @@ class ChangedFileError(DataPerfError):
         self.path, self.expected, self.actual = path, expected, actual
 
 
+class MissingExtraError(DataPerfError):
+    """A command or runner needs an optional part of dataperf (an extra) that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(f"{what} needs the {extra} extra: pip install 'dataperf[{extra}]'")
+        self.extra = extra
+
+
 @dataclass(frozen=True)
 class Violation:
     """One broken invariant of a submission: where it is and what is wrong."""

@@ -13,11 +13,17 @@ def home() -> Path:
 
 
 def challenges_dir() -> Path:
-    """Return the folder of challenge specs: ``$DATAPERF_CHALLENGES``, else the shipped one."""
+    """Return the folder of challenge specs: ``$DATAPERF_CHALLENGES``, else the built-in one.
+
+    The built-in specs are edited in ``challenges/`` beside the package in a source checkout;
+    an installed wheel carries them as ``dataperf/builtin_challenges`` (see setup.py).
+    """
     env = os.environ.get("DATAPERF_CHALLENGES")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "challenges"
+    package = Path(__file__).resolve().parent
+    shipped = package / "builtin_challenges"
+    return shipped if shipped.is_dir() else package.parent / "challenges"
 
 
 def data_dir(challenge: str, version: int) -> Path:

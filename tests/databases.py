@@ -1,6 +1,8 @@
 """Test databases, one definition for every test folder: a migrated SQLite file, or a
 PostgreSQL database of the folder's own on the server that ``$DATAPERF_TEST_PG_URL`` names
-(``scripts/start-postgres`` prints one; without it PostgreSQL tests are skipped, saying so)."""
+(``scripts/start-postgres`` prints one). :data:`BACKENDS` parametrizes a fixture or test over
+both; its PostgreSQL variant carries the ``postgres`` marker, so without the server it is
+skipped, saying so, or fails when services are required (:mod:`tests.services`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-PG_ENV = "DATAPERF_TEST_PG_URL"
+from tests import services
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""The database backends a test runs on (the values :func:`migrated` takes)."""
 
 
 def postgres_url(suffix: str = "") -> str:
@@ -20,9 +25,8 @@ def postgres_url(suffix: str = "") -> str:
 
     from leaderboard.storage.db import engine
 
-    base = os.environ.get(PG_ENV, "")
-    if not base:
-        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (scripts/start-postgres prints a URL)")
+    services.need("postgres")  # a caller that forgot the marker still skips or fails, naming it
+    base = os.environ[services.PG_ENV]
     url = make_url(base)
     url = url.set(database=f"{url.database}{suffix}")
     if suffix:

@@ -17,6 +17,8 @@ from dataperf.kinds.cleaning import options_of
 from dataperf.models import build_model
 from dataperf.submission import write_submission
 
+pytestmark = pytest.mark.slow  # the reference procedure retrains after every fix
+
 CLEANING = [n for n in challenges().names() if challenges().get(n).kind == "cleaning"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +46,8 @@ def test_same_recipe_same_bytes(tiny_data: dict[str, tuple[ChallengeSpec, Prepar
 
 
 def test_changed_data_is_refused(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path) -> None:
-    spec, _ = tiny_data["vision-cleaning"]
-    folder = prepare(spec, root=tmp_path / "d")
+    spec, data = tiny_data["vision-cleaning"]
+    folder = Path(shutil.copytree(data.folder, tmp_path / "d"))  # a prepared copy to spoil
     PreparedData(spec, folder)
     with open(folder / "train.f32", "r+b") as fh:
         fh.seek(8)

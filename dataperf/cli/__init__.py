@@ -1,7 +1,9 @@
 """The ``dataperf`` command line: one entry point, thin handlers over library functions.
 
 Each module in :mod:`dataperf.cli.commands` registers one sub-command in :data:`COMMANDS`;
-heavy imports happen inside the handlers, so ``dataperf --help`` starts fast.
+heavy imports happen inside the handlers, so ``dataperf --help`` starts fast and a participant's
+install (no extras) runs every command that needs none. A command whose extra is missing (the
+server, docker or dask) stops with exit status 1 and names the extra to install.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from dataperf.errors import DataPerfError, SubmissionError
+from dataperf.extras import missing_extra
 from dataperf.registry import PluginRegistry
 
 
@@ -82,12 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit status (0 ok, 2 the input was refused, 1 any other failure)."""
+    """Run the CLI and return its exit status (0 ok, 2 the input was refused, 1 any other failure,
+    a missing extra included)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))
     try:
-        return int(args._handler(args) or 0)
+        try:
+            return int(args._handler(args) or 0)
+        except ModuleNotFoundError as e:  # an extra's module: say which extra to install
+            missing = missing_extra(f"dataperf {args.command}", e)
+            if missing is None:
+                raise
+            raise missing from None
     except DataPerfError as e:
         if want_json:
             doc: dict[str, object] = {"error": str(e), "type": type(e).__name__}

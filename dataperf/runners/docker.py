@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dataperf.contract import CanonicalSubmission, ChallengeSpec, ResourceSpec, Result, Runner
-from dataperf.errors import ChangedFileError, RunnerError, SubmissionError, Violation, param_error
+from dataperf.errors import ChangedFileError, MissingExtraError, RunnerError, SubmissionError, Violation, param_error
 from dataperf.runners import RUNNERS
 
 DockerClient = Any
@@ -92,13 +92,14 @@ class SandboxOutcome:
 
 
 def sdk() -> Any:
-    """Return the docker SDK module, imported on first use; RunnerError if it is not installed."""
+    """Return the docker SDK module, imported on first use; MissingExtraError if it is not
+    installed (a ``docker/`` folder in the working directory imports as an empty namespace)."""
     try:
         mod = importlib.import_module("docker")
     except ImportError:
         mod = None
     if not hasattr(mod, "from_env"):
-        raise RunnerError("the docker SDK for Python is not installed (pip install docker)", status="error")
+        raise MissingExtraError("the docker runner", "docker")
     return mod
 
 

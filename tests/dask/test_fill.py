@@ -15,9 +15,10 @@ from leaderboard.ratchet.problem import Problem
 from leaderboard.ratchet.steps import Ratchet
 from tests.dask.conftest import make_db, start_cluster
 from tests.dask.dask_helpers import PROBLEM, cell_rows, matrix, models, seed
+from tests.databases import BACKENDS
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_fill_equals_local_ratchet(backend: str, tiny_env: Path, tmp_path: Path, client) -> None:
     p = Problem.load(PROBLEM)
     local = make_db("sqlite", tmp_path, "local.db")

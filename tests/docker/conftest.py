@@ -1,8 +1,9 @@
 """Fixtures of the container tests: a reachable docker daemon, the built evaluator image, and a
 tiny world (spec folder and data home) both runners read.
 
-Every test here is marked ``docker``. They skip only when the daemon cannot be reached (start
-it with ``scripts/start-dockerd``); a missing image is an error (build it with
+Every test that uses ``docker_client`` (or ``cpu_image``) is marked ``docker`` (:mod:`tests.services`):
+it skips only when the daemon cannot be reached (start it with ``scripts/start-dockerd``), and
+fails instead when services are required; a missing image is an error (build it with
 ``docker/build.sh``), never a skip.
 """
 
@@ -28,23 +29,16 @@ from dataperf.testing import write_challenges
 if str(Path(__file__).resolve().parents[2]) not in sys.path:  # `tests.conftest` from any cwd
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests import services
 from tests.conftest import TINY_ROWS, tiny
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test in this folder ``docker``."""
-    for item in items:
-        if "tests/docker/" in item.nodeid.replace("\\", "/"):
-            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    """Return a docker client; skip when the daemon is unreachable."""
-    try:
-        c = client()
-    except RunnerError as e:
-        pytest.skip(f"docker daemon unreachable: {e}")
+    """Return a docker client; skip (or fail, when services are required) when the daemon is
+    unreachable."""
+    services.need("docker")
+    c = client()
     yield c
     c.close()
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import services
 from tests.e2e.conftest import Live
 from tests.e2e.test_cli import _token, _training_file
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = services.CHROMIUM
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,10 +30,11 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Return a headless chromium (the Debian package; nothing is downloaded)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    """Return a headless chromium (the Debian package; nothing is downloaded). Without Playwright
+    or Chromium the tests skip, saying so, or fail when services are required (tests.services)."""
+    services.need("browser")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b

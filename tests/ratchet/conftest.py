@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests import tiny_ratchet
-from tests.databases import migrated
+from tests.databases import BACKENDS, migrated
 
 tiny_root = tiny_ratchet.tiny_root  # the folder's fixtures
 tiny_env = tiny_ratchet.tiny_env
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Return the URL of an empty, migrated database (SQLite file, or a reset PostgreSQL)."""
     return migrated(request.param, tmp_path / "dataperf.db")

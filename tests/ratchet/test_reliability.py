@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from leaderboard.jobs.service import process_submission, recover_stale
@@ -47,6 +48,7 @@ def _env() -> dict[str, str]:
     return os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.mark.slow  # two evaluating processes
 def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     trains = [
         str(baseline_file(TRAIN, "training-set", n, s, tmp_path / "train"))
@@ -69,6 +71,7 @@ def test_two_processes_writing_the_same_cells(db_url: str, sessions, tmp_path: P
     assert suite == 3 * 3 and count(sessions, Submission) == 10
 
 
+@pytest.mark.slow  # an evaluating process, killed
 def test_killed_process_leaves_no_partial_cell_and_no_stuck_submission(db_url: str, sessions, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dataperf.challenges import get_challenge
     from leaderboard.jobs.service import add_queued, ensure_challenge, ensure_team

@@ -101,6 +101,7 @@ def test_processing_is_idempotent_and_stale_running_rows_recover(sessions, tmp_p
         assert row.result is not None and row.result["duplicate"] is True
 
 
+@pytest.mark.slow  # every baseline of two challenges, twice
 def test_fill_from_baselines_is_idempotent(sessions) -> None:  # type: ignore[no-untyped-def]
     first = fill_from_baselines(sessions, [TEST, TRAIN])
     kinds = {(r["challenge"], r["status"]) for r in first}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import migrated
+from tests.databases import BACKENDS, migrated
 
 HERE = Path(__file__).resolve().parent
 CHALLENGES = HERE / "challenges"
@@ -49,7 +49,7 @@ def home(server_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return h
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, home: Path) -> str:
     """Return the URL of a migrated database: a SQLite file in the test's home, or a
     PostgreSQL database of these tests' own (:mod:`tests.databases`)."""
