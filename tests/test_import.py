@@ -23,8 +23,28 @@ def test_import_is_silent_and_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_cli_help_lists_every_registered_command() -> None:
+    import argparse
+    import re
+
     from dataperf.cli import COMMANDS, build_parser
 
-    text = build_parser().format_help()
-    for name in COMMANDS.names():
-        assert name in text
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert sorted(sub.choices) == COMMANDS.names()
+    listed = re.findall(r"^    ([a-z][a-z-]*)\s", parser.format_help(), flags=re.M)
+    assert listed == COMMANDS.names()  # each command on a line of its own in the overview
+
+
+def test_cli_help_has_one_style_and_states_the_exit_status() -> None:
+    import argparse
+
+    from dataperf.cli import EXIT_STATUS, build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts = [(name, a.help) for name, a in ((c.dest, c) for c in sub._choices_actions)]
+    for name, p in sub.choices.items():
+        assert EXIT_STATUS in p.format_help(), name
+        texts += [(f"{name} {'/'.join(a.option_strings) or a.dest}", a.help) for a in p._actions if a.help]
+    bad = [(where, h) for where, h in texts if h and h != argparse.SUPPRESS and (h[0].isupper() or h.endswith("."))]
+    assert not bad, bad

@@ -9,11 +9,11 @@ server, docker or dask) stops with exit status 1 and names the extra to install.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dataperf.cli.output import print_json
 from dataperf.errors import DataPerfError, SubmissionError
 from dataperf.extras import missing_extra
 from dataperf.registry import PluginRegistry
@@ -103,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             doc: dict[str, object] = {"error": str(e), "type": type(e).__name__}
             if isinstance(e, SubmissionError):
                 doc["violations"] = [v.to_dict() for v in e.violations]
-            print(json.dumps(doc, indent=2))
+            print_json(doc)
         print(f"dataperf: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

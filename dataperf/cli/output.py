@@ -18,6 +18,32 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+def print_json(doc: object) -> None:
+    """Print ``doc`` as every ``--json`` output is printed: indented by two spaces, one document."""
+    print(json.dumps(doc, indent=2, default=str))
+
+
+def print_board(board: dict[str, object], fmt: str, title: str) -> None:
+    """Print a leaderboard (from the database or a server) as ``json``, ``csv`` or a ``table``
+    under ``title``; its columns are its kind's layout."""
+    import csv
+
+    layout = board["layout"]
+    cols = list(layout["table"]) if isinstance(layout, dict) else []
+    rows = [[r.get(c) for c in cols] for r in board["rows"]]  # type: ignore[attr-defined]
+    if fmt == "json":
+        print_json(board)
+    elif fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows(rows)
+    else:
+        print(title)
+        if board.get("note"):
+            print(board["note"])
+        print(table(cols, rows) if rows else "(no scored submissions)")
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"

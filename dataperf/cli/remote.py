@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from dataperf.cli.output import print_json
 from dataperf.errors import DataPerfError, SubmissionError
 
 FINAL = ("done", "failed", "rejected")
@@ -83,11 +82,11 @@ def submit(args: argparse.Namespace) -> int:
         say(f"follow it: {c.login.url}/submissions/{sid}")
         if not args.wait:
             if quiet:
-                print(json.dumps(answer, indent=2))
+                print_json(answer)
             return 0
         doc = wait(c, sid, args.timeout, say)
     if quiet:
-        print(json.dumps(doc, indent=2))
+        print_json(doc)
     else:
         print(describe(doc))
     if doc["status"] == "rejected":
@@ -120,24 +119,12 @@ def wait(client: Any, sid: int, timeout: float, say: Any) -> dict[str, Any]:
 
 def leaderboard(args: argparse.Namespace) -> int:
     """Print a challenge's leaderboard as the server shows it."""
-    from dataperf.cli.output import table
+    from dataperf.cli.output import print_board
     from dataperf.client import Client, load_login
-    from leaderboard.http.api.challenges import columns
 
     with Client(load_login(args.server or None)) as c:
         board = c.request("GET", f"/api/challenges/{args.challenge}/leaderboard")
-    cols = columns(board)
-    rows = [[r.get(col) for col in cols] for r in board["rows"]]
-    if args.json:
-        print(json.dumps(board, indent=2))
-    elif args.csv:
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(cols)
-        w.writerows(rows)
-    else:
-        pub = "published" if board.get("published") else "public"
-        print(f"{board['challenge']} ({board['kind']}, {board['metric']}; {pub}: {board.get('scope', '')})")
-        if board.get("note"):
-            print(board["note"])
-        print(table(cols, rows) if rows else "(no scored submissions)")
+    pub = "published" if board.get("published") else "public"
+    title = f"{board['challenge']} ({board['kind']}, {board['metric']}; {pub}: {board.get('scope', '')})"
+    print_board(board, "json" if args.json else "csv" if args.csv else "table", title)
     return 0

@@ -64,7 +64,7 @@ def test_lost_scheduler_leaves_work_resumable(tiny_env: Path, tmp_path: Path, cl
     sessions = make_db("sqlite", tmp_path, "dask.db")
     seed(sessions, p, n_train=12, n_tests=4)
     doomed = start_cluster(workers=1)
-    with Client(doomed) as lost, pytest.raises(RunnerError):
+    with Client(doomed) as lost, pytest.raises(RunnerError, match="Dask"):
         fill(sessions, p, lost, group_size=1, progress=lambda m: "written" in m and doomed.close())
     written, distinct = cell_rows(sessions)
     assert 0 < written < 48 and written == distinct  # whole cells only, each once

@@ -54,7 +54,7 @@ def test_dask_runner_rejects_like_local(tiny_env: Path, tmp_path: Path, runner) 
     with pytest.raises(SubmissionError) as remote:
         runner.evaluate("tiny-plain", bad)
     assert remote.value.violations == local.value.violations and len(local.value.violations) > 1
-    with pytest.raises(SubmissionError):
+    with pytest.raises(SubmissionError, match=r"missing\.csv"):
         runner.evaluate("tiny-plain", tmp_path / "missing.csv")
 
 

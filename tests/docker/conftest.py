@@ -20,7 +20,6 @@ import pytest
 from dataperf.challenges import _load_all, challenges, get_challenge
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepare import prepare
-from dataperf.errors import RunnerError
 from dataperf.kinds.test_set import TestSetOptions
 from dataperf.paths import data_dir
 from dataperf.runners.docker import DockerRunner, client

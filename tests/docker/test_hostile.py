@@ -187,7 +187,7 @@ def test_challenge_id_with_dots_is_refused_before_any_container(
     path.write_text("task,id,label\nshirt,1,1\n")
     w = watch.start(path.parent)
     for bad in ("../vision-selection", "../../etc/passwd", "/etc/passwd", "vision-selection/../x"):
-        with pytest.raises(RegistryError):
+        with pytest.raises(RegistryError, match="unknown challenge"):
             DockerRunner(docker_client=docker_client).evaluate(bad, path)
     w.check()
 

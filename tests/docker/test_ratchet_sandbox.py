@@ -130,7 +130,7 @@ def test_worker_never_opens_a_ratchet_upload_and_scores_equal_local(
         assert there["ratchet"] == here["ratchet"]
         assert there["submission_sha256"] == here["submission_sha256"] == there["provenance"]["submission_sha256"]
     train_step = boxed["results"][0]["ratchet"]
-    assert train_step["score"] is not None and boxed["results"][1]["ratchet"]["difficulty"] is not None
+    assert 0.0 < train_step["score"] <= 1.0 and 0.0 <= boxed["results"][1]["ratchet"]["difficulty"] <= 1.0
 
 
 @pytest.mark.parametrize("challenge,kind", [(TRAIN, "training-set"), (TEST, "test-set")])

@@ -37,7 +37,7 @@ def test_cli_end_to_end(tiny_env: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert json.loads(capsys.readouterr().out)["duplicate"] is True
     assert main(["leaderboard", TRAIN, "--json", *db]) == 0
     board = json.loads(capsys.readouterr().out)
-    assert [r["team"] for r in board["rows"]] == ["ada"] and board["rows"][0]["score"] is not None
+    assert [r["team"] for r in board["rows"]] == ["ada"] and 0.0 < board["rows"][0]["score"] <= 1.0
     assert main(["leaderboard", TEST, "--csv", *db]) == 0
     assert capsys.readouterr().out.startswith("rank,team,label,baseline,difficulty,in_suite")
     assert main(["ratchet", TEST, "--json", *db]) == 0

@@ -110,7 +110,7 @@ def test_read_doc_refuses_non_json_numbers_and_repeated_keys(tmp_path: Path, tex
 def test_a_changed_file_is_refused_before_it_is_parsed(tiny_env: Path, tmp_path: Path) -> None:
     path = tmp_path / "junk.csv"
     path.write_text("not,a\nsubmission,at all\n")
-    with pytest.raises(SubmissionError):
+    with pytest.raises(SubmissionError, match="submission rejected"):
         LocalRunner().parse("tiny-selection", path)
     with pytest.raises(ChangedFileError, match="not the recorded " + "0" * 64) as e:
         LocalRunner().parse("tiny-selection", path, sha256="0" * 64)

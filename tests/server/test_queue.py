@@ -60,7 +60,7 @@ def test_expired_lease_returns_job_and_old_holder_cannot_finish(db_url: str) -> 
     sessions = session_factory(db_url)
     _jobs(db_url, 1)
     first = queue.take(sessions, "w1", lease_s=30)
-    assert first is not None
+    assert first is not None and (first.owner, first.attempt, first.max_attempts) == ("w1", 1, 3)
     _expire_now(db_url)
     second = queue.take(sessions, "w2", lease_s=30)
     assert second is not None and second.job_id == first.job_id and second.attempt == 2
@@ -78,8 +78,9 @@ def test_expired_lease_returns_job_and_old_holder_cannot_finish(db_url: str) -> 
 def test_attempts_are_capped_and_log_kept(db_url: str) -> None:
     sessions = session_factory(db_url)
     (sid,) = _jobs(db_url, 1, max_attempts=2)
-    for _ in range(2):
-        assert queue.take(sessions, "w") is not None
+    for attempt in (1, 2):
+        lease = queue.take(sessions, "w")
+        assert lease is not None and (lease.submission_id, lease.attempt) == (sid, attempt)
         _expire_now(db_url)
     assert queue.take(sessions, "w") is None
     with sessions() as s:
@@ -115,7 +116,7 @@ def test_heartbeat_keeps_a_long_job(db_url: str) -> None:
     sessions = session_factory(db_url)
     _jobs(db_url, 1)
     lease = queue.take(sessions, "w", lease_s=0.6)
-    assert lease is not None
+    assert lease is not None and lease.attempt == 1
     with Heartbeat(sessions, lease, 0.6):
         time.sleep(1.5)
         assert queue.expire(sessions) == []

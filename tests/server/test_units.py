@@ -35,9 +35,18 @@ def test_tokens_are_stored_hashed(db_url: str) -> None:
         assert auth.team_for_token(s, token) is None
 
 
-@pytest.mark.parametrize("name", ["", " ada", "baseline/x", "a\nb", "x" * 101])
-def test_bad_team_names(db_url: str, name: str) -> None:
-    with pytest.raises(DataPerfError), session_factory(db_url).begin() as s:
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("", "must be 1 to 100 printable characters"),
+        (" ada", "without leading or trailing spaces"),
+        ("baseline/x", "reserved for baselines"),
+        ("a\nb", "must be 1 to 100 printable characters"),
+        ("x" * 101, "must be 1 to 100 printable characters"),
+    ],
+)
+def test_bad_team_names(db_url: str, name: str, words: str) -> None:
+    with pytest.raises(DataPerfError, match=words), session_factory(db_url).begin() as s:
         auth.create_team(s, name)
 
 

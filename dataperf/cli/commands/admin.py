@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     url = upgrade(args.db)
     out = admin.run_action(session_factory(url), args.action, vars(args))
     if args.json:
-        print(json.dumps(out, indent=2))
+        print_json(out)
     else:
         print(out["message"])
         if "token" in out:

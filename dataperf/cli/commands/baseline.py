@@ -17,7 +17,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "baseline",
-    "Build a submission with a shipped baseline (random, balanced, kcenter, crossval, ...).",
+    "build a submission with a shipped baseline (random, balanced, kcenter, crossval, ...)",
     "  dataperf baseline vision-selection\n  dataperf baseline vision-selection kcenter -o kcenter.parquet\n"
     "  dataperf baseline vision-cleaning confident-learning -o ranking.csv --seed 3",
 )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -15,7 +15,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "challenges",
-    "List the challenges, or show one's tasks, budget, model, metric and submission schema.",
+    "list the challenges, or show one's tasks, budget, model, metric and submission schema",
     "  dataperf challenges\n  dataperf challenges vision-selection --json",
 )
 @arguments(_args)
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         doc = spec.model_dump(mode="json")
         doc["submission_columns"] = [{"name": c.name, "dtype": c.dtype, "doc": c.doc} for c in kind.columns]
         if args.json:
-            print(json.dumps(doc, indent=2))
+            print_json(doc)
             return 0
         print(f"{spec.id} v{spec.version} ({spec.kind}): {spec.title}\n\n{spec.description.strip()}\n")
         rows = [
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
     reg = challenges()
     specs = [reg.get(n) for n in reg.names()]
     if args.json:
-        print(
-            json.dumps([{"id": s.id, "version": s.version, "kind": s.kind, "title": s.title} for s in specs], indent=2)
-        )
+        print_json([{"id": s.id, "version": s.version, "kind": s.kind, "title": s.title} for s in specs])
         return 0
     print(table(["id", "version", "kind", "title"], [(s.id, s.version, s.kind, s.title) for s in specs]))
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         upgrade(url)
     revs = sorted(current_revisions(url))
     if args.json:
-        print(json.dumps({"url": url, "revisions": revs}))
+        print_json({"url": url, "revisions": revs})
     else:
         print(f"{url}: at revision {', '.join(revs) or '(none: run dataperf db upgrade)'}")
     return 0

@@ -11,7 +11,7 @@ from dataperf.cli import arguments, command
 def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("challenge", help="challenge id")
     p.add_argument("submission", type=Path, help="submission file (.parquet, .csv or .json)")
-    p.add_argument("--runner", default="local", help="where to run: local (default), docker, ...")
+    p.add_argument("--runner", default="local", help="where to run: local (default), docker or dask")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--output", type=Path, help="also write the result JSON here (on rejection: error.json beside it)")
     p.add_argument("--sha256", help="refuse the file unless its sha256 is this (it changed since it was recorded)")
@@ -19,7 +19,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "evaluate",
-    "Validate and score a submission: per-task and per-seed scores, mean, 95% CI, provenance.",
+    "validate and score a submission: per-task and per-seed scores, mean, 95% CI, provenance",
     "  dataperf evaluate vision-selection my-selection.parquet\n"
     "  dataperf evaluate speech-selection sel.csv --json > result.json\n"
     "  dataperf evaluate vision-cleaning ranking.parquet --runner docker",

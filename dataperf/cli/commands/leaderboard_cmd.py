@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import sys
-from typing import Any
 
 from dataperf.cli import arguments, command
 
@@ -35,11 +31,6 @@ def _args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def columns(board: dict[str, Any]) -> list[str]:
-    """Return the columns shown for a leaderboard (its kind's layout)."""
-    return list(board["layout"]["table"])
-
-
 @command(
     "leaderboard",
     help="show a challenge's leaderboard from the local database (ratchet challenges: score over the suite)",
@@ -54,28 +45,14 @@ def run(args: argparse.Namespace) -> int:
         from dataperf.cli.remote import leaderboard as remote_leaderboard
 
         return remote_leaderboard(args)
-    from dataperf.cli.output import table
+    from dataperf.cli.output import print_board
     from leaderboard.boards.boards import board as read_board
     from leaderboard.boards.visibility import Visibility
     from leaderboard.storage.db import session_factory
 
     with session_factory(args.db)() as s:
         board = read_board(s, args.challenge, Visibility(args.view))
-    cols = columns(board)
-    if args.json:
-        print(json.dumps(board, indent=2))
-    elif args.csv:
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(cols)
-        w.writerows([[r.get(c) for c in cols] for r in board["rows"]])
-    else:
-        stale = " (STALE: run 'dataperf rescore')" if board["stale"] else ""
-        print(
-            f"{board['challenge']} ({board['kind']}, {board['metric']}, evaluator {board['evaluator_version']}){stale}"
-        )
-        print(
-            table(cols, [[r.get(c) for c in cols] for r in board["rows"]])
-            if board["rows"]
-            else "(no scored submissions)"
-        )
+    stale = " (STALE: run 'dataperf rescore')" if board["stale"] else ""
+    title = f"{board['challenge']} ({board['kind']}, {board['metric']}, evaluator {board['evaluator_version']}){stale}"
+    print_board(board, "json" if args.json else "csv" if args.csv else "table", title)
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             team = c.request("GET", "/api/me")
     path = save_login(args.url, args.token)
     if args.json:
-        print(json.dumps({"url": args.url.rstrip("/"), "stored": str(path), "me": team}))
+        print_json({"url": args.url.rstrip("/"), "stored": str(path), "me": team})
     else:
         who = f" as team {team['team']!r}" if team else ""
         print(f"logged in to {args.url.rstrip('/')}{who}; token stored in {path}")

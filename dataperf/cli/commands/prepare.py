@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -17,7 +17,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "prepare",
-    "Build challenge data (Parquet + Croissant) deterministically from offline packages.",
+    "build challenge data (Parquet + Croissant) deterministically from offline packages",
     "  dataperf prepare vision-selection\n  dataperf prepare --verify\n"
     "  DATAPERF_HOME=/data/dataperf dataperf prepare --force speech-selection",
 )
@@ -43,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{spec.id} v{spec.version}: {folder} (data sha256 {data.sha256[:16]}...)")
     if args.json:
-        print(json.dumps(out, indent=2))
+        print_json(out)
     return 0

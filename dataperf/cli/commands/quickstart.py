@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def baseline_leaderboard(spec_id: str, say: Any, workdir: Path) -> list[dict[str
 
 @command(
     "quickstart",
-    "Prepare every challenge, run every baseline, evaluate, fill the leaderboard, print tables.",
+    "prepare every challenge, run every baseline, evaluate, fill the leaderboard, print tables",
     "  dataperf quickstart\n  dataperf quickstart vision-selection --json\n  dataperf quickstart --serve --port 8000",
 )
 @arguments(_args)
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_db:
         fill_database(names, say)
     if args.json:
-        print(json.dumps(boards, indent=2))
+        print_json(boards)
     else:
         for name, rows in boards.items():
             spec = get_challenge(name)

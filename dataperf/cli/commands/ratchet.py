@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             "history": history(s, pid, view)["events"],
         }
     if args.json:
-        print(json.dumps(doc, indent=2))
+        print_json(doc)
         return 0
     m = doc["matrix"]
     short = [t["digest"][:8] + ("*" if t["in_suite"] else "") for t in m["test"]]

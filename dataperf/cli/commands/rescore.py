@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable
 from typing import Any
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
 
@@ -28,7 +28,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask scheduler address, e.g. tcp://host:8786 (implies --dask; also used by --runner dask)",
+        help="the Dask scheduler address, e.g. tcp://host:8786 (implies --dask; also used by --runner dask)",
     )
 
 
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         diffs = rescore(session_factory(args.db), challenge_ids=args.challenge, runner=args.runner, progress=progress)
     if args.json:
-        print(json.dumps(diffs, indent=2))
+        print_json(diffs)
         return 0
     if not diffs:
         print("no leaderboard changed")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         if args.id is None:
             doc = c.request("GET", "/api/submissions")
             if args.json:
-                print(json.dumps(doc, indent=2))
+                print_json(doc)
             else:
                 rows = [
                     [s["submission"], s["challenge"], s["filename"], s["status"], s["created_at"]]
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         doc = c.status(args.id)
     if args.json:
-        print(json.dumps(doc, indent=2))
+        print_json(doc)
     else:
         print(describe(doc))
         if args.log and doc.get("log") is not None:

@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     url = upgrade(args.db)
     out = ingest_local(session_factory(url), args.challenge, args.file, args.team)
     if args.json:
-        print(json.dumps(out, indent=2, default=str))
+        print_json(out)
     else:
         print(f"submission {out['submission']} ({out['challenge']}, team {out['team']}): {out['status']}")
         print(out["message"])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from dataperf.cli import arguments, command
+from dataperf.cli.output import print_json
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,7 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "validate",
-    "Check a submission file and report every violation at once (exit 2 if any).",
+    "check a submission file and report every violation at once (exit 2 if any)",
     "  dataperf validate vision-selection my-selection.csv\n"
     "  dataperf validate vision-cleaning ranking.parquet --json\n"
     "  dataperf validate vision-testset hard.parquet --runner docker --output table.json",
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         write_doc(args.output, spec, sub.table, sub.sha256)
     if args.json:
-        print(json.dumps({"valid": True, "rows": len(sub.table), "sha256": sub.sha256, "runner": sub.runner}))
+        print_json({"valid": True, "rows": len(sub.table), "sha256": sub.sha256, "runner": sub.runner})
     else:
         print(f"{args.submission}: valid {spec.id} v{spec.version} submission ({len(sub.table)} rows)")
     return 0
