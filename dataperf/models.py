@@ -201,10 +201,145 @@ class TorchLinear(FixedModel):
         return Linear(w=w.detach().cpu().numpy(), b=b.detach().cpu().numpy(), classes=classes.astype(np.int64))
 
 
+@dataclass(frozen=True)
+class Network(Fitted):
+    """A fitted :class:`TorchMLP`: ``argmax(relu(x @ w1 + b1) @ w2 + b2)`` over ``classes``
+    (``argmax(x @ w2 + b2)`` when linear: ``w1`` is None). Float64, on the host."""
+
+    w1: np.ndarray | None
+    b1: np.ndarray | None
+    w2: np.ndarray
+    b2: np.ndarray
+    classes: np.ndarray
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Return the (n, classes) output scores for the rows of ``x``."""
+        h = x.astype(np.float64)
+        if self.w1 is not None and self.b1 is not None:
+            h = np.maximum(h @ self.w1 + self.b1, 0.0)
+        return h @ self.w2 + self.b2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Return predicted labels for ``x``."""
+        return self.classes[self.logits(x).argmax(axis=1)]
+
+
+class _Deterministic:
+    """Context in which torch runs deterministic algorithms on one CPU thread (restored after)."""
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.threads = torch.get_num_threads()
+        self.strict = torch.are_deterministic_algorithms_enabled()
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.set_num_threads(self.threads)
+        torch.use_deterministic_algorithms(self.strict)
+
+
+@dataclass(frozen=True)
+class TorchMLP(FixedModel):
+    """A network with one hidden ReLU layer of ``hidden`` units (0: a linear model), in
+    PyTorch, float64, trained by plain minibatch SGD on the mean cross-entropy.
+
+    Initial weights: uniform in ``±1/sqrt(fan_in)`` from NumPy's generator seeded with
+    ``[seed, 0]``. Each epoch visits the rows in a NumPy permutation (seeded by the caller)
+    in batches of ``batch_size``; no other randomness. :meth:`train` continues from given
+    weights, so a model can be updated stage after stage. ``device``: ``cpu``, ``cuda`` or
+    ``auto`` (CUDA when a GPU is present); on the CPU the fit runs on one thread with torch's
+    deterministic algorithms, so it is the same bit for bit on every run. Predictions are made
+    on the host from the weights.
+    """
+
+    hidden: int = 64
+    epochs: int = 30
+    lr: float = 0.05
+    batch_size: int = 32
+    device: str = "auto"
+    name: str = "torch-mlp"
+
+    def resolved_device(self) -> str:
+        """Return the device fits run on: 'cuda' if asked for (or auto) and present, else 'cpu'."""
+        import torch
+
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise SpecError(param_error("device", "model 'torch-mlp'", "'auto', 'cpu' or 'cuda'", self.device))
+        return "cuda" if self.device != "cpu" and torch.cuda.is_available() else "cpu"
+
+    def __post_init__(self) -> None:
+        for key, ok, want in (
+            ("hidden", self.hidden >= 0, "an int >= 0 (0: linear)"),
+            ("epochs", self.epochs >= 0, "an int >= 0"),
+            ("lr", self.lr > 0, "a float > 0"),
+            ("batch_size", self.batch_size >= 1, "an int >= 1"),
+        ):
+            if not ok:
+                raise SpecError(param_error(key, "model 'torch-mlp'", want, getattr(self, key)))
+
+    def init(self, dim: int, classes: np.ndarray, seed: int) -> Network:
+        """Return the seeded initial network for ``dim`` inputs and the labels ``classes``."""
+        rng = np.random.default_rng([seed, 0])
+
+        def layer(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+            bound = 1.0 / np.sqrt(n_in)
+            return rng.uniform(-bound, bound, (n_in, n_out)), rng.uniform(-bound, bound, n_out)
+
+        k = len(classes)
+        if self.hidden == 0:
+            w2, b2 = layer(dim, k)
+            return Network(None, None, w2, b2, np.asarray(classes, dtype=np.int64))
+        w1, b1 = layer(dim, self.hidden)
+        w2, b2 = layer(self.hidden, k)
+        return Network(w1, b1, w2, b2, np.asarray(classes, dtype=np.int64))
+
+    def train(self, start: Network, x: np.ndarray, y: np.ndarray, order: list[int]) -> Network:
+        """Return ``start`` trained for :attr:`epochs` on (x, y); ``order`` seeds the batch order."""
+        import torch
+
+        if len(y) == 0 or self.epochs == 0:
+            return start
+        rng = np.random.default_rng(order)
+        dev = self.resolved_device()
+        with _Deterministic():
+            xt = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
+            yt = torch.as_tensor(np.searchsorted(start.classes, y), device=dev)
+            arrays = [a for a in (start.w1, start.b1, start.w2, start.b2) if a is not None]
+            params = [torch.tensor(a, dtype=torch.float64, device=dev, requires_grad=True) for a in arrays]
+            for _ in range(self.epochs):
+                perm = torch.as_tensor(rng.permutation(len(y)), device=dev)
+                for lo in range(0, len(y), self.batch_size):
+                    batch = perm[lo : lo + self.batch_size]
+                    h = xt[batch]
+                    if len(params) == 4:
+                        h = torch.relu(h @ params[0] + params[1])
+                    loss = torch.nn.functional.cross_entropy(h @ params[-2] + params[-1], yt[batch])
+                    grads = torch.autograd.grad(loss, params)
+                    with torch.no_grad():
+                        for p, g in zip(params, grads, strict=True):
+                            p -= self.lr * g
+            out = [p.detach().cpu().numpy() for p in params]
+        if len(out) == 4:
+            return Network(out[0], out[1], out[2], out[3], start.classes)
+        return Network(None, None, out[0], out[1], start.classes)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+        """Return the network trained from its seeded start (or :class:`Constant` for one class)."""
+        classes = np.unique(y)
+        if len(classes) < 2:
+            return Constant(int(classes[0]) if len(classes) else 0)
+        return self.train(self.init(x.shape[1], classes, seed), x, y, [seed, 1])
+
+
 MODELS: PluginRegistry[Callable[..., FixedModel]] = PluginRegistry("fixed model", group="dataperf.models")
 MODELS.add("logreg", LogReg)
 MODELS.add("svc-lr-vote", SvcLrVote)
 MODELS.add("torch-linear", TorchLinear)
+MODELS.add("torch-mlp", TorchMLP)
 
 
 def build_model(name: str, params: dict[str, Any]) -> FixedModel:

@@ -71,7 +71,8 @@ def leaderboard(session: Session, challenge: str, evaluator_version: str | None 
         "layout": kind_of(spec).board(spec, problem is not None).to_dict(),
     }
     if problem is None:
-        rows = [_plain_row(s, t) for s, t in _submissions(session, challenge)]
+        keys = [c["key"] for c in head["layout"]["columns"]]
+        rows = [_plain_row(s, t, keys) for s, t in _submissions(session, challenge)]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
         for i, r in enumerate(rows, 1):
@@ -148,14 +149,18 @@ def _test_rows(session: Session, challenge: str, st: Standings) -> list[dict[str
     return rows
 
 
-def _plain_row(sub: Submission, team: Team) -> dict[str, Any]:
+def _plain_row(sub: Submission, team: Team, columns: list[str]) -> dict[str, Any]:
+    """Return a board row from a stored result: its score and interval, and every other board
+    column (``columns``: the layout's keys) from the result's ``extra`` (None where absent)."""
     res = sub.result or {}
     prov = res.get("provenance", {})
-    return _base(sub, team) | {
+    row = _base(sub, team) | {
         "score": res.get("mean"),
         "ci95": res.get("ci95"),
         "evaluator_version": prov.get("evaluator_version"),
     }
+    extra = res.get("extra") or {}
+    return row | {k: extra.get(k) for k in columns if k not in row}
 
 
 def matrix(session: Session, problem: str, evaluator_version: str | None = None) -> dict[str, Any]:
