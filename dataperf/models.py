@@ -298,7 +298,12 @@ class TorchMLP(FixedModel):
         return Network(w1, b1, w2, b2, np.asarray(classes, dtype=np.int64))
 
     def train(self, start: Network, x: np.ndarray, y: np.ndarray, order: list[int]) -> Network:
-        """Return ``start`` trained for :attr:`epochs` on (x, y); ``order`` seeds the batch order."""
+        """Return ``start`` trained for :attr:`epochs` on (x, y); ``order`` seeds the batch order.
+
+        Each step takes the gradient of the batch's mean cross-entropy in closed form
+        (``softmax - one_hot``, back through the ReLU layer) and moves every weight by ``lr``
+        times it, all weights from the same forward pass.
+        """
         import torch
 
         if len(y) == 0 or self.epochs == 0:
@@ -307,23 +312,29 @@ class TorchMLP(FixedModel):
         dev = self.resolved_device()
         with _Deterministic():
             xt = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
-            yt = torch.as_tensor(np.searchsorted(start.classes, y), device=dev)
-            arrays = [a for a in (start.w1, start.b1, start.w2, start.b2) if a is not None]
-            params = [torch.tensor(a, dtype=torch.float64, device=dev, requires_grad=True) for a in arrays]
+            one_hot = torch.as_tensor(np.eye(len(start.classes))[np.searchsorted(start.classes, y)], device=dev)
+            deep = start.w1 is not None and start.b1 is not None
+            arrays = [start.w1, start.b1] if deep else []
+            w = [
+                torch.tensor(a, dtype=torch.float64, device=dev) for a in [*arrays, start.w2, start.b2] if a is not None
+            ]
             for _ in range(self.epochs):
                 perm = torch.as_tensor(rng.permutation(len(y)), device=dev)
                 for lo in range(0, len(y), self.batch_size):
                     batch = perm[lo : lo + self.batch_size]
-                    h = xt[batch]
-                    if len(params) == 4:
-                        h = torch.relu(h @ params[0] + params[1])
-                    loss = torch.nn.functional.cross_entropy(h @ params[-2] + params[-1], yt[batch])
-                    grads = torch.autograd.grad(loss, params)
-                    with torch.no_grad():
-                        for p, g in zip(params, grads, strict=True):
-                            p -= self.lr * g
-            out = [p.detach().cpu().numpy() for p in params]
-        if len(out) == 4:
+                    xb = xt[batch]
+                    h = xb
+                    if deep:
+                        h = torch.addmm(w[1], xb, w[0]).clamp_(min=0.0)
+                    g = (torch.softmax(torch.addmm(w[-1], h, w[-2]), dim=1) - one_hot[batch]) / len(batch)
+                    if deep:
+                        gh = (g @ w[2].T) * (h > 0)
+                        w[0].sub_(xb.T @ gh, alpha=self.lr)
+                        w[1].sub_(gh.sum(dim=0), alpha=self.lr)
+                    w[-2].sub_(h.T @ g, alpha=self.lr)
+                    w[-1].sub_(g.sum(dim=0), alpha=self.lr)
+            out = [p.cpu().numpy() for p in w]
+        if deep:
             return Network(out[0], out[1], out[2], out[3], start.classes)
         return Network(None, None, out[0], out[1], start.classes)
 
