@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +34,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+class _Additive(_Strict):
+    """A spec model with optional fields added after specs were published: an unset one
+    (``None``) is left out of every dump, so the dumps (the spec's hash, the recipe recorded
+    in Croissant metadata) of specs that do not use it stay as they were."""
+
+    ADDED: ClassVar[tuple[str, ...]] = ()
+    """The fields left out of dumps while unset."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_added(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        for name in self.ADDED:
+            if getattr(self, name) is None:
+                out.pop(name, None)
+        return out
+
+
 class EmbeddingSpec(_Strict):
     """The fixed, seeded recipe that turns raw inputs into embedding vectors."""
 
@@ -47,13 +64,36 @@ class EmbeddingSpec(_Strict):
     """Seed of the projection (random directions, randomized SVD)."""
 
 
-class SplitSpec(_Strict):
+class SplitSpec(_Additive):
     """One named split of the prepared data, drawn from one split of the source."""
 
+    ADDED: ClassVar[tuple[str, ...]] = ("domain",)
     source_split: Literal["train", "test", "all"]
     """The split of the raw source the rows are drawn from."""
     size: int = Field(gt=0)
     """Number of rows drawn (without replacement, disjoint from every other split)."""
+    domain: int | None = Field(default=None, ge=0)
+    """If set, rows are drawn only from this domain of the source split (``data.domains``
+    says how rows are grouped into domains)."""
+
+
+class DomainSpec(_Strict):
+    """How the rows of a source split are grouped into domains that splits can draw from.
+
+    ``style-clusters``: every row's embedding is standardised within its ground-truth class
+    (the class's mean subtracted, each feature divided by the class's standard deviation),
+    which leaves how a row was made (who spoke it, with which microphone) rather than what
+    it shows; Ward agglomerative clustering of those vectors gives ``count`` groups,
+    numbered 0, 1, ... in the order of their first row in the source. Deterministic: no
+    random choice is involved.
+    """
+
+    method: Literal["style-clusters"]
+    """How rows are grouped (see the class documentation)."""
+    count: int = Field(ge=2, le=64)
+    """How many domains."""
+    max_rows: int = Field(default=20000, gt=0)
+    """Largest source split that may be grouped (clustering costs memory quadratic in rows)."""
 
 
 class NoiseSpec(_Strict):
@@ -74,9 +114,10 @@ class NoiseSpec(_Strict):
     """For ``flip``: share of the flips that go to a confusable class instead of a random one."""
 
 
-class DataRecipe(_Strict):
+class DataRecipe(_Additive):
     """How the challenge's prepared files are built from real, offline data."""
 
+    ADDED: ClassVar[tuple[str, ...]] = ("domains",)
     source: str
     """A registered data source (``dataperf sources`` lists them)."""
     embedding: EmbeddingSpec
@@ -87,6 +128,21 @@ class DataRecipe(_Strict):
     """If set, source classes outside this list collapse into one extra 'other' class."""
     seed: int = 0
     """Seed of the row draws and of the noise."""
+    domains: DomainSpec | None = None
+    """If set, rows are grouped into domains and a split may draw from one (``domain``)."""
+
+    @model_validator(mode="after")
+    def _check_domains(self) -> DataRecipe:
+        for name, sp in self.splits.items():
+            if sp.domain is None:
+                continue
+            if self.domains is None:
+                raise ValueError(f"splits.{name}.domain needs data.domains (how rows are grouped into domains)")
+            if sp.domain >= self.domains.count:
+                raise ValueError(
+                    f"splits.{name}.domain must be below data.domains.count ({self.domains.count}), got {sp.domain}"
+                )
+        return self
 
 
 class TaskSpec(_Strict):
@@ -321,6 +377,17 @@ class ChallengeKind(ABC):
         self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and per seed for a valid submission."""
+
+    def score_in_full(
+        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+    ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
+        """Return :meth:`score`'s scores and what the result's ``extra`` holds beside them.
+
+        The extras are JSON-ready. A key named like a column of :meth:`board` fills that column
+        of the submission's board row; ``tables`` (a list of ``{"title", "columns", "rows"}``)
+        are printed by ``dataperf evaluate``. Default: no extras.
+        """
+        return self.score(spec, data, sub, counters), {}
 
     def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
         """Return how the leaderboard of ``spec`` looks (``ratchet``: it is part of one)."""

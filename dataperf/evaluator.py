@@ -118,7 +118,7 @@ def evaluate(
     sub = validate(spec, path, data, sha256=sha256)
     counters = Counters()
     with single_threaded():
-        scores = KINDS.get(spec.kind).score(spec, data, sub, counters)
+        scores, extra = KINDS.get(spec.kind).score_in_full(spec, data, sub, counters)
     task_means, mean, ci = summarize(scores, spec.seeds)
     wall = time.perf_counter() - start
     return Result(
@@ -144,4 +144,5 @@ def evaluate(
             runner=runner,
             wall_time_s=round(wall, 6),
         ),
+        extra=extra,
     )

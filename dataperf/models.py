@@ -201,10 +201,156 @@ class TorchLinear(FixedModel):
         return Linear(w=w.detach().cpu().numpy(), b=b.detach().cpu().numpy(), classes=classes.astype(np.int64))
 
 
+@dataclass(frozen=True)
+class Network(Fitted):
+    """A fitted :class:`TorchMLP`: ``argmax(relu(x @ w1 + b1) @ w2 + b2)`` over ``classes``
+    (``argmax(x @ w2 + b2)`` when linear: ``w1`` is None). Float64, on the host."""
+
+    w1: np.ndarray | None
+    b1: np.ndarray | None
+    w2: np.ndarray
+    b2: np.ndarray
+    classes: np.ndarray
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Return the (n, classes) output scores for the rows of ``x``."""
+        h = x.astype(np.float64)
+        if self.w1 is not None and self.b1 is not None:
+            h = np.maximum(h @ self.w1 + self.b1, 0.0)
+        return h @ self.w2 + self.b2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Return predicted labels for ``x``."""
+        return self.classes[self.logits(x).argmax(axis=1)]
+
+
+class _Deterministic:
+    """Context in which torch runs deterministic algorithms on one CPU thread (restored after)."""
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.threads = torch.get_num_threads()
+        self.strict = torch.are_deterministic_algorithms_enabled()
+        torch.set_num_threads(1)
+        torch.use_deterministic_algorithms(True)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.set_num_threads(self.threads)
+        torch.use_deterministic_algorithms(self.strict)
+
+
+@dataclass(frozen=True)
+class TorchMLP(FixedModel):
+    """A network with one hidden ReLU layer of ``hidden`` units (0: a linear model), in
+    PyTorch, float64, trained by plain minibatch SGD on the mean cross-entropy.
+
+    Initial weights: uniform in ``±1/sqrt(fan_in)`` from NumPy's generator seeded with
+    ``[seed, 0]``. Each epoch visits the rows in a NumPy permutation (seeded by the caller)
+    in batches of ``batch_size``; no other randomness. :meth:`train` continues from given
+    weights, so a model can be updated stage after stage. ``device``: ``cpu``, ``cuda`` or
+    ``auto`` (CUDA when a GPU is present); on the CPU the fit runs on one thread with torch's
+    deterministic algorithms, so it is the same bit for bit on every run. Predictions are made
+    on the host from the weights.
+    """
+
+    hidden: int = 64
+    epochs: int = 30
+    lr: float = 0.05
+    batch_size: int = 32
+    device: str = "auto"
+    name: str = "torch-mlp"
+
+    def resolved_device(self) -> str:
+        """Return the device fits run on: 'cuda' if asked for (or auto) and present, else 'cpu'."""
+        import torch
+
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise SpecError(param_error("device", "model 'torch-mlp'", "'auto', 'cpu' or 'cuda'", self.device))
+        return "cuda" if self.device != "cpu" and torch.cuda.is_available() else "cpu"
+
+    def __post_init__(self) -> None:
+        for key, ok, want in (
+            ("hidden", self.hidden >= 0, "an int >= 0 (0: linear)"),
+            ("epochs", self.epochs >= 0, "an int >= 0"),
+            ("lr", self.lr > 0, "a float > 0"),
+            ("batch_size", self.batch_size >= 1, "an int >= 1"),
+        ):
+            if not ok:
+                raise SpecError(param_error(key, "model 'torch-mlp'", want, getattr(self, key)))
+
+    def init(self, dim: int, classes: np.ndarray, seed: int) -> Network:
+        """Return the seeded initial network for ``dim`` inputs and the labels ``classes``."""
+        rng = np.random.default_rng([seed, 0])
+
+        def layer(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+            bound = 1.0 / np.sqrt(n_in)
+            return rng.uniform(-bound, bound, (n_in, n_out)), rng.uniform(-bound, bound, n_out)
+
+        k = len(classes)
+        if self.hidden == 0:
+            w2, b2 = layer(dim, k)
+            return Network(None, None, w2, b2, np.asarray(classes, dtype=np.int64))
+        w1, b1 = layer(dim, self.hidden)
+        w2, b2 = layer(self.hidden, k)
+        return Network(w1, b1, w2, b2, np.asarray(classes, dtype=np.int64))
+
+    def train(self, start: Network, x: np.ndarray, y: np.ndarray, order: list[int]) -> Network:
+        """Return ``start`` trained for :attr:`epochs` on (x, y); ``order`` seeds the batch order.
+
+        Each step takes the gradient of the batch's mean cross-entropy in closed form
+        (``softmax - one_hot``, back through the ReLU layer) and moves every weight by ``lr``
+        times it, all weights from the same forward pass.
+        """
+        import torch
+
+        if len(y) == 0 or self.epochs == 0:
+            return start
+        rng = np.random.default_rng(order)
+        dev = self.resolved_device()
+        with _Deterministic():
+            xt = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
+            one_hot = torch.as_tensor(np.eye(len(start.classes))[np.searchsorted(start.classes, y)], device=dev)
+            deep = start.w1 is not None and start.b1 is not None
+            arrays = [start.w1, start.b1] if deep else []
+            w = [
+                torch.tensor(a, dtype=torch.float64, device=dev) for a in [*arrays, start.w2, start.b2] if a is not None
+            ]
+            for _ in range(self.epochs):
+                perm = torch.as_tensor(rng.permutation(len(y)), device=dev)
+                for lo in range(0, len(y), self.batch_size):
+                    batch = perm[lo : lo + self.batch_size]
+                    xb = xt[batch]
+                    h = xb
+                    if deep:
+                        h = torch.addmm(w[1], xb, w[0]).clamp_(min=0.0)
+                    g = (torch.softmax(torch.addmm(w[-1], h, w[-2]), dim=1) - one_hot[batch]) / len(batch)
+                    if deep:
+                        gh = (g @ w[2].T) * (h > 0)
+                        w[0].sub_(xb.T @ gh, alpha=self.lr)
+                        w[1].sub_(gh.sum(dim=0), alpha=self.lr)
+                    w[-2].sub_(h.T @ g, alpha=self.lr)
+                    w[-1].sub_(g.sum(dim=0), alpha=self.lr)
+            out = [p.cpu().numpy() for p in w]
+        if deep:
+            return Network(out[0], out[1], out[2], out[3], start.classes)
+        return Network(None, None, out[0], out[1], start.classes)
+
+    def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
+        """Return the network trained from its seeded start (or :class:`Constant` for one class)."""
+        classes = np.unique(y)
+        if len(classes) < 2:
+            return Constant(int(classes[0]) if len(classes) else 0)
+        return self.train(self.init(x.shape[1], classes, seed), x, y, [seed, 1])
+
+
 MODELS: PluginRegistry[Callable[..., FixedModel]] = PluginRegistry("fixed model", group="dataperf.models")
 MODELS.add("logreg", LogReg)
 MODELS.add("svc-lr-vote", SvcLrVote)
 MODELS.add("torch-linear", TorchLinear)
+MODELS.add("torch-mlp", TorchMLP)
 
 
 def build_model(name: str, params: dict[str, Any]) -> FixedModel:

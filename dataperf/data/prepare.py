@@ -34,27 +34,72 @@ from dataperf.paths import data_dir
 Progress = Callable[[str], None]
 
 
-def _draw(spec: ChallengeSpec, raw: dict[str, Raw]) -> dict[str, tuple[str, np.ndarray]]:
-    """Return, per prepared split, its source split and sorted row indices into it."""
+def _draw(
+    spec: ChallengeSpec, raw: dict[str, Raw], domains: dict[str, np.ndarray]
+) -> dict[str, tuple[str, np.ndarray]]:
+    """Return, per prepared split, its source split and sorted row indices into it.
+
+    Each source split is shuffled once (seeded); every prepared split, in the recipe's order,
+    takes the first ``size`` rows of that order that no earlier split took and that lie in its
+    ``domain`` when it names one (``domains``: each source row's domain).
+    """
     rng = np.random.default_rng(spec.data.seed)
     perms = {name: rng.permutation(len(r)) for name, r in sorted(raw.items())}
-    used = dict.fromkeys(raw, 0)
+    taken = {name: np.zeros(len(r), dtype=bool) for name, r in raw.items()}
     out: dict[str, tuple[str, np.ndarray]] = {}
     for name, sp in spec.data.splits.items():
-        if sp.source_split not in raw:
+        src = sp.source_split
+        if src not in raw:
             raise SpecError(
-                f"{spec.id}: data.splits.{name}.source_split '{sp.source_split}' is not a split "
+                f"{spec.id}: data.splits.{name}.source_split '{src}' is not a split "
                 f"of source '{spec.data.source}' (it has {sorted(raw)})"
             )
-        start = used[sp.source_split]
-        stop = start + sp.size
-        if stop > len(raw[sp.source_split]):
+        free = perms[src][~taken[src][perms[src]]]
+        where = f"source split '{src}'"
+        if sp.domain is not None:
+            free = free[domains[src][free] == sp.domain]
+            where = f"domain {sp.domain} of {where}"
+        if sp.size > len(free):
             raise SpecError(
-                f"{spec.id}: data.splits ask for {stop} rows of source split "
-                f"'{sp.source_split}', which has {len(raw[sp.source_split])}"
+                f"{spec.id}: data.splits.{name} asks for {sp.size} rows of {where}, which has "
+                f"{len(free)} left (of {len(raw[src])} rows) after the splits before it"
             )
-        used[sp.source_split] = stop
-        out[name] = (sp.source_split, np.sort(perms[sp.source_split][start:stop]))
+        pick = free[: sp.size]
+        taken[src][pick] = True
+        out[name] = (src, np.sort(pick))
+    return out
+
+
+def _domains(spec: ChallengeSpec, raw: dict[str, Raw], fit_split: str) -> dict[str, np.ndarray]:
+    """Return each row's domain for every source split some prepared split draws a domain
+    from (see :class:`dataperf.contract.DomainSpec`); empty when the recipe has no domains."""
+    rule = spec.data.domains
+    wanted: list[str] = sorted({sp.source_split for sp in spec.data.splits.values() if sp.domain is not None})
+    if rule is None or not wanted:
+        return {}
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    for src in wanted:
+        if src in raw and len(raw[src]) > rule.max_rows:
+            raise SpecError(
+                f"{spec.id}: data.domains groups source split '{src}' of {len(raw[src])} rows; "
+                f"at most data.domains.max_rows ({rule.max_rows}) can be grouped"
+            )
+    embs = embed(spec.data.embedding, raw[fit_split], {src: raw[src] for src in wanted if src in raw})
+    out: dict[str, np.ndarray] = {}
+    for src, x in embs.items():
+        g = x.astype(np.float64)
+        y = raw[src].y
+        for c in np.unique(y):
+            rows = y == c
+            sd = g[rows].std(axis=0)
+            g[rows] = (g[rows] - g[rows].mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        groups = fcluster(linkage(g, method="ward"), t=rule.count, criterion="maxclust")
+        # number the groups by their first row in the source
+        _, first = np.unique(groups, return_index=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        out[src] = rank[np.searchsorted(np.unique(groups), groups)]
     return out
 
 
@@ -142,10 +187,12 @@ def prepare(
     offsets, acc = {}, 0
     for name in sorted(raw, key=lambda n: (n != "train", n)):
         offsets[name], acc = acc, acc + len(raw[name])
-    draws = _draw(spec, raw)
+    fit_split = "train" if "train" in raw else "all"
+    if spec.data.domains is not None:
+        say(f"{spec.id}: grouping rows into {spec.data.domains.count} domains ({spec.data.domains.method})")
+    draws = _draw(spec, raw, _domains(spec, raw, fit_split))
     subsets = {name: _subset(raw[src], idx) for name, (src, idx) in draws.items()}
     say(f"{spec.id}: embedding ({spec.data.embedding.method}, dim {spec.data.embedding.dim})")
-    fit_split = "train" if "train" in raw else "all"
     embs = embed(spec.data.embedding, raw[fit_split], subsets)
     n_source_classes = len(source.classes)
     tmp = folder.parent / f".{folder.name}.tmp{os.getpid()}"

@@ -97,7 +97,8 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
         "published": is_published(session, challenge),
     }
     if pid is None:
-        rows = [_plain_row(r) for r in _subs(session, challenge)]
+        keys = [c["key"] for c in head["layout"]["columns"]]
+        rows = [_plain_row(r, keys) for r in _subs(session, challenge)]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
         return head | {
@@ -177,14 +178,18 @@ def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> lis
     return _ranked(rows)
 
 
-def _plain_row(row: Any) -> dict[str, Any]:
+def _plain_row(row: Any, columns: list[str]) -> dict[str, Any]:
+    """Return a board row from a stored result: its score and interval, and every other board
+    column (``columns``: the layout's keys) from the result's ``extra`` (None where absent)."""
     res = row.result or {}
     prov = res.get("provenance", {})
-    return _base(row) | {
+    out = _base(row) | {
         "score": res.get("mean"),
         "ci95": res.get("ci95"),
         "evaluator_version": prov.get("evaluator_version"),
     }
+    extra = res.get("extra") or {}
+    return out | {k: extra.get(k) for k in columns if k not in out}
 
 
 def _labels(session: Session, problem: str) -> dict[str, str]:

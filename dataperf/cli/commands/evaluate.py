@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     seeds = result.provenance.seeds
     rows = [[t, result.task_means[t], *[per[s] for s in seeds]] for t, per in result.scores.items()]
     print(table(["task", "mean", *[f"seed {s}" for s in seeds]], rows))
+    for extra in result.extra.get("tables", []):
+        print(f"\n{extra['title']}")
+        print(table(extra["columns"], extra["rows"]))
     ci = f"  95% CI [{result.ci95[0]:.4f}, {result.ci95[1]:.4f}]" if result.ci95 else ""
     print(f"\nscore: {result.mean:.6f}{ci}")
     p = result.provenance
