@@ -379,7 +379,7 @@ class ChallengeKind(ABC):
         """Return the metric per task and per seed for a valid submission."""
 
     def score_in_full(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
         """Return :meth:`score`'s scores and what the result's ``extra`` holds beside them.
 

@@ -218,17 +218,18 @@ def test_evaluate_prints_the_matrix(tiny: tuple[ChallengeSpec, PreparedData], tm
 def test_board_rows_copy_the_layout_columns_from_extra() -> None:
     from types import SimpleNamespace
 
-    from leaderboard.views import _plain_row
+    from leaderboard.boards.boards import _plain_row
 
     sub = SimpleNamespace(
         id=7,
+        team="t",
+        is_baseline=False,
         label="x",
         filename="x.parquet",
         created_at=None,
         result={"mean": 0.8, "ci95": [0.7, 0.9], "provenance": {}, "extra": {"bwt": -0.2, "fwt": 0.1}},
     )
-    team = SimpleNamespace(name="t", is_baseline=False)
-    row = _plain_row(sub, team, ["score", "ci95", "bwt", "fwt", "forgetting"])  # type: ignore[arg-type]
+    row = _plain_row(sub, ["score", "ci95", "bwt", "fwt", "forgetting"])
     assert (row["score"], row["ci95"], row["bwt"], row["fwt"], row["forgetting"]) == (0.8, [0.7, 0.9], -0.2, 0.1, None)
 
 

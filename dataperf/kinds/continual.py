@@ -49,7 +49,7 @@ from dataperf.contract import (
     Column,
     Counters,
     KindOptions,
-    Submission,
+    ParsedSubmission,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import SpecError, Violation
@@ -203,7 +203,7 @@ class Continual(ChallengeKind):
         model = spec.model.model_copy(update={"params": params})
         return small.model_copy(update={"options": fit, "model": model})
 
-    def check(self, spec: ChallengeSpec, data: PreparedData, sub: Submission) -> list[Violation]:
+    def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
         """Return violations: unknown stages, ids in no pool or in a later stage's pool,
         duplicates within a stage, stages without rows, new-row and replay budgets."""
         stages = options_of(spec).stages
@@ -240,7 +240,7 @@ class Continual(ChallengeKind):
         return out + self._budgets(spec, sub, stage_of, owner)
 
     def _budgets(
-        self, spec: ChallengeSpec, sub: Submission, stage_of: np.ndarray, owner: np.ndarray
+        self, spec: ChallengeSpec, sub: ParsedSubmission, stage_of: np.ndarray, owner: np.ndarray
     ) -> list[Violation]:
         opts = options_of(spec)
         out = []
@@ -273,13 +273,13 @@ class Continual(ChallengeKind):
         return out
 
     def score(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return ACC per seed (one task)."""
         return self.score_in_full(spec, data, sub, counters)[0]
 
     def score_in_full(
-        self, spec: ChallengeSpec, data: PreparedData, sub: Submission, counters: Counters
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
         """Return ACC per seed and the extras: the R matrix, BWT, FWT, forgetting and
         intransigence (mean, 95% interval and per seed), and the tables ``evaluate`` prints."""
