@@ -119,7 +119,8 @@ class DataRecipe(_Additive):
 
     ADDED: ClassVar[tuple[str, ...]] = ("domains",)
     source: str
-    """A registered data source (``dataperf sources`` lists them)."""
+    """A registered data source (``fashion-mnist``, ``fsdd``, ...; a package may add one through the
+    ``dataperf.sources`` entry point group)."""
     embedding: EmbeddingSpec
     splits: dict[str, SplitSpec]
     """Named splits; every kind states which names it needs."""

@@ -9,7 +9,7 @@
 # Usage: docker/build.sh [--gpu] [--no-cache]
 #   HOST_VENV   venv whose versions the image copies (default .venv, else /tmp/probe-venv)
 #   WHEEL_CACHE wheel cache folder              (default .cache/wheels)
-#   TORCH_SPEC  torch requirement for the GPU image (default torch==2.13.0)
+#   TORCH_SPEC  torch requirement of both images (default torch==2.13.0, the CPU build on this disk)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -111,8 +111,9 @@ PY
 }
 
 step "cpu image"
-# The CPU image gets torch only when dataperf itself depends on it.
-timed "cpu image" build_image cpu ""
+# The CPU image carries torch's CPU build: the torch fixed models (torch-linear, torch-mlp, the
+# continual kind's) are scored in it like every other model.
+timed "cpu image" build_image cpu "$torch_spec"
 if [ "$gpu" = 1 ]; then
     step "gpu image"
     timed "gpu image" build_image gpu "$torch_spec"
