@@ -486,8 +486,9 @@ class Result:
         return d
 
     def to_json(self) -> str:
-        """Return the result as JSON text."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        """Return the result as JSON text; tasks and seeds stay in the spec's order (a result read
+        back from a container lists them as the local evaluator does)."""
+        return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:

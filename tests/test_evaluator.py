@@ -32,6 +32,8 @@ def test_result_round_trips_bit_for_bit(
     result = evaluate(spec, _submission(spec, data, tmp_path), data=data)
     back = Result.from_dict(json.loads(result.to_json()))
     assert back.same_scores(result) and back.ci95 == result.ci95 and back.provenance == result.provenance
+    names = [t.name for t in spec.tasks]  # not alphabetical (shirt, sneaker, coat)
+    assert names != sorted(names) and list(back.scores) == list(back.task_means) == names
     prov = result.provenance
     assert prov.challenge == spec.id and prov.challenge_version == spec.version
     assert prov.seeds == spec.seeds and prov.evaluator_version

@@ -52,6 +52,7 @@ def test_docker_scores_equal_local(
     boxed = runner.evaluate(challenge, sub)
 
     assert boxed.scores == local.scores  # floats compared with ==: bit for bit
+    assert list(boxed.scores) == list(local.scores) == list(boxed.task_means)  # the spec's task order
     assert boxed.task_means == local.task_means
     assert boxed.mean == local.mean or (math.isnan(boxed.mean) and math.isnan(local.mean))
     assert boxed.ci95 == local.ci95
@@ -64,10 +65,34 @@ def test_docker_scores_equal_local(
     )
     assert bp.seeds == lp.seeds
     # The image pins the host's exact numeric builds; Python's patch release (Debian's 3.11 in
-    # the image) and torch (not in the CPU image, unused by these specs) may differ.
+    # the image) may differ.
     shared = (set(bp.packages) & set(lp.packages)) - {"python"}
     assert {"numpy", "scipy", "scikit-learn"} <= shared
     assert {k: bp.packages[k] for k in shared} == {k: lp.packages[k] for k in shared}
     assert bp.runner == "docker" and lp.runner == "local"
     assert bp.image_digest == docker_client.images.get(cpu_image).id
     assert str(bp.image_digest).startswith("sha256:")
+
+
+def test_the_gpu_image_scores_torch_models_like_the_host(
+    in_world: Any, cpu_image: str, docker_client: Any, tmp_path: Path
+) -> None:
+    """The GPU image (built by ``make test``; with the CPU build of torch where no CUDA wheel is
+    on disk) scores a challenge whose fixed model is a torch model as the host does: on a
+    machine without a GPU it runs on the CPU, bit for bit."""
+    tag = DockerRunner().image_for(gpu=True)
+    try:
+        docker_client.images.get(tag)
+    except Exception:
+        pytest.fail(f"evaluator image {tag} is not built: run docker/build.sh --gpu")
+    torch_specs = [get_challenge(n) for n in challenges().names() if get_challenge(n).model.name.startswith("torch")]
+    assert torch_specs, "no registered challenge uses a torch fixed model"
+    spec = torch_specs[0]
+    data = PreparedData(spec, data_dir(spec.id, spec.version))
+    base = for_kind(spec.kind)[0]
+    sub = write_submission(base.build(spec, data, 0), tmp_path / "sub.parquet", spec.id)
+    local = evaluate(spec, sub, data=data)
+    for image in (tag, cpu_image):
+        boxed = DockerRunner(image, docker_client=docker_client).evaluate(spec.id, sub)
+        assert boxed.scores == local.scores and boxed.provenance.image_digest == docker_client.images.get(image).id
+        assert boxed.provenance.packages.get("torch") == local.provenance.packages.get("torch")
