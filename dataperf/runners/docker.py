@@ -370,11 +370,13 @@ class DockerRunner(Runner):
         return spec, sub, outcome, limits, inside
 
     def _refusal(self, outcome: SandboxOutcome, inside: str, outside: str) -> None:
-        """Raise what the evaluator's refusal (exit code 2) says: a SubmissionError with its
+        """Raise what the evaluator's refusal says (exit code 2, or 1 with its ``error.json``: an
+        error the command line handled, such as a changed file): a SubmissionError with its
         violations, a ChangedFileError, else a RunnerError ``invalid``; return otherwise."""
-        if not (outcome.status == "crashed" and outcome.exit_code == 2):
-            return
         error_file = outcome.out_dir / "error.json"
+        handled = outcome.exit_code == 2 or (outcome.exit_code == 1 and error_file.is_file())
+        if not (outcome.status == "crashed" and handled):
+            return
         if error_file.is_file():
             err = _read_json(error_file, outcome)
             if err.get("violations"):

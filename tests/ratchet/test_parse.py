@@ -131,7 +131,8 @@ def test_cli_validate_writes_the_canonical_table_or_error_json(
     pd.testing.assert_frame_equal(
         from_doc(spec, read_doc(out), runner="local").table, validate(spec, path).table, check_exact=True
     )
-    assert main(["validate", spec.id, str(path), "--output", str(out), "--sha256", "f" * 64]) == 2
+    # a stored file that changed is the storage's fault, not the input's: exit 1 (with error.json)
+    assert main(["validate", spec.id, str(path), "--output", str(out), "--sha256", "f" * 64]) == 1
     err = json.loads((out.parent / "error.json").read_text())
     assert err["type"] == "ChangedFileError" and err["expected_sha256"] == "f" * 64
     assert err["actual_sha256"] == sha256_file(path)
