@@ -1,6 +1,6 @@
 """Sentence embeddings of texts, with a content-addressed cache under the data home.
 
-The cache maps sha256(text) to the finished (rounded, float32) vector, in a folder named by
+The cache maps sha256(text) (in hex) to the finished (rounded, float32) vector, in a folder named by
 the model's identity (package, version, sha256 of its weights and vocabulary) and the
 rounding, so a changed model or rounding never reads old vectors. Each call that computes
 new vectors adds one chunk file (a structured ``.npy`` of keys and vectors, written to a
@@ -31,7 +31,8 @@ def cache_dir(decimals: int) -> Path:
 
 
 def _dtype() -> np.dtype:
-    return np.dtype([("key", "S32"), ("vec", "<f4", (minilm.DIM,))])
+    # keys as hex: a fixed-width bytes field would drop a digest's trailing zero bytes
+    return np.dtype([("key", "S64"), ("vec", "<f4", (minilm.DIM,))])
 
 
 def _read(folder: Path) -> dict[bytes, np.ndarray]:
@@ -68,7 +69,7 @@ def embed_texts(texts: Sequence[str], *, decimals: int, finish: Finish) -> np.nd
     ``finish`` rounds float64 vectors to ``decimals`` and casts them to float32. Vectors found
     in the cache are reused; the model is loaded only when some text is not cached.
     """
-    keys = [hashlib.sha256(t.encode("utf-8")).digest() for t in texts]
+    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest().encode("ascii") for t in texts]
     folder = cache_dir(decimals)
     cached = _read(folder)
     todo = list(dict.fromkeys(k for k in keys if k not in cached))

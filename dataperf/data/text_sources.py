@@ -62,20 +62,29 @@ def _rows(path: Path, text: str, need: tuple[str, ...]) -> list[dict[str, str]]:
     return rows
 
 
-def load_reviews_and_speeches() -> dict[str, Raw]:
-    """Return the one split ``all``: every review snippet, then every speech paragraph."""
+def read_reviews(path: Path) -> tuple[list[str], list[int]]:
+    """Return the review snippets of ``path`` and their labels (plot summaries left out).
+
+    Raises DataError naming the file, row and field of a category that is none of
+    rotten, fresh or plot.
+    """
     texts: list[str] = []
     labels: list[int] = []
-    path = _data_file(REVIEWS)
     for n, row in enumerate(_rows(path, "text", ("category",)), start=2):
         category, text = row["category"], " ".join((row["text"] or "").split())
-        if category == "plot" or not text:
-            continue
-        if category not in REVIEW_CLASSES:
+        if category not in (*REVIEW_CLASSES, "plot"):
             raise DataError(f"{path}: row {n}: field 'category' must be fresh, rotten or plot, got {category!r}")
-        texts.append(text)
-        labels.append(REVIEW_CLASSES[category])
-    path = _data_file(SPEECHES)
+        if category != "plot" and text:
+            texts.append(text)
+            labels.append(REVIEW_CLASSES[category])
+    return texts, labels
+
+
+def read_speeches(path: Path) -> tuple[list[str], list[int]]:
+    """Return the paragraphs (of at least MIN_WORDS words) of the speeches in ``path`` and
+    their labels; raise DataError naming the file, row and field of an unknown party."""
+    texts: list[str] = []
+    labels: list[int] = []
     for n, row in enumerate(_rows(path, "text", ("party",)), start=2):
         if row["party"] not in PARTY_CLASSES:
             raise DataError(f"{path}: row {n}: field 'party' must be democrat or republican, got {row['party']!r}")
@@ -84,8 +93,13 @@ def load_reviews_and_speeches() -> dict[str, Raw]:
             if len(words) >= MIN_WORDS:
                 texts.append(" ".join(words))
                 labels.append(PARTY_CLASSES[row["party"]])
-    return {
-        "all": Raw(
-            x=np.zeros((len(texts), 0), dtype=np.float32), y=np.asarray(labels, dtype=np.int64), text=tuple(texts)
-        )
-    }
+    return texts, labels
+
+
+def load_reviews_and_speeches() -> dict[str, Raw]:
+    """Return the one split ``all``: every review snippet, then every speech paragraph."""
+    reviews, review_labels = read_reviews(_data_file(REVIEWS))
+    speeches, speech_labels = read_speeches(_data_file(SPEECHES))
+    texts = tuple(reviews + speeches)
+    y = np.asarray(review_labels + speech_labels, dtype=np.int64)
+    return {"all": Raw(x=np.zeros((len(texts), 0), dtype=np.float32), y=y, text=texts)}
