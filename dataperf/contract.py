@@ -54,8 +54,9 @@ class _Additive(_Strict):
 class EmbeddingSpec(_Strict):
     """The fixed, seeded recipe that turns raw inputs into embedding vectors."""
 
-    method: Literal["pca", "random-projection", "mfcc-stats", "identity"]
-    """How embeddings are computed from the raw source."""
+    method: Literal["pca", "random-projection", "mfcc-stats", "identity", "minilm"]
+    """How embeddings are computed from the raw source (``minilm``: the all-MiniLM-L6-v2
+    sentence vectors of a text source, dim 384)."""
     dim: int = Field(gt=0, le=4096)
     """Length of every embedding vector (float32)."""
     fit_rows: int = Field(default=10000, gt=0)

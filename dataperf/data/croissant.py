@@ -18,8 +18,12 @@ def write_croissant(
     recipe: dict[str, Any],
     files: dict[str, str],
     splits: list[str],
+    text: bool = False,
 ) -> None:
-    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``."""
+    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``.
+
+    ``text``: the splits also have a ``text`` column (the raw example of a text source).
+    """
     import mlcroissant as mlc  # heavy; imported only when data is prepared
 
     dist = [
@@ -49,6 +53,7 @@ def write_croissant(
                 field(split, "id", mlc.DataType.INTEGER),
                 field(split, "label", mlc.DataType.INTEGER),
                 field(split, "public_label", mlc.DataType.INTEGER),
+                *([field(split, "text", mlc.DataType.TEXT)] if text else []),
             ],
         )
         for split in splits

@@ -35,6 +35,9 @@ def embed(spec: EmbeddingSpec, fit_on: Raw, splits: dict[str, Raw]) -> dict[str,
 
     Raises SpecError when the recipe does not fit the source (e.g. a wrong ``dim``).
     """
+    texts = [raw.text for raw in splits.values() if raw.text is not None]
+    if spec.method == "minilm" or texts:
+        return _sentences(spec, splits)
     if spec.method == "mfcc-stats":
         out = {}
         for name, raw in splits.items():
@@ -68,6 +71,23 @@ def embed(spec: EmbeddingSpec, fit_on: Raw, splits: dict[str, Raw]) -> dict[str,
         signs = np.sign(comps[np.arange(spec.dim), np.abs(comps).argmax(axis=1)])
         proj = (comps * signs[:, None]).T
     return {k: _finish((v.x.astype(np.float64) - mean) @ proj) for k, v in splits.items()}
+
+
+def _sentences(spec: EmbeddingSpec, splits: dict[str, Raw]) -> dict[str, np.ndarray]:
+    """Return the MiniLM sentence vectors of every split of a text source."""
+    from dataperf.data import minilm, text_embed  # torch loads only if a text is not cached
+
+    if spec.method != "minilm":
+        raise SpecError(f"embedding method '{spec.method}' needs a numeric source; text sources use 'minilm'")
+    if spec.dim != minilm.DIM:
+        raise SpecError(f"embedding.dim must be {minilm.DIM} for minilm, got {spec.dim}")
+    if any(raw.text is None for raw in splits.values()):
+        raise SpecError("embedding method 'minilm' needs a text source")
+    names = list(splits)
+    texts = [t for n in names for t in splits[n].text or ()]
+    vecs = text_embed.embed_texts(texts, decimals=DECIMALS, finish=_finish)
+    bounds = np.cumsum([0] + [len(splits[n]) for n in names])
+    return {n: vecs[bounds[i] : bounds[i + 1]] for i, n in enumerate(names)}
 
 
 def _finish(x: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ Layout of ``<data home>/data/<challenge>/v<version>/``:
 
 - ``<split>.parquet``: id (int64, sorted), embedding (fixed-size float32 list), label (int16,
   the ground truth), public_label (int16, what participants see; noisy where the recipe says),
-  split (string).
+  split (string); for text sources also text (string), the example itself.
 - ``<split>.f32``: the same embeddings as a raw row-major float32 matrix, so an evaluation
   can read only the rows it needs.
 - ``examples.parquet``: the published positive examples per task (task, id).
@@ -152,18 +152,27 @@ def _noisy(
     return public
 
 
-def _write_split(folder: Path, name: str, ids: np.ndarray, emb: np.ndarray, y: np.ndarray, public: np.ndarray) -> None:
+def _write_split(
+    folder: Path,
+    name: str,
+    ids: np.ndarray,
+    emb: np.ndarray,
+    y: np.ndarray,
+    public: np.ndarray,
+    text: tuple[str, ...] | None = None,
+) -> None:
     dim = emb.shape[1]
     flat = pa.array(emb.reshape(-1), type=pa.float32())
-    table = pa.table(
-        {
-            "id": pa.array(ids, type=pa.int64()),
-            "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
-            "label": pa.array(y.astype(np.int16), type=pa.int16()),
-            "public_label": pa.array(public.astype(np.int16), type=pa.int16()),
-            "split": pa.array([name] * len(ids), type=pa.string()),
-        }
-    )
+    columns = {
+        "id": pa.array(ids, type=pa.int64()),
+        "embedding": pa.FixedSizeListArray.from_arrays(flat, dim),
+        "label": pa.array(y.astype(np.int16), type=pa.int16()),
+        "public_label": pa.array(public.astype(np.int16), type=pa.int16()),
+        "split": pa.array([name] * len(ids), type=pa.string()),
+    }
+    if text is not None:
+        columns["text"] = pa.array(text, type=pa.string())
+    table = pa.table(columns)
     pq.write_table(table, folder / f"{name}.parquet", compression="zstd", row_group_size=65536)
     emb.astype("<f4", copy=False).tofile(folder / f"{name}.f32")
 
@@ -208,7 +217,7 @@ def prepare(
             public = y
             if noise is not None and noise.split == name:
                 public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
-            _write_split(tmp, name, idx + offsets[src], embs[name], y, public)
+            _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
         _write_examples(spec, tmp, draws, labels, offsets)
         say(f"{spec.id}: hashing and writing Croissant metadata")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
@@ -222,6 +231,7 @@ def prepare(
             recipe=json.loads(spec.data.model_dump_json()),
             files=files,
             splits=list(spec.data.splits),
+            text=raw[fit_split].text is not None,
         )
         if folder.exists():
             shutil.rmtree(folder)
@@ -234,6 +244,8 @@ def prepare(
 
 def _subset(raw: Raw, idx: np.ndarray) -> Raw:
     """Return the examples ``idx`` of ``raw`` (all their frames, for sequence sources)."""
+    if raw.text is not None:
+        return Raw(x=raw.x[idx], y=raw.y[idx], text=tuple(raw.text[i] for i in idx))
     if raw.lengths is None:
         return Raw(x=raw.x[idx], y=raw.y[idx])
     starts = np.concatenate([[0], np.cumsum(raw.lengths)[:-1]])

