@@ -84,6 +84,12 @@ TASK_MEANS = {
         "hard": {"shirt": 0.2979985925485007, "sneaker": 0.05357142857142857, "coat": 0.6631696386875383},
         "random": {"shirt": 0.2694764585008488, "sneaker": 0.8039903540529443, "coat": 0.6879496992892291},
     },
+    "text-selection": {
+        "balanced": {"fresh": 0.633528774978209, "democrat": 0.6914907164995521},
+        "crossval": {"fresh": 0.688948342905964, "democrat": 0.7143976934634272},
+        "kcenter": {"fresh": 0.7502220795199243, "democrat": 0.7022655045351474},
+        "random": {"fresh": 0.5442123853624246, "democrat": 0.0},
+    },
 }
 """Per baseline, each task's mean over seeds (the parts of the pinned scores)."""
 # The algorithmic baselines must beat random on real data; random and class-balanced random
