@@ -400,6 +400,7 @@ def _extras(
     extra["tables"] = [
         {
             "title": "R[i, j]: accuracy on stage j's test split after training stage i (mean over seeds)",
+            "chart": "matrix",
             "columns": ["after stage", *stages],
             "rows": [[stage, *row] for stage, row in zip(stages, r_mean.tolist(), strict=True)],
         },

@@ -53,10 +53,30 @@
       }, { responsive: true, displaylogo: false });
     }).catch(function (e) { empty(el, String(e)); });
   }
+  // A result's matrix table (first column: row labels): a heatmap and one line per column.
+  function matrix(el) {
+    var t = JSON.parse(el.dataset.table);
+    var cols = t.columns.slice(1).map(esc);
+    var rows = t.rows.map(function (r) { return esc(r[0]); });
+    var z = t.rows.map(function (r) { return r.slice(1); });
+    var heat = { type: "heatmap", z: z, x: cols, y: rows, colorscale: "Viridis", zmin: 0, zmax: 1,
+      hovertemplate: "%{y} / %{x}: %{z:.4f}<extra></extra>", xaxis: "x", yaxis: "y" };
+    var lines = cols.map(function (c, j) {
+      return { x: rows, y: z.map(function (r) { return r[j]; }), name: c, mode: "lines+markers",
+        xaxis: "x2", yaxis: "y2" };
+    });
+    Plotly.newPlot(el, [heat].concat(lines), {
+      grid: { rows: 1, columns: 2, pattern: "independent" }, margin: { l: 80, r: 20, t: 10, b: 80 },
+      yaxis: { autorange: "reversed", title: { text: t.columns[0] } }, xaxis: { title: { text: "measured on" } },
+      xaxis2: { title: { text: t.columns[0] } }, yaxis2: { range: [0, 1] },
+      legend: { orientation: "h", y: -0.3 },
+    }, { responsive: true, displaylogo: false });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     var hm = document.getElementById("heatmap");
     var hi = document.getElementById("history");
     if (hm) { heatmap(hm); }
     if (hi) { history(hi); }
+    Array.prototype.forEach.call(document.querySelectorAll(".matrix-chart"), matrix);
   });
 })();
