@@ -125,7 +125,6 @@ def build(app: FastAPI, values: dict[str, list[str]]) -> dict[str, Any]:
             for param in op.get("parameters", []):
                 if param["in"] == "path" and param["name"] == "challenge_id":
                     param["schema"] = {"type": "string", ENUM_KEY: "ChallengeId"}
-    schema = _refer(schema)
     named = components.setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         named.pop(name, None)
@@ -133,8 +132,8 @@ def build(app: FastAPI, values: dict[str, list[str]]) -> dict[str, Any]:
         if name in named:
             raise ValueError(f"the enum {name} has the name of a model of the schema")
         named[name] = {"type": "string", "enum": options, "title": name}
-    schema["components"]["schemas"] = dict(sorted(named.items()))
-    return schema
+    components["schemas"] = dict(sorted(named.items()))
+    return _refer(schema)  # type: ignore[no-any-return]
 
 
 def _drop_framework_422(op: dict[str, Any]) -> None:
