@@ -5,7 +5,7 @@ a filled ``dataperf serve`` and a worker on 127.0.0.1, the real challenge and su
 mixed into the inputs) with more examples per operation and phase than the bounded run of the
 test suite, and prints its JSON summary: examples, cases, failures, errors, operations, seconds.
 
-    python benchmarks/api_fuzz.py [--examples 500] [--seed 20261130]
+    python benchmarks/api_fuzz.py [--examples 600] [--seed 20261130]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ TEST = "tests/e2e/test_api_clients.py::test_schemathesis_finds_no_failure"
 def main() -> int:
     """Run the fuzz test with ``--examples`` and print its summary; exit with its status."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--examples", type=int, default=500, help="examples per operation and phase (default: 500)")
+    ap.add_argument("--examples", type=int, default=600, help="examples per operation and phase (default: 600)")
     ap.add_argument("--seed", default="20261130", help="the Schemathesis seed (default: 20261130)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="api-fuzz-") as tmp:

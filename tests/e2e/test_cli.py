@@ -6,7 +6,11 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Live
+
+pytestmark = pytest.mark.live
 
 
 def _token(live: Live, name: str, *extra: str) -> str:
