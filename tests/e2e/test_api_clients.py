@@ -38,7 +38,7 @@ def generated(live: Live, tmp_path_factory: pytest.TempPathFactory) -> Any:
     the generator cannot reach anything but local files), and import it."""
     root = tmp_path_factory.mktemp("client")
     schema = root / "openapi.json"
-    schema.write_text(httpx.get(f"{live.url}/api/openapi.json").text)
+    schema.write_text(httpx.get(f"{live.url}/api/openapi.json", timeout=60).text)
     nowhere = "http://127.0.0.1:9"
     env = dict(os.environ) | {
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -91,7 +91,8 @@ def test_generated_client_runs_a_participants_flow(live: Live, generated: Any) -
         importlib.import_module(f"{subs.__name__}.{name}")
     importlib.import_module(f"{account.__name__}.get_quota")
 
-    anyone = generated.Client(base_url=live.url, raise_on_unexpected_status=True)
+    slow = httpx.Timeout(120)  # the server's first upload loads the challenge's data
+    anyone = generated.Client(base_url=live.url, timeout=slow, raise_on_unexpected_status=True)
     ada = generated.AuthenticatedClient(
         base_url=live.url, token=_token(live, "gen-ada"), raise_on_unexpected_status=True
     )
@@ -172,6 +173,7 @@ def test_schemathesis_finds_no_failure(live: Live, tmp_path: Path) -> None:
         params={"filename": own.name},
         content=own.read_bytes(),
         headers=auth,
+        timeout=120,  # the server's first upload loads the challenge's data
     )
     assert r.status_code == 202, r.text
     others = [
@@ -194,6 +196,8 @@ def test_schemathesis_finds_no_failure(live: Live, tmp_path: Path) -> None:
         os.environ.get("DATAPERF_FUZZ_SEED", "20261130"),
         "--workers",
         "2",
+        "--request-timeout",
+        "120",
         "--report",
         "json",
         "--report-json-path",
