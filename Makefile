@@ -1,7 +1,7 @@
 .PHONY: quickstart test test-fast
 
 # Tests that need no external service and no real data (see tests/services.py for the markers).
-FAST = not slow and not docker and not postgres and not browser and not dask
+FAST = not slow and not live and not docker and not postgres and not browser and not dask
 
 # Set everything up, run every baseline of every challenge, fill the leaderboard, serve it.
 quickstart:

@@ -1,8 +1,11 @@
 """The dataperf server: the FastAPI app (JSON API under ``/api``, web pages, local static
 assets) and :func:`serve`, which migrates the database and runs it with uvicorn.
 
-Every refusal is JSON ``{"error": reason, "code": ...}`` with a 4xx status. The OpenAPI schema
-is at ``/api/openapi.json``; there is no Swagger page because it would load assets from a CDN.
+Every refusal is JSON ``{"error": reason, "code": ...}`` with a 4xx status and the headers the
+refusal names (``Allow`` on 405, ``Retry-After`` on 429 and 503). An id in a path that no row can
+have (not an integer from 1 to 2^63-1) is answered 404 before any route runs. The OpenAPI schema
+is at ``/api/openapi.json`` (:mod:`leaderboard.http.openapi`); there is no Swagger page because it
+would load assets from a CDN.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from leaderboard.http import openapi
 from leaderboard.http.api.deps import Settings, State
+from leaderboard.http.api.models.common import Health
 from leaderboard.http.errors import ApiError
 
 
@@ -30,6 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="dataperf",
         summary="Benchmark datasets, not models",
+        description="The dataperf leaderboard: challenges, boards, the data ratchet, submissions. "
+        "Every refusal is {error, code, ...}; a team's API token goes in 'Authorization: Bearer <token>'.",
+        version=openapi.API_VERSION,
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -37,33 +45,48 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dp = State(settings, session_factory(settings.db_url), ViewCache())
     for mod in (challenges, submissions, account):
         app.include_router(mod.router, prefix="/api")
-    app.get("/api/health", tags=["meta"], summary="Liveness")(_health)
+    app.get("/api/health", tags=["meta"], summary="Liveness", operation_id="health", response_model=Health)(_health)
     pages.mount(app)
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    openapi.install(app)
     return app
 
 
 def _health() -> dict[str, str]:
+    """The server answers."""
     return {"status": "ok"}
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api")
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:
-    if exc.status_code == 404 and not request.url.path.startswith("/api"):
+    if exc.status_code == 404 and not _is_api(request):
         from leaderboard.http.web.pages import error_page
 
         return error_page(request, 404, "page not found")
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse({"error": str(exc.detail), "code": code}, status_code=exc.status_code)
+    return JSONResponse({"error": str(exc.detail), "code": code}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+async def _validation_error(request: Request, exc: RequestValidationError) -> Any:
+    errors = exc.errors()
+    if errors and all(e["loc"][0] == "path" for e in errors):
+        what = ", ".join(f"{e['loc'][-1]} {e.get('input')!r}" for e in errors)
+        message = f"{what} does not exist (ids are integers from 1 to 2^63-1)"
+        if not _is_api(request):
+            from leaderboard.http.web.pages import error_page
+
+            return error_page(request, 404, message)
+        return JSONResponse({"error": message, "code": "not_found"}, status_code=404)
+    problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors]
     return JSONResponse({"error": "bad request: " + "; ".join(problems), "code": "bad_request"}, status_code=422)
 
 

@@ -9,6 +9,7 @@ valid and the quota allows it.
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tempfile
@@ -32,16 +33,32 @@ from leaderboard.jobs import queue, quota
 from leaderboard.jobs.auth import Caller
 from leaderboard.jobs.service import add_queued, content_digest, ensure_challenge
 from leaderboard.storage.blobs import store_file, submissions_dir
-from leaderboard.storage.tables import Submission
+from leaderboard.storage.tables import Submission, utcnow
 
 CHUNK = 1 << 16
+MAX_FILENAME = 200
+"""The longest file name kept (characters)."""
+_PLAIN = r"[^/\\\x00-\x1f\x7f]"
+"""A character allowed in a file name: no path separator, no control character."""
+_SUFFIXES = "|".join("".join(f"[{c.lower()}{c.upper()}]" for c in f[1:]) for f in FORMATS)
+FILENAME_PATTERN = rf"^{_PLAIN}*[^/\\\x00-\x1f\x7f\s.]{_PLAIN}*\.(?:{_SUFFIXES})$"
+"""What an upload's file name must match (declared in the API schema): no path separator and no
+control character, a visible character before the suffix, and a submission format's suffix
+(any case)."""
 _DATA: dict[tuple[str, int], PreparedData] = {}
 _DATA_LOCK = threading.Lock()
 
 
 def safe_filename(name: str | None) -> str:
-    """Return the last path component of ``name`` without control characters (at most 200
-    characters); the suffix must be a submission format."""
+    """Return ``name`` stripped of surrounding blanks; refuse (422 ``bad_filename``) a name
+    that does not match :data:`FILENAME_PATTERN` or is longer than :data:`MAX_FILENAME`."""
+    if name is None or len(name) > MAX_FILENAME or not re.search(FILENAME_PATTERN, name):
+        raise ApiError(
+            422,
+            "bad_filename",
+            f"the file name must be a plain name (no folder, no control character, at most {MAX_FILENAME} "
+            f"characters) ending in one of {', '.join(FORMATS)}; got {name!r}",
+        )
     base = re.split(r"[\\/]", name or "")[-1]
     base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[-200:]
     suffix = Path(base).suffix.lower()
@@ -87,6 +104,12 @@ def too_large(size: int, limit: int, partial: bool = False) -> ApiError:
     """Return the 413 refusal for an upload over ``limit`` bytes."""
     got = f"more than {limit}" if partial else str(size)
     return ApiError(413, "too_large", f"the upload is {got} bytes; at most {limit} bytes are accepted", limit=limit)
+
+
+def over_quota(q: quota.QuotaState) -> ApiError:
+    """Return the 429 refusal of a spent quota, with the seconds until it resets as ``Retry-After``."""
+    wait = max(0, math.ceil((q.reset_at - utcnow()).total_seconds()))
+    return ApiError(429, "over_quota", q.message(), headers={"Retry-After": str(wait)}, quota=q.to_dict())
 
 
 def discard(path: Path) -> None:
@@ -164,7 +187,7 @@ def accept(
             quota.lock_team(s, caller.team_id)
             q = quota.state(s, caller.team_id)
             if q.remaining <= 0:
-                raise ApiError(429, "over_quota", q.message(), quota=q.to_dict())
+                raise over_quota(q)
             sha, stored = _store(path, parsed.sha256)
             sub = add_queued(s, spec, caller.team_id, path.name, sha, stored, digest)
             queue.enqueue(s, sub.id, max_attempts)

@@ -16,7 +16,7 @@ from tests import services
 from tests.e2e.conftest import Live
 from tests.e2e.test_cli import _token, _training_file
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.live]
 CHROMIUM = services.CHROMIUM
 ARGS = [
     "--no-sandbox",

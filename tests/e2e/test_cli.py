@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.conftest import Live
 
-pytestmark = pytest.mark.slow  # a live server and worker as subprocesses, on a filled database
+pytestmark = [pytest.mark.slow, pytest.mark.live]  # a live server and worker as subprocesses, on a filled database
 
 
 def _token(live: Live, name: str, *extra: str) -> str:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
 from leaderboard.boards.visibility import for_participants, is_published
 from leaderboard.http.api.deps import challenge, public_spec, state
+from leaderboard.http.api.models.challenges import Board, Challenge, Challenges, History, Matrix
+from leaderboard.http.openapi import errors
+
+CSV = "text/csv; charset=utf-8"
+CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 
 router = APIRouter(tags=["challenges"])
 
@@ -55,7 +60,7 @@ def to_csv(board: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-@router.get("/challenges", summary="List the challenges")
+@router.get("/challenges", summary="List the challenges", operation_id="list_challenges", response_model=Challenges)
 def list_challenges() -> dict[str, Any]:
     """Return every challenge's public description."""
     from dataperf.challenges import challenges
@@ -64,7 +69,13 @@ def list_challenges() -> dict[str, Any]:
     return {"challenges": [public_spec(reg.get(n)) for n in reg.names()]}
 
 
-@router.get("/challenges/{challenge_id}", summary="One challenge")
+@router.get(
+    "/challenges/{challenge_id}",
+    summary="One challenge",
+    operation_id="get_challenge",
+    response_model=Challenge,
+    responses=errors(404),
+)
 def get_one(challenge_id: str, request: Request) -> dict[str, Any]:
     """Return a challenge's public description and whether its hidden results are published."""
     spec = challenge(challenge_id)
@@ -73,36 +84,70 @@ def get_one(challenge_id: str, request: Request) -> dict[str, Any]:
     return public_spec(spec) | {"published": published}
 
 
-@router.get("/challenges/{challenge_id}/leaderboard", summary="Leaderboard (JSON or CSV)")
-def leaderboard(challenge_id: str, request: Request, format: str = "json") -> Any:
-    """Return the leaderboard; ``format=csv`` answers CSV."""
+@router.get(
+    "/challenges/{challenge_id}/leaderboard",
+    summary="Leaderboard (JSON or CSV)",
+    operation_id="get_leaderboard",
+    response_model=Board,
+    response_model_exclude_unset=True,
+    responses=errors(404, 422, ok={"content": CSV_CONTENT}),
+)
+def leaderboard(
+    challenge_id: str,
+    request: Request,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the rows as CSV text")] = "json",
+) -> Any:
+    """Return the leaderboard, best first; ``format=csv`` answers CSV."""
     board = board_for(request, challenge_id)
     if format == "csv":
         return Response(
             to_csv(board),
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'},
         )
     return board
 
 
-@router.get("/challenges/{challenge_id}/leaderboard.csv", summary="Leaderboard as CSV")
+@router.get(
+    "/challenges/{challenge_id}/leaderboard.csv",
+    summary="Leaderboard as CSV",
+    operation_id="get_leaderboard_csv",
+    response_class=Response,
+    responses=errors(404, ok={"content": CSV_CONTENT, "description": "One line per row, the layout's columns"}),
+)
 def leaderboard_csv(challenge_id: str, request: Request) -> Response:
-    """Return the leaderboard as CSV."""
-    return Response(to_csv(board_for(request, challenge_id)), media_type="text/csv; charset=utf-8")
+    """Return the leaderboard as CSV (the columns of the kind's layout)."""
+    return Response(to_csv(board_for(request, challenge_id)), media_type=CSV)
 
 
-@router.get("/challenges/{challenge_id}/matrix", summary="Train x test matrix (no hidden cells)")
-def matrix(challenge_id: str, request: Request, limit: int = 60) -> Any:
+@router.get(
+    "/challenges/{challenge_id}/matrix",
+    summary="Train x test matrix (no hidden cells)",
+    operation_id="get_matrix",
+    response_model=Matrix,
+    response_model_exclude_unset=True,
+    responses=errors(404, 422),
+)
+def matrix(
+    challenge_id: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500, description="The best training sets shown")] = 60,
+) -> Any:
     """Return the heatmap matrix of the challenge's ratchet problem, hidden test set left out."""
     challenge(challenge_id)
-    limit = max(1, min(limit, 500))
     return cached(
         request, ("matrix", challenge_id, limit), challenge_id, lambda s, v: boards.matrix(s, challenge_id, v, limit)
     )
 
 
-@router.get("/challenges/{challenge_id}/history", summary="Ratchet history")
+@router.get(
+    "/challenges/{challenge_id}/history",
+    summary="Ratchet history",
+    operation_id="get_history",
+    response_model=History,
+    response_model_exclude_unset=True,
+    responses=errors(404),
+)
 def history(challenge_id: str, request: Request) -> Any:
     """Return the ratchet history (bar and best score over time) of the challenge's problem."""
     challenge(challenge_id)

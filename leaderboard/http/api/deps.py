@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.contract import ChallengeSpec
@@ -16,6 +16,11 @@ from leaderboard.http.errors import ApiError
 from leaderboard.jobs.auth import Caller, team_for_token
 
 COOKIE = "dataperf_token"
+MAX_ID = 2**63 - 1
+"""The largest id a table row can have (a signed 64-bit integer)."""
+
+SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A submission's id")]
+"""A submission id in a route's path: anything else is answered 404 before the route runs."""
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy import select
@@ -14,9 +14,11 @@ from dataperf.contract import Role
 from dataperf.kinds import KINDS
 from leaderboard.boards import boards
 from leaderboard.boards.visibility import for_participants
-from leaderboard.http import uploads
-from leaderboard.http.api.deps import Caller, caller, challenge, require_team, state
+from leaderboard.http import multipart, uploads
+from leaderboard.http.api.deps import Caller, SubmissionId, caller, challenge, require_team, state
+from leaderboard.http.api.models import submissions as answers
 from leaderboard.http.errors import ApiError, not_found
+from leaderboard.http.openapi import OPTIONAL_AUTH, REQUIRED_AUTH, UPLOAD_BODY, errors
 from leaderboard.jobs import queue, quota
 from leaderboard.storage.server_tables import Job
 from leaderboard.storage.tables import Cell, Dataset, Submission, Team
@@ -24,13 +26,30 @@ from leaderboard.storage.tables import Cell, Dataset, Submission, Team
 router = APIRouter(tags=["submissions"])
 
 
-@router.post("/challenges/{challenge_id}/submissions", status_code=202, summary="Submit a file")
-async def submit(challenge_id: str, request: Request, filename: str) -> dict[str, Any]:
-    """Upload a submission as the raw request body (``?filename=picks.parquet``).
+FILENAME = Query(
+    description="The file's name: its suffix names the format (.csv, .json or .parquet)",
+    json_schema_extra={"pattern": uploads.FILENAME_PATTERN, "maxLength": uploads.MAX_FILENAME},
+)
+
+
+@router.post(
+    "/challenges/{challenge_id}/submissions",
+    status_code=202,
+    summary="Submit a file",
+    operation_id="submit",
+    response_model=answers.Accepted,
+    response_description="Accepted and queued (or the team's earlier submission of the same content)",
+    responses=errors(401, 404, 413, 422, 429),
+    openapi_extra=REQUIRED_AUTH | UPLOAD_BODY,
+)
+async def submit(challenge_id: str, request: Request, filename: Annotated[str, FILENAME]) -> dict[str, Any]:
+    """Upload a submission: the raw file as the body (``application/octet-stream``,
+    ``?filename=picks.parquet``), or a form with the file in the part ``file``.
 
     Refusals (nothing stored, nothing charged): 401 without a valid token, 404 unknown
-    challenge, 413 over the size limit (checked before the body is read), 422 invalid file
-    (every violation listed), 429 over the daily quota (with the reset time).
+    challenge, 413 over the size limit (checked before the body is read when its length is
+    declared), 422 invalid file (every violation listed), 429 over the daily quota (with the
+    reset time, and ``Retry-After``).
     """
     who = require_team(request)
     spec = challenge(challenge_id)
@@ -39,14 +58,19 @@ async def submit(challenge_id: str, request: Request, filename: str) -> dict[str
     with st.sessions() as s:
         q = quota.state(s, who.team_id)
     if q.remaining <= 0:
-        raise ApiError(429, "over_quota", q.message(), quota=q.to_dict())
-    declared = request.headers.get("content-length")
-    path = await uploads.receive(
-        request.stream(),
-        int(declared) if declared and declared.isdigit() else None,
-        st.settings.max_upload_bytes,
-        name,
-    )
+        raise uploads.over_quota(q)
+    limit = st.settings.max_upload_bytes
+    raw = request.headers.get("content-length")
+    declared = int(raw) if raw and raw.isdigit() else None
+    content_type = request.headers.get("content-type")
+    if multipart.is_multipart(content_type):
+        if declared is not None and declared > limit + multipart.SLACK:
+            raise uploads.too_large(declared, limit)
+        chunks = multipart.file_chunks(content_type, request.stream(), limit)
+        declared = None
+    else:
+        chunks = request.stream()
+    path = await uploads.receive(chunks, declared, limit, name)
     accepted = await run_in_threadpool(uploads.accept, st.sessions, spec, who, path, st.settings.max_attempts)
     return accepted.to_dict() | {
         "challenge": spec.id,
@@ -137,8 +161,17 @@ def _iso(dt: Any) -> str | None:
     return queue.aware(dt).isoformat() if dt is not None else None  # type: ignore[union-attr]
 
 
-@router.get("/submissions", summary="The calling team's submissions")
-def mine(request: Request, limit: int = 50) -> dict[str, Any]:
+@router.get(
+    "/submissions",
+    summary="The calling team's submissions",
+    operation_id="list_my_submissions",
+    response_model=answers.MySubmissions,
+    responses=errors(401, 422),
+    openapi_extra=REQUIRED_AUTH,
+)
+def mine(
+    request: Request, limit: Annotated[int, Query(ge=1, le=500, description="How many, newest first")] = 50
+) -> dict[str, Any]:
     """Return the calling team's latest submissions (newest first)."""
     who = require_team(request)
     with state(request).sessions() as s:
@@ -152,7 +185,7 @@ def mine(request: Request, limit: int = 50) -> dict[str, Any]:
             )
             .where(Submission.team_id == who.team_id)
             .order_by(Submission.id.desc())
-            .limit(max(1, min(limit, 500)))
+            .limit(limit)
         ).all()
     return {
         "team": who.team,
@@ -169,14 +202,29 @@ def mine(request: Request, limit: int = 50) -> dict[str, Any]:
     }
 
 
-@router.get("/submissions/{submission_id}", summary="Status of a submission")
-def status(submission_id: int, request: Request) -> dict[str, Any]:
+@router.get(
+    "/submissions/{submission_id}",
+    summary="Status of a submission",
+    operation_id="get_submission",
+    response_model=answers.Submission,
+    response_model_exclude_unset=True,
+    responses=errors(401, 404),
+    openapi_extra=OPTIONAL_AUTH,
+)
+def status(submission_id: SubmissionId, request: Request) -> dict[str, Any]:
     """Return status, queue position, public result and provenance (the owner also gets the log)."""
     return describe(request, submission_id)
 
 
-@router.get("/submissions/{submission_id}/log", summary="Evaluation log (own team only)")
-def log(submission_id: int, request: Request) -> dict[str, Any]:
+@router.get(
+    "/submissions/{submission_id}/log",
+    summary="Evaluation log (own team only)",
+    operation_id="get_submission_log",
+    response_model=answers.Log,
+    responses=errors(401, 403, 404),
+    openapi_extra=REQUIRED_AUTH,
+)
+def log(submission_id: SubmissionId, request: Request) -> dict[str, Any]:
     """Return the job log of one of the calling team's submissions."""
     sub, _ = _owned(request, submission_id)
     with state(request).sessions() as s:
@@ -184,8 +232,23 @@ def log(submission_id: int, request: Request) -> dict[str, Any]:
     return {"submission": sub.id, "status": sub.status, "log": job.log if job else ""}
 
 
-@router.get("/submissions/{submission_id}/file", summary="The submitted file (own team only)")
-def file(submission_id: int, request: Request) -> FileResponse:
+@router.get(
+    "/submissions/{submission_id}/file",
+    summary="The submitted file (own team only)",
+    operation_id="get_submission_file",
+    response_class=FileResponse,
+    responses=errors(
+        401,
+        403,
+        404,
+        ok={
+            "description": "The file as it was uploaded",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    ),
+    openapi_extra=REQUIRED_AUTH,
+)
+def file(submission_id: SubmissionId, request: Request) -> FileResponse:
     """Return the stored file of one of the calling team's submissions."""
     sub, _ = _owned(request, submission_id)
     path = Path(sub.path)

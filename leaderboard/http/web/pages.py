@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
 from leaderboard.boards.visibility import for_participants
-from leaderboard.http.api.deps import COOKIE, caller, challenge, public_spec, state
+from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, public_spec, state
 from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
 from leaderboard.jobs.auth import team_for_token
@@ -131,7 +131,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
     return HTMLResponse(st.cache.get(("html", challenge_id, page, team, str(view)), current, build_html))
 
 
-def submission_page(submission_id: int, request: Request) -> HTMLResponse:
+def submission_page(submission_id: SubmissionId, request: Request) -> HTMLResponse:
     """A submission: status, queue position, provenance, and for its own team the log."""
     try:
         sub = describe(request, submission_id, allow_cookie=True)

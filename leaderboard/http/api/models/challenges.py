@@ -1,0 +1,137 @@
+"""Answers about challenges: descriptions, leaderboards, the train x test matrix, the history."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from leaderboard.http.api.models.common import ChallengeId, Closed, Direction, Kind, Open
+
+
+class ChallengeSummary(Closed):
+    """What anyone may know about a challenge (no data, no hidden labels)."""
+
+    id: ChallengeId
+    version: int = Field(description="Bumped whenever anything that can change a score changes")
+    kind: Kind
+    title: str
+    description: str
+    licence: str
+    metric: str
+    direction: Direction
+    tasks: list[str]
+    budget: int
+    seeds: list[int]
+    model: str = Field(description="The fixed model's name")
+
+
+class Challenge(ChallengeSummary):
+    """A challenge and whether the organizer published its hidden results."""
+
+    published: bool
+
+
+class Challenges(Closed):
+    """Every challenge served."""
+
+    challenges: list[ChallengeSummary]
+
+
+class BoardColumn(Closed):
+    """One score column of a kind's leaderboard."""
+
+    key: str = Field(description="The key of each row that holds the value")
+    label: str
+    fmt: Literal["num", "ci", "yes", "star"]
+    doc: str
+
+
+class BoardLayout(Closed):
+    """How a kind's leaderboard looks."""
+
+    title: str
+    meaning: str
+    columns: list[BoardColumn]
+    table: list[str] = Field(description="Every column of a row, in the order tables and CSV files show them")
+
+
+class BoardRow(Open):
+    """One ranked submission; the kind's columns (``layout.columns``) add their keys."""
+
+    rank: int
+    team: str
+    label: str
+    baseline: bool
+    submission: int
+    submitted_at: str | None
+
+
+class Board(Closed):
+    """A leaderboard as participants may see it now, best first."""
+
+    challenge: ChallengeId
+    title: str
+    kind: Kind
+    layout: BoardLayout
+    view: Literal["public", "published"]
+    published: bool
+    metric: str
+    direction: Direction
+    ratchet: bool
+    scope: str = Field(description="What the scores are computed over")
+    evaluator_version: str
+    stale: bool = Field(description="Some scores come from an older evaluator version")
+    note: str
+    rows: list[BoardRow]
+    problem: str | None = Field(None, description="Ratchet boards: the ratchet problem")
+    top_k: list[str] | None = Field(None, description="Ratchet boards: digests of the top training sets")
+    bar: float | None = Field(None, description="Ratchet boards: the difficulty a test set must beat")
+
+
+class MatrixSet(Closed):
+    """A training or test set of the matrix."""
+
+    digest: str
+    label: str
+    top_k: bool | None = None
+    in_suite: bool | None = None
+
+
+class Matrix(Closed):
+    """The train x test matrix of a ratchet problem (the hidden test set's column left out)."""
+
+    challenge: ChallengeId
+    ratchet: bool
+    train: list[MatrixSet]
+    test: list[MatrixSet]
+    values: list[list[float | None]] = Field(description="values[i][j]: train[i] scored on test[j]")
+    problem: str | None = None
+    view: Literal["public", "published"] | None = None
+    evaluator_version: str | None = None
+    published: bool | None = None
+    hidden_columns: int | None = Field(None, description="Test sets left out of the matrix")
+    suite: list[str] | None = None
+    top_k: list[str] | None = None
+
+
+class HistoryEvent(Open):
+    """One ratchet step as participants may see it."""
+
+    at: str
+    kind: Literal["init", "accept", "top-k", "rescore"]
+    public_suite_size: int
+    bar: float | None = None
+    best_score: float | None = None
+
+
+class History(Closed):
+    """The ratchet history of a challenge's problem: the bar and the best score over time."""
+
+    challenge: ChallengeId
+    ratchet: bool
+    events: list[HistoryEvent]
+    problem: str | None = None
+    view: Literal["public", "published"] | None = None
+    published: bool | None = None
+    metric: str | None = None
