@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leaderboard.http.api.deps import Settings, State
 from leaderboard.http.errors import ApiError
+from leaderboard.http.security import add_security_headers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,11 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.dp = State(settings, session_factory(settings.db_url), ViewCache())
+    app.state.dp = State(settings, session_factory(settings.db_url), ViewCache(), settings.limiter())
     for mod in (challenges, submissions, account):
         app.include_router(mod.router, prefix="/api")
     app.get("/api/health", tags=["meta"], summary="Liveness")(_health)
     pages.mount(app)
+    add_security_headers(app)
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
@@ -50,7 +52,7 @@ def _health() -> dict[str, str]:
 
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers or None)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:

@@ -9,11 +9,15 @@ from typing import Any
 class ApiError(Exception):
     """A refusal with its HTTP status, a stable machine code and a message for people."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})
+        """HTTP headers the refusal carries (``Retry-After`` on 429 and 503)."""
         self.extra = extra
 
     def body(self) -> dict[str, Any]:

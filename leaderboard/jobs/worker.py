@@ -14,10 +14,10 @@ import os
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 
 from leaderboard.jobs import queue
+from leaderboard.jobs.faults import one_line
 from leaderboard.storage.tables import Submission
 
 Say = Callable[[str], None]
@@ -68,7 +68,7 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         try:
             process_submission(sessions, lease.submission_id, runner)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+            error = one_line(e)  # the traceback is in the server's log, under the submission's error id
     wall = time.perf_counter() - start
     if beat.lost.is_set():
         say(f"job {lease.job_id}: lease lost while running; another worker owns it now")
