@@ -11,6 +11,7 @@ log kept; a failed submission's quota charge is refunded.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -78,7 +79,10 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         status = sub.status if sub else "missing"
         counters = ((sub.result or {}).get("counters") or {}) if sub else {}
         ran = ((sub.result or {}).get("provenance") or {}) if sub else {}
-    if status == "done":
+        shown = (sub.error or "") if sub else ""
+    found = re.search(r"error [0-9a-f]{12}: [^\n]*?(?=\); it is not charged|$)", shown)
+    if error and found:
+        error = found.group(0)  # the line the submission shows, with its error id    if status == "done":
         work = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
         where = f" with runner '{ran.get('runner', runner)}'" + (
             f" (image {ran['image_digest']})" if ran.get("image_digest") else ""
