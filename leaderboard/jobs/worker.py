@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from leaderboard.jobs import queue
 from leaderboard.jobs.faults import one_line
 from leaderboard.storage.tables import Submission
@@ -130,15 +132,25 @@ def run_worker(
     stop = stop or threading.Event()
     n = 0
     say(f"worker {owner}: runner '{runner}', lease {lease_s:g} s")
+    outage = 0.0
     while not stop.is_set():
-        lease = queue.take(sessions, owner, lease_s)
-        if lease is None:
-            if once:
-                break
-            stop.wait(poll_s)
+        try:
+            lease = queue.take(sessions, owner, lease_s)
+            if lease is None:
+                if once:
+                    break
+                stop.wait(poll_s)
+                continue
+            say(f"job {lease.job_id} (submission {lease.submission_id}), attempt {lease.attempt}")
+            state = work_one(sessions, lease, runner, lease_s, say)
+        except DBAPIError as e:
+            # The database is away (restarted, unreachable): wait and resume. A job this worker
+            # held comes back when its lease expires, and its result is written at most once.
+            outage = min(max(outage * 2, poll_s), 30.0)
+            say(f"worker {owner}: database unavailable ({type(e.orig).__name__}); retrying in {outage:g} s")
+            stop.wait(outage)
             continue
-        say(f"job {lease.job_id} (submission {lease.submission_id}), attempt {lease.attempt}")
-        state = work_one(sessions, lease, runner, lease_s, say)
+        outage = 0.0
         say(f"job {lease.job_id}: {state}")
         n += 1
     return n
