@@ -84,7 +84,8 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         shown = (sub.error or "") if sub else ""
     found = re.search(r"error [0-9a-f]{12}: [^\n]*?(?=\); it is not charged|$)", shown)
     if error and found:
-        error = found.group(0)  # the line the submission shows, with its error id    if status == "done":
+        error = found.group(0)  # the line the submission shows, with its error id
+    if status == "done":
         work = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
         where = f" with runner '{ran.get('runner', runner)}'" + (
             f" (image {ran['image_digest']})" if ran.get("image_digest") else ""

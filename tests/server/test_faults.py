@@ -238,4 +238,4 @@ def test_postgres_restart_under_running_workers(db_url: str, files: Any) -> None
     assert sorted(done) == ["done"] * len(ids), (done, said[-20:])
     with session_factory(db_url)() as s:
         jobs = s.execute(select(Job.state, Job.completions)).all()
-    assert sorted(jobs) == [("done", 1)] * len(ids)
+    assert sorted(jobs) == [("done", 1)] * len(ids), (jobs, said)
