@@ -89,16 +89,23 @@ class Violation:
         return {"file": self.file, "row": self.row, "field": self.field, "message": self.message}
 
 
+MAX_REPORTED = 1000
+"""Most violations a refusal carries; the rest are counted (``left_out``), not listed."""
+
+
 class SubmissionError(InputError):
-    """A submission breaks one or more invariants; all violations are listed at once."""
+    """A submission breaks one or more invariants; all violations are found at once, the first
+    :data:`MAX_REPORTED` are kept (``violations``) and the rest counted (``left_out``)."""
 
     def __init__(self, violations: list[Violation], limit: int = 50) -> None:
-        self.violations = list(violations)
+        found = list(violations)
+        self.violations = found[:MAX_REPORTED]
+        self.left_out = len(found) - len(self.violations)
         shown = "\n".join(f"  - {v}" for v in self.violations[:limit])
-        more = len(self.violations) - limit
+        more = len(found) - min(limit, len(found))
         if more > 0:
             shown += f"\n  ... and {more} more"
-        n = len(self.violations)
+        n = len(found)
         super().__init__(f"submission rejected: {n} violation{'s' if n != 1 else ''}\n{shown}")
 
 

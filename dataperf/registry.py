@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, cast
 
@@ -79,11 +80,26 @@ class PluginRegistry(Registry[T]):
         self.instantiate = instantiate
         """Whether an entry point naming a class registers an instance of it."""
         self._loaded = False
+        self._loading = False
+        self._lock = threading.RLock()
 
     def _load(self) -> None:
+        # Marked loaded only once every module and entry point is in: another thread asking
+        # meanwhile waits for the lock instead of seeing a half-filled registry (a module being
+        # imported by this very thread may ask again, and gets what is registered so far).
         if self._loaded:
             return
-        self._loaded = True
+        with self._lock:
+            if self._loaded or self._loading:
+                return
+            self._loading = True
+            try:
+                self._load_all()
+                self._loaded = True
+            finally:
+                self._loading = False
+
+    def _load_all(self) -> None:
         import importlib
         import importlib.metadata
         import inspect

@@ -39,13 +39,25 @@ def stamp(session: Session) -> tuple[Any, ...]:
 
 class ViewCache:
     """Least-recently-used views, each valid for one stamp; one build per key at a time
-    (concurrent requests for a view being built wait for it instead of building it again)."""
+    (concurrent requests for a view being built wait for it instead of building it again).
+
+    Memory is bounded: at most ``size`` views are kept, and a key's build lock lives only while
+    someone builds or waits for that key (a flood of distinct keys leaves nothing behind)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._items: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Any]] = OrderedDict()
         self._lock = threading.Lock()
-        self._building: dict[tuple[Any, ...], threading.Lock] = {}
+        self._building: dict[tuple[Any, ...], tuple[threading.Lock, int]] = {}
+
+    def pending(self) -> int:
+        """Return how many keys have a build lock now (those being built or waited for)."""
+        with self._lock:
+            return len(self._building)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
 
     def _lookup(self, key: tuple[Any, ...], current: tuple[Any, ...]) -> tuple[bool, Any]:
         with self._lock:
@@ -61,15 +73,24 @@ class ViewCache:
         if found:
             return value  # type: ignore[no-any-return]
         with self._lock:
-            gate = self._building.setdefault(key, threading.Lock())
-        with gate:
-            found, value = self._lookup(key, current)
-            if found:
-                return value  # type: ignore[no-any-return]
-            value = build()
+            gate, users = self._building.get(key, (threading.Lock(), 0))
+            self._building[key] = (gate, users + 1)
+        try:
+            with gate:
+                found, value = self._lookup(key, current)
+                if found:
+                    return value  # type: ignore[no-any-return]
+                value = build()
+                with self._lock:
+                    self._items[key] = (current, value)
+                    self._items.move_to_end(key)
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+            return value  # type: ignore[no-any-return]
+        finally:
             with self._lock:
-                self._items[key] = (current, value)
-                self._items.move_to_end(key)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        return value  # type: ignore[no-any-return]
+                gate, users = self._building[key]
+                if users <= 1:
+                    del self._building[key]
+                else:
+                    self._building[key] = (gate, users - 1)

@@ -21,6 +21,7 @@ from leaderboard.http import openapi
 from leaderboard.http.api.deps import Settings, State
 from leaderboard.http.api.models.common import Health
 from leaderboard.http.errors import ApiError
+from leaderboard.http.security import add_security_headers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,11 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.dp = State(settings, session_factory(settings.db_url), ViewCache())
+    app.state.dp = State(settings, session_factory(settings.db_url), ViewCache(), settings.limiter())
     for mod in (challenges, submissions, account):
         app.include_router(mod.router, prefix="/api")
     app.get("/api/health", tags=["meta"], summary="Liveness", operation_id="health", response_model=Health)(_health)
     pages.mount(app)
+    add_security_headers(app)
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

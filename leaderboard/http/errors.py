@@ -19,6 +19,7 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        """HTTP headers the refusal carries (``Retry-After`` on 429 and 503)."""
         self.extra = extra
 
     def body(self) -> dict[str, Any]:

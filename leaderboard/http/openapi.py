@@ -38,9 +38,13 @@ ERRORS: dict[int, str] = {
     413: "The upload is over the size limit (code too_large, with the limit in bytes)",
     422: "The request or the uploaded file is invalid (codes bad_request, bad_filename, empty_upload, "
     "invalid_submission with every violation listed); nothing is stored or charged",
-    429: "The team's daily quota is spent (code over_quota, with the quota and its reset time); "
-    "Retry-After gives the seconds until it resets",
+    429: "Over a limit: the team's daily quota (code over_quota, with the quota and its reset time) or a "
+    "rate limit on token checks, uploads, concurrent uploads or refused uploads (code too_many_*); "
+    "Retry-After gives the seconds to wait",
+    507: "The server's disk is full (code storage_full); nothing is stored or charged",
 }
+TOKEN_CHECKS = (401,)
+"""A route that checks a token (it can answer 401) is also under the token-check rate limits (429)."""
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",
@@ -54,6 +58,8 @@ def errors(*statuses: int, ok: dict[str, Any] | None = None) -> dict[int | str, 
     """Return the ``responses`` entries declaring the error model for ``statuses`` (and ``ok``
     as the 200 answer's declaration, when the route's own is not enough)."""
     out: dict[int | str, dict[str, Any]] = {200: ok} if ok else {}
+    if set(statuses) & set(TOKEN_CHECKS):
+        statuses = tuple(sorted(set(statuses) | {429}))
     for status in statuses:
         entry: dict[str, Any] = {"model": Error, "description": ERRORS[status]}
         if status == 429:

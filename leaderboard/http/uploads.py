@@ -9,13 +9,16 @@ valid and the quota allows it.
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 import re
 import shutil
 import tempfile
 import threading
+import unicodedata
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +52,41 @@ _DATA: dict[tuple[str, int], PreparedData] = {}
 _DATA_LOCK = threading.Lock()
 
 
+MAX_NAME_CHARS = 200
+"""Longest display name kept for an upload, in characters (the database column holds 255)."""
+
+
+def display_name(name: str | None) -> str:
+    """Return the name an upload is shown under: the last path component of ``name`` without
+    control characters or Unicode format characters (category Cf: the right-to-left override
+    and other invisible marks that can make a name read as another), at most 200 characters
+    and keeping its suffix; the suffix must be a submission format.
+
+    The name is shown only: the file is stored under a fixed name of the server's own.
+    """
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp")).strip()
+    suffix = Path(base).suffix.lower()
+    if not base or suffix not in FORMATS or base.lower() == suffix:
+        shown = (name or "")[:100]
+        raise ApiError(422, "bad_filename", f"the file name must end in one of {', '.join(FORMATS)}; got {shown!r}")
+    if len(base) > MAX_NAME_CHARS:
+        base = base[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
+    return base
+
+
 def safe_filename(name: str | None) -> str:
-    """Return ``name`` stripped of surrounding blanks; refuse (422 ``bad_filename``) a name
-    that does not match :data:`FILENAME_PATTERN` or is longer than :data:`MAX_FILENAME`."""
+    """Return the display name of an upload named ``name`` (:func:`display_name`); refuse (422
+    ``bad_filename``) a name that does not match :data:`FILENAME_PATTERN` (the pattern the API
+    schema declares) or is longer than :data:`MAX_FILENAME` characters."""
     if name is None or len(name) > MAX_FILENAME or not re.search(FILENAME_PATTERN, name):
         raise ApiError(
             422,
             "bad_filename",
             f"the file name must be a plain name (no folder, no control character, at most {MAX_FILENAME} "
-            f"characters) ending in one of {', '.join(FORMATS)}; got {name!r}",
+            f"characters) ending in one of {', '.join(FORMATS)}; got {(name or '')[:100]!r}",
         )
-    base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r"[\x00-\x1f\x7f]", "", base).strip()[-200:]
-    suffix = Path(base).suffix.lower()
-    if not base or suffix not in FORMATS:
-        raise ApiError(422, "bad_filename", f"the file name must end in one of {', '.join(FORMATS)}; got {name!r}")
-    return base
+    return display_name(name)
 
 
 def uploads_dir() -> Path:
@@ -73,16 +95,19 @@ def uploads_dir() -> Path:
 
 
 async def receive(chunks: AsyncIterator[bytes], declared: int | None, limit: int, filename: str) -> Path:
-    """Write the streamed body to a fresh temporary folder as ``filename`` and return the path.
+    """Write the streamed body to a fresh temporary folder and return the path.
 
-    Refuses (413) before reading anything when the declared length is over ``limit``, and
-    stops reading as soon as the received bytes pass it; the partial file is removed.
+    The file is written under a fixed name (``upload`` plus the suffix of ``filename``, the
+    display name): a participant's name never becomes a path. Refuses (413) before reading
+    anything when the declared length is over ``limit``, and stops reading as soon as the
+    received bytes pass it; a full disk is refused (507). The partial file is removed on
+    every refusal.
     """
     if declared is not None and declared > limit:
         raise too_large(declared, limit)
     uploads_dir().mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="up-", dir=uploads_dir()))
-    path = folder / filename
+    path = folder / ("upload" + Path(filename).suffix.lower())
     size = 0
     try:
         with path.open("wb") as f:
@@ -91,6 +116,13 @@ async def receive(chunks: AsyncIterator[bytes], declared: int | None, limit: int
                 if size > limit:
                     raise too_large(size, limit, partial=True)
                 f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        discard(path)
+        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise ApiError(507, "storage_full", "the server has no room for this upload now; try again later") from None
+        raise
     except BaseException:
         discard(path)
         raise
@@ -148,9 +180,15 @@ class Accepted:
 
 
 def accept(
-    sessions: sessionmaker[Session], spec: ChallengeSpec, caller: Caller, path: Path, max_attempts: int
+    sessions: sessionmaker[Session],
+    spec: ChallengeSpec,
+    caller: Caller,
+    path: Path,
+    max_attempts: int,
+    name: str | None = None,
 ) -> Accepted:
-    """Validate the uploaded file at ``path``; store, queue and charge it for ``caller``.
+    """Validate the uploaded file at ``path``; store, queue and charge it for ``caller``
+    (``name`` is the display name it is listed under; default: the file's own name).
 
     Raises ApiError 422 ``invalid_submission`` (every violation listed) or 429 ``over_quota``
     (with the reset time); on any refusal nothing is stored or charged. Content this team
@@ -158,10 +196,11 @@ def accept(
     submission and says ``duplicate`` (no charge). Always removes the temporary upload.
     """
     try:
+        name = name or path.name
         try:
             parsed = validate(spec, path, prepared(spec))
         except SubmissionError as e:
-            raise ApiError(422, "invalid_submission", str(e), violations=[v.to_dict() for v in e.violations]) from None
+            raise invalid(e, path.name, name) from None
         digest = content_digest(spec, parsed.table, parsed.sha256)
         with sessions() as s:
             earlier = s.execute(
@@ -189,7 +228,7 @@ def accept(
             if q.remaining <= 0:
                 raise over_quota(q)
             sha, stored = _store(path, parsed.sha256)
-            sub = add_queued(s, spec, caller.team_id, path.name, sha, stored, digest)
+            sub = add_queued(s, spec, caller.team_id, name, sha, stored, digest)
             queue.enqueue(s, sub.id, max_attempts)
             quota.charge(s, caller.team_id, sub.id)
             sid = sub.id
@@ -199,10 +238,33 @@ def accept(
         discard(path)
 
 
+def invalid(e: SubmissionError, stored_as: str, name: str) -> ApiError:
+    """Return the 422 refusal of an invalid upload, its violations naming the display name
+    (not the fixed name the file was received under), with how many were left out."""
+    found = [replace(v, file=name) if v.file == stored_as else v for v in e.violations]
+    renamed = SubmissionError(found)
+    message = str(renamed)
+    if e.left_out:
+        message = message.replace(f"{len(found)} violations", f"{len(found) + e.left_out} violations", 1)
+    return ApiError(
+        422,
+        "invalid_submission",
+        message,
+        violations=[v.to_dict() for v in found],
+        violations_left_out=e.left_out,
+    )
+
+
 def _store(path: Path, sha: str) -> tuple[str, Path]:
     """Copy the valid upload into the content-addressed store (before the commit that refers
-    to it; a copy left by a failed commit is content-addressed and harmless)."""
+    to it; a copy left by a failed commit is content-addressed and harmless). A full disk is
+    refused (507) and leaves no partial copy."""
     if not sha:
         raise ApiError(500, "store_failed", "the upload has no checksum")
-    submissions_dir().mkdir(parents=True, exist_ok=True)
-    return store_file(path)
+    try:
+        submissions_dir().mkdir(parents=True, exist_ok=True)
+        return store_file(path)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise ApiError(507, "storage_full", "the server has no room for this upload now; try again later") from None
+        raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -51,10 +52,11 @@ def create_team(session: Session, name: str, daily_limit: int | None = None) -> 
     Raises InputError when the name is empty, too long, has control characters, or is taken
     (a name starting with ``baseline/`` is reserved for the platform's baselines).
     """
-    if not TEAM_NAME.match(name) or name != name.strip():
+    invisible = any(unicodedata.category(ch) in ("Cf", "Zl", "Zp") for ch in name)
+    if not TEAM_NAME.match(name) or name != name.strip() or invisible:
         raise InputError(
             f"The 'name' parameter of create-team must be 1 to 100 printable characters without "
-            f"leading or trailing spaces. Got {name!r} instead."
+            f"leading or trailing spaces or invisible format characters. Got {name!r} instead."
         )
     if name.startswith("baseline/"):
         raise InputError(f"team names starting with 'baseline/' are reserved for baselines; got {name!r}")

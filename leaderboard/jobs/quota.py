@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leaderboard.storage.db import insert_ignore_one
-from leaderboard.storage.server_tables import QuotaCharge, TeamQuota
+from leaderboard.storage.server_tables import QuotaCharge, TeamQuota, UploadRefusal
 from leaderboard.storage.tables import utcnow
 
 DEFAULT_DAILY_LIMIT = 10
@@ -113,3 +113,20 @@ def set_limit(session: Session, team_id: int, daily_limit: int | None) -> None:
     """Set ``team_id``'s daily limit (None: the server default)."""
     lock_team(session, team_id)
     session.execute(update(TeamQuota).where(TeamQuota.team_id == team_id).values(daily_limit=daily_limit))
+
+
+def record_refusal(session: Session, team_id: int, code: str, now: datetime | None = None) -> None:
+    """Count an upload of ``team_id`` refused for its content (it is never charged)."""
+    now = now or utcnow()
+    session.add(UploadRefusal(team_id=team_id, day=day_of(now), code=code[:64], refused_at=now))
+
+
+def refusals_today(session: Session, team_id: int, now: datetime | None = None) -> int:
+    """Return how many uploads of ``team_id`` were refused for their content on the UTC day of ``now``."""
+    now = now or utcnow()
+    q = (
+        select(func.count())
+        .select_from(UploadRefusal)
+        .where(UploadRefusal.team_id == team_id, UploadRefusal.day == day_of(now))
+    )
+    return int(session.execute(q).scalar_one())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-import traceback
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -31,6 +31,7 @@ from dataperf.errors import ChangedFileError, SubmissionError
 from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
 from dataperf.kinds import kind_of
+from leaderboard.jobs.faults import report
 from leaderboard.ratchet.problem import Problem, problem_id_for
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.blobs import canonical_digest, store_file
@@ -217,11 +218,12 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             result={"violations": [v.to_dict() for v in e.violations]},
         )
     except BaseException as e:
+        shown = report(e, f"submission {submission_id}")
         _finish(
             session_factory,
             submission_id,
             status="failed",
-            error=f"{type(e).__name__}: {e}\n{traceback.format_exc()}",
+            error=f"the platform failed to evaluate this submission ({shown}); it is not charged",
         )
         raise
 
@@ -307,7 +309,9 @@ def add_queued(
     label: str | None = None,
 ) -> Submission:
     """Add a queued submission of ``spec`` whose file is stored at ``stored`` (sha256 ``sha``)
-    and flush it, so it has its id."""
+    and flush it, so it has its id. The display name keeps no control or Unicode format
+    characters (a right-to-left override would make the shown name read as another)."""
+    filename = "".join(ch for ch in filename if unicodedata.category(ch) not in ("Cc", "Cf"))[:255]
     sub = Submission(
         challenge=spec.id,
         challenge_version=spec.version,

@@ -11,13 +11,16 @@ log kept; a failed submission's quota charge is refunded.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from leaderboard.jobs import queue
+from leaderboard.jobs.faults import one_line
 from leaderboard.storage.tables import Submission
 
 Say = Callable[[str], None]
@@ -68,7 +71,7 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         try:
             process_submission(sessions, lease.submission_id, runner)
         except Exception as e:
-            error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+            error = one_line(e)  # the traceback is in the server's log, under the submission's error id
     wall = time.perf_counter() - start
     if beat.lost.is_set():
         say(f"job {lease.job_id}: lease lost while running; another worker owns it now")
@@ -78,6 +81,10 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
         status = sub.status if sub else "missing"
         counters = ((sub.result or {}).get("counters") or {}) if sub else {}
         ran = ((sub.result or {}).get("provenance") or {}) if sub else {}
+        shown = (sub.error or "") if sub else ""
+    found = re.search(r"error [0-9a-f]{12}: [^\n]*?(?=\); it is not charged|$)", shown)
+    if error and found:
+        error = found.group(0)  # the line the submission shows, with its error id
     if status == "done":
         work = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
         where = f" with runner '{ran.get('runner', runner)}'" + (
@@ -126,15 +133,25 @@ def run_worker(
     stop = stop or threading.Event()
     n = 0
     say(f"worker {owner}: runner '{runner}', lease {lease_s:g} s")
+    outage = 0.0
     while not stop.is_set():
-        lease = queue.take(sessions, owner, lease_s)
-        if lease is None:
-            if once:
-                break
-            stop.wait(poll_s)
+        try:
+            lease = queue.take(sessions, owner, lease_s)
+            if lease is None:
+                if once:
+                    break
+                stop.wait(poll_s)
+                continue
+            say(f"job {lease.job_id} (submission {lease.submission_id}), attempt {lease.attempt}")
+            state = work_one(sessions, lease, runner, lease_s, say)
+        except DBAPIError as e:
+            # The database is away (restarted, unreachable): wait and resume. A job this worker
+            # held comes back when its lease expires, and its result is written at most once.
+            outage = min(max(outage * 2, poll_s), 30.0)
+            say(f"worker {owner}: database unavailable ({type(e.orig).__name__}); retrying in {outage:g} s")
+            stop.wait(outage)
             continue
-        say(f"job {lease.job_id} (submission {lease.submission_id}), attempt {lease.attempt}")
-        state = work_one(sessions, lease, runner, lease_s, say)
+        outage = 0.0
         say(f"job {lease.job_id}: {state}")
         n += 1
     return n

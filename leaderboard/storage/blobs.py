@@ -32,9 +32,15 @@ def store_file(path: Path, root: Path | None = None) -> tuple[str, Path]:
     dest = (root or submissions_dir()) / sha[:2] / f"{sha}{path.suffix.lower()}"
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-        shutil.copyfile(path, tmp)
-        os.replace(tmp, dest)
+        tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}-{os.urandom(4).hex()}")
+        try:
+            shutil.copyfile(path, tmp)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no partial copy behind
+            raise
     return sha, dest
 
 

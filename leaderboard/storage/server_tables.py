@@ -1,7 +1,7 @@
 """Server-only tables: API tokens, daily quota charges, the job queue and challenge settings.
 
 They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tables
-(:mod:`leaderboard.storage.tables`) and are created by the Alembic revision ``0002_server``.
+(:mod:`leaderboard.storage.tables`) and are created by the Alembic revisions ``0002_server`` and ``0003_sessions``.
 
 - :class:`ApiToken`: a team's token, stored as the sha256 of the secret (never the secret).
 - :class:`TeamQuota`: a team's daily submission limit (one row per team, also the row the
@@ -100,3 +100,34 @@ class ChallengeSetting(Base):
     challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BrowserSession(Base):
+    """A web page login of a team: only the sha256 of the session secret (the cookie) is stored.
+
+    It is not the API token: it can only read the team's pages, expires, and is revoked by
+    logging out."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UploadRefusal(Base):
+    """An upload of a team refused for its content (never charged to the quota, but counted:
+    a team has a daily cap on refused uploads)."""
+
+    __tablename__ = "upload_refusals"
+    __table_args__ = (Index("ix_upload_refusals_team_day", "team_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    day: Mapped[str] = mapped_column(String(10))
+    """The UTC day of the refusal, ``YYYY-MM-DD``."""
+    code: Mapped[str] = mapped_column(String(64))
+    refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

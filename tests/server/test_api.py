@@ -272,6 +272,19 @@ def test_html_is_escaped(make_client: Any, db_url: str, files: Any) -> None:
     assert "&lt;img src=x onerror=alert(2)&gt;.csv" in c.get("/submissions/1").text
 
 
+def login_form(c: Any) -> dict[str, str]:
+    """Open the login page (which sets the pre-login cookie) and return its form's CSRF field."""
+    import re
+
+    page = c.get("/login").text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert found, page
+    return {"csrf": found.group(1)}
+
+
+SAME_SITE = {"Origin": "http://testserver"}
+
+
 def test_pages_and_login_cookie(make_client: Any, db_url: str, files: Any) -> None:
     c = make_client()
     h = team(db_url, "ada")
@@ -283,10 +296,12 @@ def test_pages_and_login_cookie(make_client: Any, db_url: str, files: Any) -> No
     js = c.get("/static/plotly.min.js")
     assert js.status_code == 200 and "plotly" in js.text[:2000].lower() and len(js.content) > 1_000_000
     assert c.get("/static/style.css").status_code == 200
-    assert "position 1 in the queue" in c.get("/submissions/1").text
-    assert "log in" in c.get("/submissions/1").text
-    assert c.post("/login", data={"token": "dp_wrong"}).status_code == 401
-    r = c.post("/login", data={"token": token}, follow_redirects=False)
+    assert "log in" in c.get("/submissions/1").text.lower()
+    form = login_form(c)
+    assert c.post("/login", data={"token": "dp_wrong"} | form, headers=SAME_SITE).status_code == 401
+    r = c.post("/login", data={"token": token} | form, headers=SAME_SITE, follow_redirects=False)
     assert r.status_code == 303 and "httponly" in r.headers["set-cookie"].lower()
+    assert token not in r.headers["set-cookie"] and "samesite=strict" in r.headers["set-cookie"].lower()
+    assert "position 1 in the queue" in c.get("/submissions/1").text
     assert 'id="log"' in c.get("/submissions/1").text
     assert c.get("/nope").status_code == 404

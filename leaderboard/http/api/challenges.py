@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -49,14 +50,30 @@ def columns(board: dict[str, Any]) -> list[str]:
     return list(board["layout"]["table"])
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is read as a formula by spreadsheets."""
+
+
+def safe_cell(value: Any) -> Any:
+    """Return ``value`` as it may go into an exported CSV: text without Unicode format characters
+    (a right-to-left override would make a name read as another) and, when it starts like a
+    formula, prefixed with ``'`` so a spreadsheet shows it as text; numbers unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_csv(board: dict[str, Any]) -> str:
-    """Return a board's rows as CSV text."""
+    """Return a board's rows as CSV text (every text cell passed through :func:`safe_cell`)."""
     cols = columns(board)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
+    w.writerow([safe_cell(c) for c in cols])
     for r in board["rows"]:
-        w.writerow([";".join(f"{x:.6g}" for x in r[c]) if isinstance(r.get(c), list) else r.get(c) for c in cols])
+        w.writerow(
+            [";".join(f"{x:.6g}" for x in r[c]) if isinstance(r.get(c), list) else safe_cell(r.get(c)) for c in cols]
+        )
     return buf.getvalue()
 
 

@@ -15,13 +15,14 @@ from dataperf.kinds import KINDS
 from leaderboard.boards import boards
 from leaderboard.boards.visibility import for_participants
 from leaderboard.http import multipart, uploads
-from leaderboard.http.api.deps import Caller, SubmissionId, caller, challenge, require_team, state
+from leaderboard.http.api.deps import Caller, SubmissionId, caller, challenge, client_address, require_team, state
 from leaderboard.http.api.models import submissions as answers
 from leaderboard.http.errors import ApiError, not_found
+from leaderboard.http.limits import too_many
 from leaderboard.http.openapi import OPTIONAL_AUTH, REQUIRED_AUTH, UPLOAD_BODY, errors
 from leaderboard.jobs import queue, quota
 from leaderboard.storage.server_tables import Job
-from leaderboard.storage.tables import Cell, Dataset, Submission, Team
+from leaderboard.storage.tables import Cell, Dataset, Submission, Team, utcnow
 
 router = APIRouter(tags=["submissions"])
 
@@ -39,7 +40,7 @@ FILENAME = Query(
     operation_id="submit",
     response_model=answers.Accepted,
     response_description="Accepted and queued (or the team's earlier submission of the same content)",
-    responses=errors(401, 404, 413, 422, 429),
+    responses=errors(401, 404, 413, 422, 429, 507),
     openapi_extra=REQUIRED_AUTH | UPLOAD_BODY,
 )
 async def submit(challenge_id: str, request: Request, filename: Annotated[str, FILENAME]) -> dict[str, Any]:
@@ -49,34 +50,60 @@ async def submit(challenge_id: str, request: Request, filename: Annotated[str, F
     Refusals (nothing stored, nothing charged): 401 without a valid token, 404 unknown
     challenge, 413 over the size limit (checked before the body is read when its length is
     declared), 422 invalid file (every violation listed), 429 over the daily quota (with the
-    reset time, and ``Retry-After``).
+    reset time), over a rate limit, over the team's concurrent uploads or its daily cap of
+    refused uploads (each with ``Retry-After``), 507 when the server's disk is full.
     """
     who = require_team(request)
-    spec = challenge(challenge_id)
-    name = uploads.safe_filename(filename)
     st = state(request)
+    addr = client_address(request)
+    st.limits.uploads_per_address.check(addr, "uploads from this address")
+    st.limits.uploads_per_team.check(str(who.team_id), "uploads for this team")
+    spec = challenge(challenge_id)
     with st.sessions() as s:
         q = quota.state(s, who.team_id)
+        refused = quota.refusals_today(s, who.team_id)
+    if refused >= st.settings.max_refused_per_day:
+        wait = (q.reset_at - utcnow()).total_seconds()
+        raise too_many(
+            "refused uploads today",
+            f"{st.settings.max_refused_per_day} a UTC day per team",
+            wait,
+            code="too_many_refused",
+        )
     if q.remaining <= 0:
         raise uploads.over_quota(q)
     limit = st.settings.max_upload_bytes
-    raw = request.headers.get("content-length")
-    declared = int(raw) if raw and raw.isdigit() else None
-    content_type = request.headers.get("content-type")
-    if multipart.is_multipart(content_type):
-        if declared is not None and declared > limit + multipart.SLACK:
-            raise uploads.too_large(declared, limit)
-        chunks = multipart.file_chunks(content_type, request.stream(), limit)
-        declared = None
-    else:
-        chunks = request.stream()
-    path = await uploads.receive(chunks, declared, limit, name)
-    accepted = await run_in_threadpool(uploads.accept, st.sessions, spec, who, path, st.settings.max_attempts)
+    st.limits.start_upload(who.team_id)
+    try:
+        name = uploads.safe_filename(filename)
+        raw = request.headers.get("content-length")
+        declared = int(raw) if raw and raw.isdigit() else None
+        content_type = request.headers.get("content-type")
+        if multipart.is_multipart(content_type):
+            if declared is not None and declared > limit + multipart.SLACK:
+                raise uploads.too_large(declared, limit)
+            chunks = multipart.file_chunks(content_type, request.stream(), limit)
+            declared = None
+        else:
+            chunks = request.stream()
+        path = await uploads.receive(chunks, declared, limit, name)
+        accepted = await run_in_threadpool(uploads.accept, st.sessions, spec, who, path, st.settings.max_attempts, name)
+    except ApiError as e:
+        if e.code in REFUSED_FOR_CONTENT:
+            with st.sessions.begin() as s:
+                quota.record_refusal(s, who.team_id, e.code)
+        raise
+    finally:
+        st.limits.end_upload(who.team_id)
     return accepted.to_dict() | {
         "challenge": spec.id,
         "team": who.team,
         "url": f"/submissions/{accepted.submission}",
     }
+
+
+REFUSED_FOR_CONTENT = ("invalid_submission", "bad_filename", "empty_upload", "too_large")
+"""Refusal codes that count toward a team's daily cap of refused uploads."""
 
 
 def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> tuple[Submission, Caller]:
@@ -96,9 +123,16 @@ def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> 
     return sub, who
 
 
+SHOWN_TO_ALL = ("done",)
+"""The statuses of another team's submission that anyone may see: scored ones only. A queued,
+running, rejected or failed submission is shown to its own team only (to everyone else it
+does not exist), so ids cannot be walked to list every team's attempts."""
+
+
 def describe(request: Request, submission_id: int, allow_cookie: bool = False) -> dict[str, Any]:
     """Return a submission's status, queue position, public result and provenance; the owner
-    also gets the error and the log."""
+    also gets the error and the log. Another team's submission is shown only once it is scored
+    (:data:`SHOWN_TO_ALL`); before that it is a 404, as an id that does not exist."""
     who = caller(request, allow_cookie)
     with state(request).sessions() as s:
         row = s.execute(
@@ -109,6 +143,8 @@ def describe(request: Request, submission_id: int, allow_cookie: bool = False) -
         if row is None:
             raise not_found(f"submission {submission_id}")
         sub, team = row
+        if (who is None or who.team_id != sub.team_id) and sub.status not in SHOWN_TO_ALL:
+            raise not_found(f"submission {submission_id}")
         job = s.execute(select(Job).where(Job.submission_id == submission_id)).scalar_one_or_none()
         pos = queue.position(s, submission_id)
         view = for_participants(s, sub.challenge)

@@ -7,6 +7,7 @@ plotly.js, served from the installed ``plotly`` package (no CDN).
 from __future__ import annotations
 
 import math
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
 from leaderboard.boards.visibility import for_participants
-from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, public_spec, state
+from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, check_token, is_https, public_spec, state
 from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
-from leaderboard.jobs.auth import team_for_token
+from leaderboard.http.security import same_origin
+from leaderboard.jobs.sessions import close_session, csrf_ok, csrf_token, open_session
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,7 +64,7 @@ def render(name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """Return an HTML error page."""
-    return render("error.html", status, title=f"Error {status}", message=message, team=None)
+    return render("error.html", status, title=f"Error {status}", message=message, team=None, csrf="")
 
 
 @lru_cache(maxsize=1)
@@ -73,6 +75,10 @@ def plotly_js() -> bytes:
     return get_plotlyjs().encode()
 
 
+PRELOGIN = "dataperf_prelogin"
+"""The cookie whose CSRF token the login form carries (before there is a session)."""
+
+
 def _team(request: Request) -> str | None:
     try:
         who = caller(request, allow_cookie=True)
@@ -81,13 +87,32 @@ def _team(request: Request) -> str | None:
     return who.team if who else None
 
 
+def _logout_csrf(request: Request, team: str | None) -> str:
+    """Return the CSRF token of the logout form for a logged-in page ('' otherwise)."""
+    secret = request.cookies.get(COOKIE, "")
+    return csrf_token(secret) if team and secret else ""
+
+
+def _cookie(resp: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    """Set an HttpOnly, SameSite=Strict cookie, ``Secure`` when the site is served over TLS."""
+    resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=is_https(request), path="/")
+
+
+def _refuse_cross_site(request: Request) -> HTMLResponse | None:
+    """Return a 403 page unless the form post comes from this site's own page."""
+    if same_origin(request, is_https(request)):
+        return None
+    return error_page(request, 403, "this form must be sent from this site's own page (cross-site posts are refused)")
+
+
 def index(request: Request) -> HTMLResponse:
     """The challenge list."""
     from dataperf.challenges import challenges
 
     reg = challenges()
     specs = [public_spec(reg.get(n)) for n in reg.names()]
-    return render("index.html", title="Challenges", challenges=specs, team=_team(request))
+    team = _team(request)
+    return render("index.html", title="Challenges", challenges=specs, team=team, csrf=_logout_csrf(request, team))
 
 
 def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLResponse:
@@ -109,11 +134,12 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
         with st.sessions() as s:
             return boards.board(s, challenge_id, view)
 
+    board = st.cache.get(("board", challenge_id, str(view)), current, build_board)
+    size = st.settings.page_size
+    pages = max(1, math.ceil(len(board["rows"]) / size))
+    at = min(max(1, page), pages)  # the cache key uses the page shown, so ?page=N cannot grow it
+
     def build_html() -> bytes:
-        board = st.cache.get(("board", challenge_id, str(view)), current, build_board)
-        size = st.settings.page_size
-        pages = max(1, math.ceil(len(board["rows"]) / size))
-        at = min(max(1, page), pages)
         rows = board["rows"][(at - 1) * size : at * size]
         body = render(
             "challenge.html",
@@ -125,10 +151,12 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             pages=pages,
             total=len(board["rows"]),
             team=team,
+            csrf=csrf,
         ).body
         return bytes(body)
 
-    return HTMLResponse(st.cache.get(("html", challenge_id, page, team, str(view)), current, build_html))
+    csrf = _logout_csrf(request, team)
+    return HTMLResponse(st.cache.get(("html", challenge_id, at, team, csrf, str(view)), current, build_html))
 
 
 def submission_page(submission_id: SubmissionId, request: Request) -> HTMLResponse:
@@ -137,29 +165,83 @@ def submission_page(submission_id: SubmissionId, request: Request) -> HTMLRespon
         sub = describe(request, submission_id, allow_cookie=True)
     except ApiError as e:
         return error_page(request, e.status, e.message)
-    return render("submission.html", title=f"Submission {submission_id}", sub=sub, team=_team(request))
+    team = _team(request)
+    return render(
+        "submission.html", title=f"Submission {submission_id}", sub=sub, team=team, csrf=_logout_csrf(request, team)
+    )
 
 
 def login_form(request: Request) -> HTMLResponse:
-    """The form that stores a team token in a cookie (for reading logs in the browser)."""
-    return render("login.html", title="Log in", error=None, team=_team(request))
-
-
-def login(request: Request, token: str = Form(...)) -> Response:
-    """Check the token and keep it in an HttpOnly, SameSite=Strict cookie."""
-    with state(request).sessions() as s:
-        who = team_for_token(s, token.strip())
-    if who is None:
-        return render("login.html", 401, title="Log in", error="unknown or revoked token", team=None)
-    resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", max_age=30 * 86400)
+    """The form that exchanges a team token for a browser session (for reading logs in the
+    browser). It carries a CSRF token bound to a pre-login cookie."""
+    team = _team(request)
+    secret = request.cookies.get(PRELOGIN, "")
+    fresh = not (secret.startswith("pre_") and len(secret) < 100)
+    if fresh:
+        secret = "pre_" + secrets.token_urlsafe(24)
+    resp = render(
+        "login.html",
+        title="Log in",
+        error=None,
+        team=team,
+        csrf=_logout_csrf(request, team),
+        login_csrf=csrf_token(secret),
+    )
+    if fresh:
+        _cookie(resp, request, PRELOGIN, secret, 3600)
     return resp
 
 
-def logout() -> Response:
-    """Forget the token cookie."""
+def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Response:
+    """Check the token and open a browser session: an HttpOnly, SameSite=Strict cookie holding
+    a random session secret (not the token), ``Secure`` over TLS, expiring. Refused (403)
+    unless the form comes from this site's own login page (Origin and CSRF token)."""
+    refused = _refuse_cross_site(request)
+    if refused is not None:
+        return refused
+    if not csrf_ok(request.cookies.get(PRELOGIN, ""), csrf):
+        return error_page(request, 403, "the login form has expired or did not come from this site: reload it")
+    try:
+        who = check_token(request, token.strip()) if token.strip() else None
+    except ApiError as e:
+        if e.status != 401:
+            resp = error_page(request, e.status, e.message)
+            resp.headers.update(e.headers)
+            return resp
+        who = None
+    if who is None:
+        secret = request.cookies.get(PRELOGIN, "")
+        return render(
+            "login.html",
+            401,
+            title="Log in",
+            error="unknown or revoked token",
+            team=None,
+            csrf="",
+            login_csrf=csrf_token(secret),
+        )
+    st = state(request)
+    with st.sessions.begin() as s:
+        secret = open_session(s, who.team_id, st.settings.session_ttl_s)
+    done = RedirectResponse("/", status_code=303)
+    _cookie(done, request, COOKIE, secret, int(st.settings.session_ttl_s))
+    done.delete_cookie(PRELOGIN, path="/")
+    return done
+
+
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    """End the browser session (revoked on the server, cookie removed). Refused (403) unless
+    the form comes from this site's own page with the session's CSRF token."""
+    refused = _refuse_cross_site(request)
+    if refused is not None:
+        return refused
+    secret = request.cookies.get(COOKIE, "")
+    if not csrf_ok(secret, csrf):
+        return error_page(request, 403, "the logout form did not come from this site: reload the page")
+    with state(request).sessions.begin() as s:
+        close_session(s, secret)
     resp = RedirectResponse("/", status_code=303)
-    resp.delete_cookie(COOKIE)
+    resp.delete_cookie(COOKIE, path="/")
     return resp
 
 
