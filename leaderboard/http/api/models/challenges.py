@@ -120,7 +120,10 @@ class HistoryEvent(Open):
 
     at: str
     kind: Literal["init", "accept", "top-k", "rescore"]
-    public_suite_size: int
+    public_suite_size: int | None = Field(
+        None, description="Public members of the suite then (once published: membership is decided with the hidden set)"
+    )
+    public_tests: int | None = Field(None, description="Public test sets submitted by then (before publish)")
     bar: float | None = None
     best_score: float | None = None
 
