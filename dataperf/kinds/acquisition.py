@@ -14,7 +14,8 @@ public label and embedding. A seller's other rows are read for scoring only.
 Submission: a purchase plan, one row per (seller, count); a seller left out buys nothing.
 Rules, every violation reported at once: known sellers, each named once, integer counts
 between 0 and the seller's row count, and the plan's cost (the sum of every seller's price
-function at its count) at most the budget.
+function at its count; each known seller's first non-negative count is priced, even one above
+its row count, so the message states what the file asks for) at most the budget.
 
 Price of ``n`` rows from one seller: nothing for ``n = 0``; otherwise ``fee`` plus, for each
 row ``i = 1..n``, the per-row price of the last discount tier whose ``after`` is below ``i``
