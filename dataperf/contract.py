@@ -68,7 +68,7 @@ class EmbeddingSpec(_Strict):
 class SplitSpec(_Additive):
     """One named split of the prepared data, drawn from one split of the source."""
 
-    ADDED: ClassVar[tuple[str, ...]] = ("domain",)
+    ADDED: ClassVar[tuple[str, ...]] = ("domain", "mix", "flip")
     source_split: Literal["train", "test", "all"]
     """The split of the raw source the rows are drawn from."""
     size: int = Field(gt=0)
@@ -76,6 +76,20 @@ class SplitSpec(_Additive):
     domain: int | None = Field(default=None, ge=0)
     """If set, rows are drawn only from this domain of the source split (``data.domains``
     says how rows are grouped into domains)."""
+    mix: list[float] | None = None
+    """If set, the split's class mix: one non-negative weight per class of the source (in the
+    source's class order). ``size`` is shared out in proportion (largest remainders, ties to
+    the lower class) and each class's rows are the first of that class in the draw order."""
+    flip: float | None = Field(default=None, ge=0.0, le=1.0)
+    """If set, this share of the split's public labels is wrong: each chosen row's label goes
+    to the source's confusable partner of its class (a random other class when it has none).
+    Rows are chosen with the generator seeded by ``[data.seed, 3, position of the split]``."""
+
+    @model_validator(mode="after")
+    def _check_mix(self) -> SplitSpec:
+        if self.mix is not None and (any(not w >= 0 for w in self.mix) or not sum(self.mix) > 0):
+            raise ValueError(f"mix must hold non-negative weights with a positive sum, got {self.mix}")
+        return self
 
 
 class DomainSpec(_Strict):
@@ -390,6 +404,18 @@ class ChallengeKind(ABC):
         are printed by ``dataperf evaluate``. Default: no extras.
         """
         return self.score(spec, data, sub, counters), {}
+
+    def publish(self, spec: ChallengeSpec, folder: Path) -> None:
+        """Write the kind's own public files into ``folder``, a prepared data folder being built
+        (its splits are written; its hashes and Croissant metadata come after, so they cover
+        what is written here). Default: nothing."""
+        return None
+
+    def overview(self, spec: ChallengeSpec) -> dict[str, Any]:
+        """Return what ``dataperf challenges <id>`` shows of the challenge beyond its spec:
+        JSON-ready data, whose ``tables`` (``{"title", "columns", "rows"}``) are printed and
+        whose ``notes`` (a list of lines) are printed after them. Default: nothing."""
+        return {}
 
     def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
         """Return how the leaderboard of ``spec`` looks (``ratchet``: it is part of one)."""

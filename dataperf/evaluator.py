@@ -14,11 +14,11 @@ import numpy as np
 from dataperf.challenges import spec_sha256
 from dataperf.contract import ChallengeSpec, Counters, ParsedSubmission, Provenance, Result
 from dataperf.data.prepared import PreparedData
-from dataperf.errors import ChangedFileError, SubmissionError
+from dataperf.errors import ChangedFileError, DataError, SubmissionError
 from dataperf.hashing import sha256_file
 from dataperf.kinds import KINDS
 from dataperf.paths import data_dir
-from dataperf.submission import read_submission
+from dataperf.submission import read_leniently
 from dataperf.version import EVALUATOR_VERSION
 
 PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "pyarrow", "torch")
@@ -55,15 +55,22 @@ def validate(
     spec: ChallengeSpec, path: Path, data: PreparedData | None = None, *, sha256: str | None = None
 ) -> ParsedSubmission:
     """Return the parsed submission if it meets every invariant; else raise SubmissionError
-    listing all violations. With ``sha256``, a file whose content no longer has that sha256
+    listing all violations (those of the file's cells and challenge mark, and the kind's on
+    every row that read well). With ``sha256``, a file whose content no longer has that sha256
     raises ChangedFileError before anything is parsed."""
     if sha256 is not None and path.is_file():
         actual = sha256_file(path)
         if actual != sha256:
             raise ChangedFileError(str(path), sha256, actual)
     kind = KINDS.get(spec.kind)
-    sub = read_submission(path, kind.columns, spec.id)
-    violations = kind.check(spec, data or load_data(spec), sub)
+    sub, violations = read_leniently(path, kind.columns, spec.id)
+    if len(sub.table):  # the rows that read well are checked too: every violation at once
+        if violations and data is None:
+            try:
+                data = load_data(spec)
+            except DataError:  # the file's own problems are refused as before
+                raise SubmissionError(violations) from None
+        violations = violations + kind.check(spec, data or load_data(spec), sub)
     if violations:
         raise SubmissionError(violations)
     return sub

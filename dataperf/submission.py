@@ -97,6 +97,23 @@ def read_submission(
     a file marked for another challenge, missing or unknown columns, bad values (wrong type,
     NaN, inf) with their row numbers.
     """
+    sub, problems = read_leniently(path, columns, challenge, limits)
+    if problems:
+        raise SubmissionError(problems)
+    return sub
+
+
+def read_leniently(
+    path: Path, columns: tuple[Column, ...], challenge: str, limits: Limits = LIMITS
+) -> tuple[ParsedSubmission, list[Violation]]:
+    """Return the submission at ``path`` and the problems that leave its other rows checkable.
+
+    A file that cannot be read as a table of ``columns`` (unknown format, unreadable, empty,
+    over the reading limits, no rows, missing or unknown columns) raises SubmissionError. A
+    file marked for another challenge, and cells of the wrong type, NaN or inf, are returned as
+    problems instead; the table then holds the rows whose every cell is good (``rows`` keeps
+    their row numbers), so a kind can check those too and every violation is reported at once.
+    """
     frame, marked = read_frame(path, limits)
     violations: list[Violation] = []
     if marked is not None and marked != challenge:
@@ -114,13 +131,17 @@ def read_submission(
         )
     for c in extra:
         violations.append(Violation(path.name, None, c, f"unknown column (expected columns: {', '.join(want)})"))
-    if violations:
+    if len(frame) == 0 or missing or extra:
         raise SubmissionError(violations)
-    data = {c.name: _convert(c.name, c, frame[c.name], path, violations) for c in columns}
-    if violations:
-        raise SubmissionError(violations)
+    cells: list[Violation] = []
+    data = {c.name: _convert(c.name, c, frame[c.name], path, cells) for c in columns}
     table = pd.DataFrame(data)
-    return ParsedSubmission(path=path, sha256=sha256_file(path), table=table, rows=np.arange(1, len(table) + 1))
+    rows = np.arange(1, len(table) + 1)
+    if cells:
+        keep = ~np.isin(rows, [v.row for v in cells if v.row is not None])
+        table, rows = table[keep].reset_index(drop=True), rows[keep]
+    sub = ParsedSubmission(path=path, sha256=sha256_file(path), table=table, rows=rows)
+    return sub, violations + cells
 
 
 def write_submission(table: pd.DataFrame, path: Path, challenge: str) -> Path:

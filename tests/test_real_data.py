@@ -1,7 +1,7 @@
 """Real data, pinned: row counts, data sha256 and baseline scores of every shipped challenge.
 
 These prepare the full data from the installed packages (a few minutes, most of it
-embedding the text challenge's 5,000 texts) and run every
+embedding the text challenges' texts) and run every
 baseline on it; they are marked slow and run in CI all the same.
 """
 
@@ -28,6 +28,12 @@ SPLIT_ROWS = {
     "vision-testset": {"pool": 50000, "test": 5000, "test-hidden": 5000},
     "speech-continual": {f"{split}-voice{k}": n for k in (1, 2, 3, 4) for split, n in (("pool", 340), ("test", 150))},
     "text-selection": {"pool": 3000, "test": 1000, "test-hidden": 1000},
+    "text-acquisition": {
+        "buyer": 40,
+        "test": 800,
+        **{f"seller-{s}": n for s, n in (("bulk", 800), ("critics", 600), ("curated", 300), ("fans", 600))},
+        **{f"seller-{s}": n for s, n in (("newsroom", 400), ("pundits", 400))},
+    },
 }
 DATA_SHA256 = {
     "vision-selection": "ff633a39eb23e4fc76e144920fe094a9d52f5f10484574572144d30399ae3c6d",
@@ -36,6 +42,7 @@ DATA_SHA256 = {
     "vision-testset": "695712d52b61bb2760772982f12babfe348b43732e7abbac7777a4ac0c6ed16b",
     "speech-continual": "2a415296480c49ca2857327f4b6af59f4d109fea9e5bb082af5467d9fbc53eb6",
     "text-selection": "9e80f045c09b243ffdfc3a213cd28b2f5dde1569d4d470a8dda4a090cc539906",
+    "text-acquisition": "5b906a8bc9e2fd0b488ef20b521cdc61e48873ee4c0649b0f32e7ca8c3c8edf8",
 }
 SCORES = {
     "vision-selection": {
@@ -63,6 +70,12 @@ SCORES = {
         "crossval": 0.7016730181846955,
         "balanced": 0.6625097457388806,
         "random": 0.2721061926812123,
+    },
+    "text-acquisition": {
+        "greedy": 0.5978000000000001,
+        "even": 0.580895,
+        "balanced": 0.5774649999999999,
+        "random": 0.5363049999999999,
     },
 }
 TASK_MEANS = {
@@ -102,6 +115,7 @@ MUST_BEAT_RANDOM = {
     "vision-testset": {"hard"},
     "speech-continual": {"replay", "balanced", "boundary"},
     "text-selection": {"kcenter", "crossval", "balanced"},
+    "text-acquisition": {"even", "balanced", "greedy"},
 }
 
 
@@ -177,3 +191,21 @@ def test_continual_stages_are_speakers(prepared: dict[str, PreparedData]) -> Non
         labels = np.concatenate([data.split(f"{s}-voice{k}").labels for s in ("pool", "test")])
         counts = np.bincount(labels, minlength=10)
         assert counts.min() >= 45 and counts.max() <= 50, (k, counts)
+
+
+def test_acquisition_baselines_are_told_apart(prepared: dict[str, PreparedData], tmp_path: Path) -> None:
+    """On the real market, the best baseline beats the worst by more than either's interval
+    is wide, and the intervals do not meet; the plans spend at most the budget."""
+    spec = get_challenge("text-acquisition")
+    data = prepared["text-acquisition"]
+    results = {}
+    for base in for_kind(spec.kind):
+        with single_threaded():
+            table = base.build(spec, data, 0)
+        results[base.name] = evaluate(spec, write_submission(table, tmp_path / f"{base.name}.csv", spec.id), data=data)
+    assert all(r.extra["cost"] <= spec.budget for r in results.values())
+    best = max(results.values(), key=lambda r: r.mean)
+    worst = min(results.values(), key=lambda r: r.mean)
+    assert best.ci95 is not None and worst.ci95 is not None
+    widest = max(best.ci95[1] - best.ci95[0], worst.ci95[1] - worst.ci95[0])
+    assert best.mean - worst.mean > widest and best.ci95[0] > worst.ci95[1]

@@ -8,6 +8,7 @@ Layout of ``<data home>/data/<challenge>/v<version>/``:
 - ``<split>.f32``: the same embeddings as a raw row-major float32 matrix, so an evaluation
   can read only the rows it needs.
 - ``examples.parquet``: the published positive examples per task (task, id).
+- whatever public files the challenge's kind adds (:meth:`ChallengeKind.publish`).
 - ``croissant.json``: Croissant metadata with each file's sha256, the licence and the recipe.
 """
 
@@ -64,10 +65,43 @@ def _draw(
                 f"{spec.id}: data.splits.{name} asks for {sp.size} rows of {where}, which has "
                 f"{len(free)} left (of {len(raw[src])} rows) after the splits before it"
             )
-        pick = free[: sp.size]
+        pick = free[: sp.size] if sp.mix is None else _mixed(spec, name, free, raw[src].y, where)
         taken[src][pick] = True
         out[name] = (src, np.sort(pick))
     return out
+
+
+def mix_counts(mix: list[float], size: int) -> np.ndarray:
+    """Return how many of ``size`` rows each class gets under the weights ``mix``: the
+    proportional shares rounded down, the rows left over going to the largest remainders
+    (ties to the lower class)."""
+    w = np.asarray(mix, dtype=np.float64)
+    exact = size * w / w.sum()
+    counts = np.floor(exact).astype(np.int64)
+    order = np.lexsort((np.arange(len(w)), -(exact - counts)))
+    counts[order[: size - int(counts.sum())]] += 1
+    return counts
+
+
+def _mixed(spec: ChallengeSpec, name: str, free: np.ndarray, y: np.ndarray, where: str) -> np.ndarray:
+    """Return the rows of a split with a class mix: per class, the first free rows of that class."""
+    sp = spec.data.splits[name]
+    assert sp.mix is not None
+    n_classes = int(y.max()) + 1 if len(y) else 0
+    if len(sp.mix) != n_classes:
+        raise SpecError(
+            f"{spec.id}: data.splits.{name}.mix must hold one weight per source class ({n_classes}), got {len(sp.mix)}"
+        )
+    parts = []
+    for c, n in enumerate(mix_counts(sp.mix, sp.size)):
+        rows = free[y[free] == c]
+        if n > len(rows):
+            raise SpecError(
+                f"{spec.id}: data.splits.{name} asks for {n} rows of class {c} of {where}, which has "
+                f"{len(rows)} left after the splits before it"
+            )
+        parts.append(rows[:n])
+    return np.concatenate(parts)
 
 
 def _domains(spec: ChallengeSpec, raw: dict[str, Raw], fit_split: str) -> dict[str, np.ndarray]:
@@ -116,10 +150,15 @@ def _collapse(spec: ChallengeSpec, y: np.ndarray, n_source_classes: int) -> np.n
 
 
 def _noisy(
-    noise: NoiseSpec, x: np.ndarray, y: np.ndarray, n_classes: int, confusable: tuple[tuple[int, int], ...], seed: int
+    noise: NoiseSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    confusable: tuple[tuple[int, int], ...],
+    seed: int | list[int],
 ) -> np.ndarray:
     """Return public labels for one split: the truth with the recipe's noise applied."""
-    rng = np.random.default_rng([seed, 1])
+    rng = np.random.default_rng([*([seed] if isinstance(seed, int) else seed), 1])
     if noise.method == "machine":
         # A weak, uncertain labeller: nearest class centroids fitted on a small seeded share
         # of the split; each label is drawn from a softmax over the centroid distances.
@@ -212,13 +251,20 @@ def prepare(
         noise = spec.data.noise
         if noise is not None and noise.split not in subsets:
             raise SpecError(f"{spec.id}: data.noise.split '{noise.split}' is not a split")
-        for name, (src, idx) in draws.items():
+        for k, (name, (src, idx)) in enumerate(draws.items()):
             y = labels[name]
             public = y
             if noise is not None and noise.split == name:
                 public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
+            flip = spec.data.splits[name].flip
+            if flip is not None:
+                rule = NoiseSpec(split=name, method="flip", rate=flip, confusable=1.0)
+                public = _noisy(rule, embs[name], public, len(spec.classes), source.confusable, [spec.data.seed, 3, k])
             _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
         _write_examples(spec, tmp, draws, labels, offsets)
+        from dataperf.kinds import kind_of
+
+        kind_of(spec).publish(spec, tmp)
         say(f"{spec.id}: hashing and writing Croissant metadata")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         write_croissant(

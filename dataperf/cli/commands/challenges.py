@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
         kind = KINDS.get(spec.kind)
         doc = spec.model_dump(mode="json")
         doc["submission_columns"] = [{"name": c.name, "dtype": c.dtype, "doc": c.doc} for c in kind.columns]
+        overview = kind.overview(spec)
+        if overview:
+            doc["overview"] = overview
         if args.json:
             print_json(doc)
             return 0
@@ -44,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"seeds: {spec.seeds}")
         print("submission columns: " + ", ".join(f"{c.name} ({c.dtype}: {c.doc})" for c in kind.columns))
         print("formats: .parquet, .csv, .json")
+        for extra in overview.get("tables", []):
+            print(f"\n{extra['title']}")
+            print(table(extra["columns"], extra["rows"]))
+        for line in overview.get("notes", []):
+            print(line)
         return 0
     reg = challenges()
     specs = [reg.get(n) for n in reg.names()]
