@@ -93,7 +93,7 @@ class PreparedData:
                 raise DataError(f"{self.folder}: no split '{name}' (has {self.split_names()})")
             cols = pq.read_table(path, columns=["id", "label", "public_label"])
             ids = cols.column("id").to_numpy()
-            dim = self.spec.data.embedding.dim
+            dim = self.dim
             raw = self.folder / f"{name}.f32"
             x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), dim))
             self._splits[name] = Split(
@@ -105,6 +105,15 @@ class PreparedData:
                 raw=raw,
             )
         return self._splits[name]
+
+    @cached_property
+    def dim(self) -> int:
+        """Return the length of every embedding vector (read from the prepared files' schema)."""
+        names = self.split_names()
+        if not names:
+            raise DataError(f"{self.folder}: no prepared split")
+        kind = pq.read_schema(self.folder / f"{names[0]}.parquet").field("embedding").type
+        return int(kind.list_size)
 
     def split_names(self) -> list[str]:
         """Return the names of the prepared splits."""

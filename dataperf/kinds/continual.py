@@ -154,7 +154,7 @@ class Continual(ChallengeKind):
             f"data.splits lacks '{name}'"
             for s in opts.stages
             for name in (pool_split(s), heldout_split(s))
-            if name not in spec.data.splits
+            if name not in spec.data.split_names()
         ]
         if len(spec.tasks) != 1:
             problems.append(f"a continual challenge has one task (its score is ACC), got {len(spec.tasks)}")
@@ -307,7 +307,7 @@ def stage_rows(spec: ChallengeSpec, data: PreparedData, table: Any) -> list[tupl
 
 def _rows(spec: ChallengeSpec, data: PreparedData, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = owners(spec, data, ids)
-    x = np.empty((len(ids), spec.data.embedding.dim), dtype=np.float64)
+    x = np.empty((len(ids), data.dim), dtype=np.float64)
     y = np.empty(len(ids), dtype=np.int64)
     for k, stage in enumerate(options_of(spec).stages):
         mask = owner == k
