@@ -66,3 +66,26 @@ def write_digits_challenge(folder: Path) -> Path:
     path = folder / "digits-selection.yaml"
     path.write_text(SPEC)
     return path
+
+
+DUAL = """\
+id: digits-testset
+version: 1
+kind: test-set
+title: Find hard handwritten-digit test rows
+description: >
+  The dual of digits-selection: pick at most 100 rows of its evaluation pool (the 'test'
+  split) with at least 2 rows of each digit; labels come from the ground truth.
+licence: BSD-3-Clause
+pair: digits-selection
+metric: {name: macro-f1, direction: min}
+budget: 100
+options: {margin: 0.02, top_k: 2, min_per_class: 2, ref_rows: 200}
+"""
+
+
+def write_digits_dual(folder: Path) -> Path:
+    """Write ``digits-testset.yaml`` (the test-set dual of digits-selection) into ``folder``."""
+    path = folder / "digits-testset.yaml"
+    path.write_text(DUAL)
+    return path

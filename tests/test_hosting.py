@@ -160,3 +160,39 @@ def test_challenge_folders_add_up_and_a_duplicate_id_names_both_files(
     assert "challenge 'speech-selection' is defined twice" in err
     assert str(builtin_challenges_dir().resolve() / "speech-selection.yaml") in err
     assert str(twin.resolve() / "speech-selection.yaml") in err
+
+
+def test_any_training_set_challenge_gets_a_ratchet_with_its_dual(organizer: Path, tmp_path: Path) -> None:
+    """A test-set dual of the organizer's own challenge: the matrix, the suite and the ratchet
+    steps follow with no code written for the pair."""
+    import os
+
+    from dataperf.challenges import get_challenge
+    from dataperf.data.prepare import prepare
+    from leaderboard.boards.boards import matrix, suite
+    from leaderboard.boards.visibility import Visibility
+    from leaderboard.jobs.service import fill_from_baselines
+    from leaderboard.storage.db import session_factory
+    from tests.databases import migrated
+    from tests.hosting_data import write_digits_dual
+
+    write_digits_dual(organizer)
+    os.environ["DATAPERF_CHALLENGES"] = str(organizer)
+    try:
+        for name in ("digits-selection", "digits-testset"):
+            prepare(get_challenge(name))
+        sessions = session_factory(migrated("sqlite", tmp_path / "db.sqlite"))
+        done = fill_from_baselines(sessions, ["digits-selection", "digits-testset"])
+        assert {(r["challenge"], r["status"]) for r in done} == {
+            ("digits-selection", "done"),
+            ("digits-testset", "done"),
+        }
+        steps = [r["result"]["ratchet"] for r in done if r["challenge"] == "digits-testset"]
+        assert steps and all(s["difficulty"] is not None and s["accepted"] in (True, False) for s in steps)
+        with sessions() as s:
+            grid = matrix(s, "digits-testset", Visibility.ORGANIZER)
+            members = suite(s, "digits-selection", Visibility.ORGANIZER)
+        assert grid["ratchet"] and len(grid["train"]) == 4 and len(grid["test"]) >= 1
+        assert len(members) >= 1
+    finally:
+        del os.environ["DATAPERF_CHALLENGES"]
