@@ -346,6 +346,23 @@ class Role(StrEnum):
         return {"trains": "train", "tests": "test"}.get(self.value, "none")
 
 
+class Share(StrEnum):
+    """What the public bundle (what participants download) holds of one prepared split."""
+
+    LABELLED = "labelled"
+    """Features and labels, the labels being the truth: a public dev split."""
+    PUBLIC_LABELS = "public-labels"
+    """Features and the public labels (noisy, or none); the ground truth stays private."""
+    FEATURES = "features"
+    """Features only (an evaluation pool whose labels stay private)."""
+    PRIVATE = "private"
+    """Nothing: the split stays on the server (a hidden test split)."""
+
+
+HIDDEN_SPLIT_NAME = "test-hidden"
+"""The split name kinds keep private by default: the organizer's hidden test split."""
+
+
 @dataclass(frozen=True)
 class BoardColumn:
     """One score column of a kind's leaderboard (beside rank, team, submission and time)."""
@@ -443,6 +460,22 @@ class ChallengeKind(ABC):
         )
         return BoardLayout("Leaderboard", cols, f"{spec.metric.name}, mean over tasks and seeds")
 
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return what participants get of each prepared split (see :class:`Share`).
+
+        Default: the hidden split (``test-hidden``) stays private, the ``test`` split is a
+        labelled dev split, every other split comes with its public labels only. A split shared
+        ``LABELLED`` whose public labels differ from the truth is published with its public
+        labels only (the bundle never publishes a ground truth that participants do not see).
+        """
+        out = {}
+        for name in spec.data.split_names():
+            if name == HIDDEN_SPLIT_NAME:
+                out[name] = Share.PRIVATE
+            else:
+                out[name] = Share.LABELLED if name == "test" else Share.PUBLIC_LABELS
+        return out
+
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
         return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"
@@ -501,6 +534,9 @@ class Provenance:
     runner: str
     wall_time_s: float
     image_digest: str | None = None
+    data_bundle: str | None = None
+    """``public`` when scored with the public bundle (participants' data: dev splits, never the
+    hidden split); None with the private bundle (the server's data)."""
 
 
 @dataclass(frozen=True)
@@ -527,6 +563,8 @@ class Result:
         d = asdict(self)
         d["scores"] = {t: {str(s): v for s, v in per.items()} for t, per in self.scores.items()}
         d["ci95"] = list(self.ci95) if self.ci95 is not None else None
+        if d["provenance"]["data_bundle"] is None:  # the private bundle: as results always were
+            del d["provenance"]["data_bundle"]
         return d
 
     def to_json(self) -> str:

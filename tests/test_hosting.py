@@ -196,3 +196,30 @@ def test_any_training_set_challenge_gets_a_ratchet_with_its_dual(organizer: Path
         assert len(members) >= 1
     finally:
         del os.environ["DATAPERF_CHALLENGES"]
+
+
+def test_a_participant_scores_the_exported_public_bundle_on_its_dev_split(
+    organizer: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--challenges", str(organizer)]
+    assert main([*args, "prepare", "digits-selection"]) == 0
+    bundle = tmp_path / "bundle"
+    assert main([*args, "export", "digits-selection", "--public", "-o", str(bundle)]) == 0
+    files = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file())
+    assert "challenges/digits-selection.yaml" in files
+    assert not [f for f in files if "test-hidden" in f or f.endswith(".csv") or "hidden.parquet" in f]
+    capsys.readouterr()
+    # the participant: only the exported folder, not the organizer's files or data home
+    monkeypatch.setenv("DATAPERF_HOME", str(bundle))
+    theirs = ["--challenges", str(bundle / "challenges")]
+    sub, result = tmp_path / "mine.csv", tmp_path / "result.json"
+    assert main([*theirs, "baseline", "digits-selection", "crossval", "-o", str(sub)]) == 0
+    assert main([*theirs, "evaluate", "digits-selection", str(sub), "--output", str(result)]) == 0
+    assert "scored with the public bundle: on the public dev split" in capsys.readouterr().out
+    doc = json.loads(result.read_text())
+    assert doc["provenance"]["data_bundle"] == "public" and doc["mean"] > 0.5
+    # the organizer's private bundle gives the same dev-split score, and says nothing of a bundle
+    monkeypatch.setenv("DATAPERF_HOME", str(tmp_path / "home"))
+    assert main([*args, "evaluate", "digits-selection", str(sub), "--output", str(result)]) == 0
+    full = json.loads(result.read_text())
+    assert full["mean"] == doc["mean"] and "data_bundle" not in full["provenance"]

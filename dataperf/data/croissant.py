@@ -18,8 +18,10 @@ def write_croissant(
     recipe: dict[str, Any],
     files: dict[str, str],
     splits: list[str],
+    columns: tuple[str, ...] = ("id", "label", "public_label"),
 ) -> None:
-    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``."""
+    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``, with
+    one RecordSet per split holding ``columns`` (integers)."""
     import mlcroissant as mlc  # heavy; imported only when data is prepared
 
     dist = [
@@ -45,11 +47,7 @@ def write_croissant(
         mlc.RecordSet(
             id=split,
             name=split,
-            fields=[
-                field(split, "id", mlc.DataType.INTEGER),
-                field(split, "label", mlc.DataType.INTEGER),
-                field(split, "public_label", mlc.DataType.INTEGER),
-            ],
+            fields=[field(split, col, mlc.DataType.INTEGER) for col in columns],
         )
         for split in splits
     ]

@@ -9,6 +9,8 @@ Layout of ``<data home>/data/<challenge>/v<version>/``:
   can read only the rows it needs.
 - ``examples.parquet``: the published positive examples per task (task, id).
 - ``croissant.json``: Croissant metadata with each file's sha256, the licence and the recipe.
+- ``public/``: the public bundle, what participants download (:mod:`dataperf.data.bundles`);
+  not among the files above, so the data's sha256 is the private bundle's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataperf.contract import ChallengeSpec, NoiseSpec
+from dataperf.data.bundles import PUBLIC_DIR, write_public
 from dataperf.data.croissant import write_croissant
 from dataperf.data.embed import embed
 from dataperf.data.sources import SOURCES, Raw
@@ -188,6 +191,17 @@ def prepare(
     say = progress or (lambda _msg: None)
     folder = root if root is not None else data_dir(spec.id, spec.version)
     if (folder / "croissant.json").exists() and not force:
+        if not (folder / PUBLIC_DIR / "croissant.json").exists():  # prepared before bundles were split
+            say(f"{spec.id}: writing the public bundle (what participants download)")
+            part = folder / f".{PUBLIC_DIR}.tmp{os.getpid()}"
+            try:
+                write_public(spec, folder, part)
+                shutil.rmtree(folder / PUBLIC_DIR, ignore_errors=True)
+                os.replace(part, folder / PUBLIC_DIR)
+            except PermissionError as e:  # a read-only data home: the private bundle still serves
+                say(f"{spec.id}: no public bundle written ({e})")
+            finally:
+                shutil.rmtree(part, ignore_errors=True)
         return folder
     tmp = folder.parent / f".{folder.name}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -210,6 +224,8 @@ def prepare(
             files=files,
             splits=spec.data.split_names(),
         )
+        say(f"{spec.id}: writing the public bundle (what participants download)")
+        write_public(spec, tmp, tmp / PUBLIC_DIR)
         if folder.exists():
             shutil.rmtree(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)

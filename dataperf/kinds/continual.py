@@ -50,6 +50,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     ParsedSubmission,
+    Share,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import SpecError, Violation
@@ -181,6 +182,14 @@ class Continual(ChallengeKind):
             ),
         )
         return BoardLayout("Continual leaderboard", cols, "ACC after the last stage, mean over seeds")
+
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return the public bundle's splits: every stage's pool with its public labels and its
+        test split as a labelled dev split."""
+        stages = options_of(spec).stages
+        out = super().share(spec)
+        out.update({heldout_split(s): Share.LABELLED for s in stages if heldout_split(s) in out})
+        return out
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a continual score is: ACC over every stage's test split."""
