@@ -122,7 +122,11 @@ def spec_sha256(spec: ChallengeSpec) -> str:
 
 
 @lru_cache(maxsize=8)
-def _load_all(folders: tuple[Path, ...]) -> tuple[Registry[ChallengeSpec], dict[str, Path]]:
+def _load_all(
+    folders: tuple[Path, ...], stamp: tuple[tuple[str, int], ...] = ()
+) -> tuple[Registry[ChallengeSpec], dict[str, Path]]:
+    """Return the registry of ``folders`` and where each spec came from (cached by ``stamp``:
+    the spec files' names and modification times, so a running server sees an added spec)."""
     reg: Registry[ChallengeSpec] = Registry("challenge")
     where: dict[str, Path] = {}
     for folder in folders:
@@ -136,20 +140,25 @@ def _load_all(folders: tuple[Path, ...]) -> tuple[Registry[ChallengeSpec], dict[
     return reg, where
 
 
-def _folders(folder: Path | None) -> tuple[Path, ...]:
-    return (folder.resolve(),) if folder is not None else tuple(challenge_dirs())
+def _registry(folder: Path | None) -> tuple[Registry[ChallengeSpec], dict[str, Path]]:
+    folders = (folder.resolve(),) if folder is not None else tuple(challenge_dirs())
+    stamp = []
+    for f in folders:
+        if f.is_dir():
+            stamp += [(str(p), p.stat().st_mtime_ns) for p in sorted(f.glob("*.yaml"))]
+    return _load_all(folders, tuple(stamp))
 
 
 def challenges(folder: Path | None = None) -> Registry[ChallengeSpec]:
     """Return the registry of every challenge spec in ``folder`` (default: every folder of
     :func:`dataperf.paths.challenge_dirs`); an id defined in two folders is a SpecError naming
     both files."""
-    return _load_all(_folders(folder))[0]
+    return _registry(folder)[0]
 
 
 def spec_path(name: str, folder: Path | None = None) -> Path:
     """Return the YAML file challenge ``name`` was loaded from; raise RegistryError if unknown."""
-    reg, where = _load_all(_folders(folder))
+    reg, where = _registry(folder)
     reg.get(name)
     return where[name]
 

@@ -24,16 +24,26 @@ def builtin_challenges_dir() -> Path:
 
 
 def challenge_dirs() -> list[Path]:
-    """Return the folders of challenge specs, in order: the built-in one, then every folder of
-    ``$DATAPERF_CHALLENGES`` (colon-separated; ``--challenges DIR`` adds to it).
+    """Return the folders of challenge specs, in order: the built-in one, every folder of
+    ``$DATAPERF_CHALLENGES`` (colon-separated; ``--challenges DIR`` adds to it), then each
+    folder of :func:`hosted_dir` (the challenges an organizer added to this data home with
+    ``dataperf admin add-challenge``).
 
     ``DATAPERF_BUILTIN_CHALLENGES=0`` leaves the built-in folder out (a folder of tiny variants
     of the built-in challenges, for tests, then stands alone).
     """
     extra = [Path(p).expanduser() for p in os.environ.get("DATAPERF_CHALLENGES", "").split(os.pathsep) if p]
     builtin = os.environ.get("DATAPERF_BUILTIN_CHALLENGES", "1").strip().lower() not in ("0", "no", "false", "off")
-    out = ([builtin_challenges_dir()] if builtin else []) + extra
+    hosted = hosted_dir()
+    groups = sorted(p for p in hosted.iterdir() if p.is_dir() and not p.name.startswith(".")) if hosted.is_dir() else []
+    out = ([builtin_challenges_dir()] if builtin else []) + extra + groups
     return list(dict.fromkeys(p.resolve() for p in out))
+
+
+def hosted_dir() -> Path:
+    """Return the folder of the challenges added to this data home (one folder per challenge
+    that trains or stands alone, its dual beside it)."""
+    return home() / "challenges"
 
 
 def challenges_dir() -> Path:

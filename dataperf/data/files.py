@@ -162,6 +162,7 @@ def _int_column(table: Any, name: str, file: str, sink: _Sink, *, required: bool
 
 def _features(table: Any, file: str, sink: _Sink) -> np.ndarray | None:
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     if "embedding" in table.column_names:
         col = table.column("embedding").combine_chunks()
@@ -174,17 +175,18 @@ def _features(table: Any, file: str, sink: _Sink) -> np.ndarray | None:
                 sink.add(file, int(i) + 1, "embedding", f"has {lengths[i]} values, row 1 has {lengths[0]}", "ragged")
             return None
         dim = int(lengths[0]) if len(lengths) else 0
-        flat = col.flatten().cast(pa.float64()).to_numpy(zero_copy_only=False)
+        flat = pc.fill_null(col.flatten().cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
         return np.asarray(flat, dtype=np.float64).reshape(len(col), dim)
     names = [
         n
         for n, t in zip(table.column_names, table.schema.types, strict=True)
-        if n not in KEYS and (pa.types.is_integer(t) or pa.types.is_floating(t))
+        if n not in KEYS and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_null(t))
     ]
     if not names:
         sink.add(file, None, None, "no features: give an 'embedding' list column or numeric feature columns")
         return None
-    cols = [table.column(n).cast(pa.float64()).to_numpy(zero_copy_only=False) for n in names]
+    # an empty cell (a null) is a missing, hence non-finite, feature
+    cols = [pc.fill_null(table.column(n).cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False) for n in names]
     return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
 
 

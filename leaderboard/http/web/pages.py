@@ -84,9 +84,12 @@ def _team(request: Request) -> str | None:
 def index(request: Request) -> HTMLResponse:
     """The challenge list."""
     from dataperf.challenges import challenges
+    from leaderboard.jobs.hosting import retired_ids
 
     reg = challenges()
-    specs = [public_spec(reg.get(n)) for n in reg.names()]
+    with state(request).sessions() as s:
+        gone = retired_ids(s)
+    specs = [public_spec(reg.get(n)) for n in reg.names() if n not in gone]
     return render("index.html", title="Challenges", challenges=specs, team=_team(request))
 
 
