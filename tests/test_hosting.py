@@ -162,10 +162,25 @@ def test_challenge_folders_add_up_and_a_duplicate_id_names_both_files(
     assert str(twin.resolve() / "speech-selection.yaml") in err
 
 
-def test_any_training_set_challenge_gets_a_ratchet_with_its_dual(organizer: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "model",
+    [
+        "{name: logreg, params: {C: 1.0, max_iter: 200}}",
+        "{name: svc-lr-vote, params: {C: 1.0, lr_C: 1.0, max_iter: 200}}",
+    ],
+)
+def test_any_training_set_challenge_gets_a_ratchet_with_its_dual(organizer: Path, tmp_path: Path, model: str) -> None:
     """A test-set dual of the organizer's own challenge: the matrix, the suite and the ratchet
-    steps follow with no code written for the pair."""
+    steps follow with no code written for the pair, whatever the fixed model (a model with no
+    weights to store is fitted again from its training set's rows when a test set arrives)."""
     import os
+
+    from leaderboard.ratchet import cells
+
+    spec_file = organizer / "digits-selection.yaml"
+    spec_file.write_text(spec_file.read_text().replace("  name: logreg\n  params: {C: 1.0, max_iter: 200}\n", ""))
+    spec_file.write_text(spec_file.read_text().replace("model:\n", f"model: {model}\n"))
+    cells.forget_banks()
 
     from dataperf.challenges import get_challenge
     from dataperf.data.prepare import prepare
