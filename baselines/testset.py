@@ -63,13 +63,22 @@ def balanced_testset(spec: ChallengeSpec, data: PreparedData, seed: int) -> pd.D
     picks = {}
     for i, task in enumerate(spec.tasks):
         rng = np.random.default_rng([seed, i, 2])
-        guess = (own_scores(spec, data, i, seed) > 0).astype(np.int64)
+        guess = own_guess(own_scores(spec, data, i, seed))
         budget = min(spec.task_budget(task), len(ids))
         picks[task.name] = np.sort(ids[balanced_pick(guess, rng.permutation(len(ids)), budget, rng)])
     return _table(picks)
 
 
-HARD_DOC = "rows nearest the decision boundary of the participant's own model, half on each side"
+def own_guess(scores: np.ndarray) -> np.ndarray:
+    """Return the class the participant's own model guesses from :func:`own_scores`' output
+    (one score per row: positive or not; a row of scores per class: the highest)."""
+    return (scores > 0).astype(np.int64) if scores.ndim == 1 else scores.argmax(axis=1).astype(np.int64)
+
+
+HARD_DOC = (
+    "rows nearest the decision boundary of the participant's own model, half on each side "
+    "(several classes: the smallest margin between the two top classes, balanced by guessed class)"
+)
 
 
 @register("hard", KIND, HARD_DOC)
@@ -81,6 +90,12 @@ def hard_testset(spec: ChallengeSpec, data: PreparedData, seed: int) -> pd.DataF
     for i, task in enumerate(spec.tasks):
         scores = own_scores(spec, data, i, seed)
         budget = min(spec.task_budget(task), len(ids))
+        if scores.ndim == 2:  # several classes: the least sure rows, balanced by the guessed class
+            top2 = np.sort(scores, axis=1)[:, -2:]
+            order = np.argsort(top2[:, 1] - top2[:, 0], kind="stable")
+            rng = np.random.default_rng([seed, i, 3])
+            picks[task.name] = np.sort(ids[balanced_pick(own_guess(scores), order, budget, rng)])
+            continue
         above = np.flatnonzero(scores > 0)
         below = np.flatnonzero(scores <= 0)
         above = above[np.argsort(scores[above], kind="stable")]

@@ -33,6 +33,7 @@ def scratch_env(home: Path, data: Path | None = None) -> dict[str, str]:
     return env | {
         "DATAPERF_HOME": str(home),
         "DATAPERF_CHALLENGES": str(TINY),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
     }
 

@@ -252,7 +252,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="dataperf-latency-"))
     env = scratch_env(tmp / "home")
     db = f"sqlite:///{tmp / 'home' / 'server.db'}"
-    os.environ.update({k: env[k] for k in ("DATAPERF_HOME", "DATAPERF_CHALLENGES")})
+    os.environ.update({k: env[k] for k in ("DATAPERF_HOME", "DATAPERF_CHALLENGES", "DATAPERF_BUILTIN_CHALLENGES")})
     t0 = time.perf_counter()
     fill(db, args.submissions)
     fill_s = time.perf_counter() - t0

@@ -20,7 +20,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from dataperf.contract import ChallengeSpec, Role
 from dataperf.errors import SpecError
 from dataperf.kinds import KINDS
-from dataperf.paths import challenges_dir
+from dataperf.paths import challenge_dirs
 from dataperf.registry import Registry
 
 PAIRED_KEYS = ("data", "classes", "tasks", "model", "seeds")
@@ -122,18 +122,50 @@ def spec_sha256(spec: ChallengeSpec) -> str:
 
 
 @lru_cache(maxsize=8)
-def _load_all(folder: Path) -> Registry[ChallengeSpec]:
+def _load_all(
+    folders: tuple[Path, ...], stamp: tuple[tuple[str, int], ...] = ()
+) -> tuple[Registry[ChallengeSpec], dict[str, Path]]:
+    """Return the registry of ``folders`` and where each spec came from (cached by ``stamp``:
+    the spec files' names and modification times, so a running server sees an added spec)."""
     reg: Registry[ChallengeSpec] = Registry("challenge")
-    if not folder.is_dir():
-        raise SpecError(f"challenge folder {folder} does not exist")
-    for path in sorted(folder.glob("*.yaml")):
-        reg.add(path.stem, load_spec(path))
-    return reg
+    where: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise SpecError(f"challenge folder {folder} does not exist")
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in where:
+                raise SpecError(f"challenge '{path.stem}' is defined twice: {where[path.stem]} and {path}")
+            reg.add(path.stem, load_spec(path))
+            where[path.stem] = path
+    return reg, where
+
+
+def _registry(folder: Path | None) -> tuple[Registry[ChallengeSpec], dict[str, Path]]:
+    folders = (folder.resolve(),) if folder is not None else tuple(challenge_dirs())
+    stamp = []
+    for f in folders:
+        if f.is_dir():
+            stamp += [(str(p), p.stat().st_mtime_ns) for p in sorted(f.glob("*.yaml"))]
+    return _load_all(folders, tuple(stamp))
 
 
 def challenges(folder: Path | None = None) -> Registry[ChallengeSpec]:
-    """Return the registry of every challenge spec in ``folder`` (default: the shipped one)."""
-    return _load_all((folder or challenges_dir()).resolve())
+    """Return the registry of every challenge spec in ``folder`` (default: every folder of
+    :func:`dataperf.paths.challenge_dirs`); an id defined in two folders is a SpecError naming
+    both files."""
+    return _registry(folder)[0]
+
+
+def spec_path(name: str, folder: Path | None = None) -> Path:
+    """Return the YAML file challenge ``name`` was loaded from; raise RegistryError if unknown."""
+    reg, where = _registry(folder)
+    reg.get(name)
+    return where[name]
+
+
+def spec_folder(name: str) -> Path:
+    """Return the folder of challenge ``name``'s spec file (``data.files`` paths are relative to it)."""
+    return spec_path(name).parent
 
 
 def get_challenge(name: str) -> ChallengeSpec:

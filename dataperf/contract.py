@@ -40,13 +40,14 @@ class _Additive(_Strict):
     in Croissant metadata) of specs that do not use it stay as they were."""
 
     ADDED: ClassVar[tuple[str, ...]] = ()
-    """The fields left out of dumps while unset."""
+    """The fields left out of dumps while unset (``None``, or an empty mapping)."""
 
     @model_serializer(mode="wrap")
     def _drop_unset_added(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out: dict[str, Any] = handler(self)
         for name in self.ADDED:
-            if getattr(self, name) is None:
+            value = getattr(self, name)
+            if value is None or (isinstance(value, dict) and not value):
                 out.pop(name, None)
         return out
 
@@ -129,16 +130,28 @@ class NoiseSpec(_Strict):
     """For ``flip``: share of the flips that go to a confusable class instead of a random one."""
 
 
-class DataRecipe(_Additive):
-    """How the challenge's prepared files are built from real, offline data."""
+FILES_SOURCE = "files"
+"""The ``data.source`` of a challenge whose data are the organizer's own tables (``data.files``)."""
 
-    ADDED: ClassVar[tuple[str, ...]] = ("domains",)
+
+class DataRecipe(_Additive):
+    """How the challenge's prepared files are built from real, offline data.
+
+    Either from a registered source (``source`` names it; ``splits`` draws rows from its
+    splits and ``embedding`` turns them into vectors), or from the organizer's own tables
+    (``source: files``; ``files`` names one table per split, relative to the spec file, and
+    ``embedding`` is optional: without it the features are used as they are). See
+    :mod:`dataperf.data.files` for the table layout.
+    """
+
+    ADDED: ClassVar[tuple[str, ...]] = ("domains", "embedding", "splits", "files")
     source: str
     """A registered data source (``fashion-mnist``, ``fsdd``, ...; a package may add one through the
-    ``dataperf.sources`` entry point group)."""
-    embedding: EmbeddingSpec
-    splits: dict[str, SplitSpec]
-    """Named splits; every kind states which names it needs."""
+    ``dataperf.sources`` entry point group), or ``files``."""
+    embedding: EmbeddingSpec | None = None
+    """Required for a registered source; optional with ``files``."""
+    splits: dict[str, SplitSpec] = Field(default_factory=dict)
+    """Named splits drawn from a registered source; every kind states which names it needs."""
     noise: NoiseSpec | None = None
     targets: list[int] | None = None
     """If set, source classes outside this list collapse into one extra 'other' class."""
@@ -146,9 +159,39 @@ class DataRecipe(_Additive):
     """Seed of the row draws and of the noise."""
     domains: DomainSpec | None = None
     """If set, rows are grouped into domains and a split may draw from one (``domain``)."""
+    files: dict[str, str] | None = None
+    """With ``source: files``: per split name, a Parquet or CSV table, or a Croissant JSON-LD
+    file describing one (paths relative to the spec file)."""
+
+    @property
+    def from_files(self) -> bool:
+        """Return whether the data are the organizer's own tables (``source: files``)."""
+        return self.source == FILES_SOURCE
+
+    def split_names(self) -> list[str]:
+        """Return the names of the prepared splits, in the recipe's order."""
+        return list(self.files or {}) if self.from_files else list(self.splits)
 
     @model_validator(mode="after")
     def _check_domains(self) -> DataRecipe:
+        if self.from_files:
+            if not self.files:
+                raise ValueError("source: files needs data.files (one table per split)")
+            unused = [k for k in ("splits", "domains", "targets") if getattr(self, k)]
+            if unused:
+                raise ValueError(f"data.{', data.'.join(unused)} cannot be used with source: files")
+            for name, path in self.files.items():
+                if not path.lower().endswith((".parquet", ".csv", ".json", ".jsonld")):
+                    raise ValueError(
+                        f"data.files.{name} must be a .parquet, .csv or Croissant .json file, got {path!r}"
+                    )
+            return self
+        if self.files is not None:
+            raise ValueError(f"data.files needs source: files (got source: {self.source})")
+        if self.embedding is None:
+            raise ValueError(f"data.embedding is required for source '{self.source}'")
+        if not self.splits:
+            raise ValueError(f"data.splits is required for source '{self.source}'")
         for name, sp in self.splits.items():
             if sp.domain is None:
                 continue
@@ -318,6 +361,23 @@ class Role(StrEnum):
         return {"trains": "train", "tests": "test"}.get(self.value, "none")
 
 
+class Share(StrEnum):
+    """What the public bundle (what participants download) holds of one prepared split."""
+
+    LABELLED = "labelled"
+    """Features and labels, the labels being the truth: a public dev split."""
+    PUBLIC_LABELS = "public-labels"
+    """Features and the public labels (noisy, or none); the ground truth stays private."""
+    FEATURES = "features"
+    """Features only (an evaluation pool whose labels stay private)."""
+    PRIVATE = "private"
+    """Nothing: the split stays on the server (a hidden test split)."""
+
+
+HIDDEN_SPLIT_NAME = "test-hidden"
+"""The split name kinds keep private by default: the organizer's hidden test split."""
+
+
 @dataclass(frozen=True)
 class BoardColumn:
     """One score column of a kind's leaderboard (beside rank, team, submission and time)."""
@@ -382,7 +442,9 @@ class ChallengeKind(ABC):
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return problems with ``spec`` that only this kind can see (empty if none)."""
-        return [f"data.splits lacks '{s}'" for s in self.splits if s not in spec.data.splits]
+        have = spec.data.split_names()
+        where = "data.files" if spec.data.from_files else "data.splits"
+        return [f"{where} lacks '{s}'" for s in self.splits if s not in have]
 
     @abstractmethod
     def check(self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission) -> list[Violation]:
@@ -425,6 +487,22 @@ class ChallengeKind(ABC):
         )
         return BoardLayout("Leaderboard", cols, f"{spec.metric.name}, mean over tasks and seeds")
 
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return what participants get of each prepared split (see :class:`Share`).
+
+        Default: the hidden split (``test-hidden``) stays private, the ``test`` split is a
+        labelled dev split, every other split comes with its public labels only. A split shared
+        ``LABELLED`` whose public labels differ from the truth is published with its public
+        labels only (the bundle never publishes a ground truth that participants do not see).
+        """
+        out = {}
+        for name in spec.data.split_names():
+            if name == HIDDEN_SPLIT_NAME:
+                out[name] = Share.PRIVATE
+            else:
+                out[name] = Share.LABELLED if name == "test" else Share.PUBLIC_LABELS
+        return out
+
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
         return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"
@@ -436,12 +514,11 @@ class ChallengeKind(ABC):
     def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
         """Return ``spec`` for fast tests: splits of at most ``rows`` rows, budgets of at most
         ``budget`` rows, two seeds. Kinds whose rules are sized with the data scale them here."""
+        emb = spec.data.embedding
         data = spec.data.model_copy(
             update={
                 "splits": {n: s.model_copy(update={"size": min(s.size, rows)}) for n, s in spec.data.splits.items()},
-                "embedding": spec.data.embedding.model_copy(
-                    update={"fit_rows": min(spec.data.embedding.fit_rows, 2000)}
-                ),
+                "embedding": None if emb is None else emb.model_copy(update={"fit_rows": min(emb.fit_rows, 2000)}),
             }
         )
         tasks = [
@@ -484,6 +561,9 @@ class Provenance:
     runner: str
     wall_time_s: float
     image_digest: str | None = None
+    data_bundle: str | None = None
+    """``public`` when scored with the public bundle (participants' data: dev splits, never the
+    hidden split); None with the private bundle (the server's data)."""
 
 
 @dataclass(frozen=True)
@@ -510,6 +590,8 @@ class Result:
         d = asdict(self)
         d["scores"] = {t: {str(s): v for s, v in per.items()} for t, per in self.scores.items()}
         d["ci95"] = list(self.ci95) if self.ci95 is not None else None
+        if d["provenance"]["data_bundle"] is None:  # the private bundle: as results always were
+            del d["provenance"]["data_bundle"]
         return d
 
     def to_json(self) -> str:

@@ -46,9 +46,19 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def load_data(spec: ChallengeSpec, folder: Path | None = None) -> PreparedData:
-    """Return the verified prepared data of ``spec`` (raises DataError if missing or changed)."""
-    return PreparedData(spec, folder or data_dir(spec.id, spec.version))
+def load_data(spec: ChallengeSpec, folder: Path | None = None, *, public: bool = False) -> PreparedData:
+    """Return the verified prepared data of ``spec`` (raises DataError if missing or changed).
+
+    The private bundle when the data home holds it (the server's, or one built from a public
+    source), else the public bundle (what a participant downloaded); ``public``: the public
+    bundle even where the private one is present (score as a participant would)."""
+    folder = folder or data_dir(spec.id, spec.version)
+    if public or not (folder / "croissant.json").exists():
+        from dataperf.data.bundles import PUBLIC_DIR
+
+        if (folder / PUBLIC_DIR / "croissant.json").exists():
+            return PreparedData(spec, folder / PUBLIC_DIR)
+    return PreparedData(spec, folder)
 
 
 def validate(
@@ -150,6 +160,7 @@ def evaluate(
             seeds=list(spec.seeds),
             runner=runner,
             wall_time_s=round(wall, 6),
+            data_bundle=None if data.bundle == "private" else data.bundle,
         ),
         extra=extra,
     )

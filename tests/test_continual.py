@@ -123,7 +123,12 @@ def _tiny_env(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, 
     """Return an environment whose challenges and data home hold the tiny spec and its data."""
     testing.write_challenges([spec], root / "challenges")
     shutil.copytree(data.folder, root / "home" / "data" / spec.id / f"v{spec.version}")
-    return {**os.environ, "DATAPERF_CHALLENGES": str(root / "challenges"), "DATAPERF_HOME": str(root / "home")}
+    return {
+        **os.environ,
+        "DATAPERF_CHALLENGES": str(root / "challenges"),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
+        "DATAPERF_HOME": str(root / "home"),
+    }
 
 
 def test_cli_validate_exits_2_naming_stage_row_and_column(

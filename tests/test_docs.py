@@ -56,7 +56,11 @@ def test_runnable_docs_run(tmp_path: Path) -> None:
         for block in runnable_blocks(src):
             script += [f"echo '>>> {src.name}'", block.replace("127.0.0.1:8000", f"127.0.0.1:{port}")]
     text = "\n".join(script).replace("--port 8000", f"--port {port}")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATAPERF_DB", "DATAPERF_SERVER", "DATAPERF_CHALLENGES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATAPERF_DB", "DATAPERF_SERVER", "DATAPERF_CHALLENGES", "DATAPERF_BUILTIN_CHALLENGES")
+    }
     env |= {"DATAPERF_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         ["bash", "-c", text], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=2400, check=False

@@ -60,7 +60,14 @@ resources: {{cpus: 1, memory: 2g, timeout: 120, pids: 256, gpu: false}}
 def _clean_env(**extra: str) -> dict[str, str]:
     """Return this process's environment without anything that would put the source tree or
     another environment on the path, or point dataperf at another home or spec folder."""
-    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "DATAPERF_HOME", "DATAPERF_CHALLENGES")
+    drop = (
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "VIRTUAL_ENV",
+        "DATAPERF_HOME",
+        "DATAPERF_CHALLENGES",
+        "DATAPERF_BUILTIN_CHALLENGES",
+    )
     return {k: v for k, v in os.environ.items() if k not in drop} | extra
 
 

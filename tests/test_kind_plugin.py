@@ -137,6 +137,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(pkg), str(repo)]),
         "DATAPERF_CHALLENGES": str(specs),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
         "DATAPERF_HOME": str(root / "home"),
         "ROOT": str(root),
     }

@@ -72,6 +72,7 @@ def tiny_env(tiny_root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from leaderboard.ratchet import cells
 
     monkeypatch.setenv("DATAPERF_CHALLENGES", str(tiny_root / "challenges"))
+    monkeypatch.setenv("DATAPERF_BUILTIN_CHALLENGES", "0")
     monkeypatch.setenv("DATAPERF_HOME", str(tiny_root / "home"))
     cells.forget_banks()
     return tiny_root

@@ -9,6 +9,7 @@ server, docker or dask) stops with exit status 1 and names the extra to install.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'dataperf COMMAND --help' for a command's flags and examples.\n\n" + EXIT_STATUS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--challenges",
+        dest="challenge_dirs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load the challenge specs in DIR (repeatable; adds to $DATAPERF_CHALLENGES and the built-in ones)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS.names():
         cmd = COMMANDS.get(name)
@@ -90,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     want_json = bool(getattr(args, "json", False))
+    before = os.environ.get("DATAPERF_CHALLENGES")
+    if args.challenge_dirs:  # in the environment, so that processes this command starts see them too
+        os.environ["DATAPERF_CHALLENGES"] = os.pathsep.join(
+            [*filter(None, (before or "").split(os.pathsep)), *map(os.path.abspath, args.challenge_dirs)]
+        )
     try:
         try:
             return int(args._handler(args) or 0)
@@ -111,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    finally:
+        if args.challenge_dirs:
+            if before is None:
+                os.environ.pop("DATAPERF_CHALLENGES", None)
+            else:
+                os.environ["DATAPERF_CHALLENGES"] = before
 
 
 def run() -> None:

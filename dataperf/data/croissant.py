@@ -18,9 +18,11 @@ def write_croissant(
     recipe: dict[str, Any],
     files: dict[str, str],
     splits: list[str],
+    columns: tuple[str, ...] = ("id", "label", "public_label"),
     text: bool = False,
 ) -> None:
-    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``.
+    """Write a Croissant JSON-LD file describing ``files`` (name -> sha256) to ``path``, with
+    one RecordSet per split holding ``columns`` (integers).
 
     ``text``: the splits also have a ``text`` column (the raw example of a text source).
     """
@@ -50,9 +52,7 @@ def write_croissant(
             id=split,
             name=split,
             fields=[
-                field(split, "id", mlc.DataType.INTEGER),
-                field(split, "label", mlc.DataType.INTEGER),
-                field(split, "public_label", mlc.DataType.INTEGER),
+                *(field(split, col, mlc.DataType.INTEGER) for col in columns),
                 *([field(split, "text", mlc.DataType.TEXT)] if text else []),
             ],
         )

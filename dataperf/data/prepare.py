@@ -10,6 +10,8 @@ Layout of ``<data home>/data/<challenge>/v<version>/``:
 - ``examples.parquet``: the published positive examples per task (task, id).
 - whatever public files the challenge's kind adds (:meth:`ChallengeKind.publish`).
 - ``croissant.json``: Croissant metadata with each file's sha256, the licence and the recipe.
+- ``public/``: the public bundle, what participants download (:mod:`dataperf.data.bundles`);
+  not among the files above, so the data's sha256 is the private bundle's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataperf.contract import ChallengeSpec, NoiseSpec
+from dataperf.data.bundles import PUBLIC_DIR, write_public
 from dataperf.data.croissant import write_croissant
 from dataperf.data.embed import embed
 from dataperf.data.sources import SOURCES, Raw
@@ -119,6 +122,7 @@ def _domains(spec: ChallengeSpec, raw: dict[str, Raw], fit_split: str) -> dict[s
                 f"{spec.id}: data.domains groups source split '{src}' of {len(raw[src])} rows; "
                 f"at most data.domains.max_rows ({rule.max_rows}) can be grouped"
             )
+    assert spec.data.embedding is not None
     embs = embed(spec.data.embedding, raw[fit_split], {src: raw[src] for src in wanted if src in raw})
     out: dict[str, np.ndarray] = {}
     for src, x in embs.items():
@@ -217,18 +221,76 @@ def _write_split(
 
 
 def prepare(
-    spec: ChallengeSpec, *, force: bool = False, progress: Progress | None = None, root: Path | None = None
+    spec: ChallengeSpec,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    root: Path | None = None,
+    base: Path | None = None,
 ) -> Path:
     """Build (or reuse) the prepared data of ``spec`` and return its folder.
 
-    Raises SpecError when the recipe does not fit the source and DataError when the source
-    is missing or corrupt. The build happens in a temporary folder renamed into place, so a
-    crash never leaves half-written data behind.
+    ``base``: the folder ``data.files`` paths are relative to (default: the folder of the spec's
+    file among the loaded challenges). Raises SpecError when the recipe does not fit the source
+    or the organizer's tables are refused, and DataError when the source is missing or corrupt.
+    The build happens in a temporary folder renamed into place, so a crash or a refusal never
+    leaves half-written data behind.
     """
     say = progress or (lambda _msg: None)
     folder = root if root is not None else data_dir(spec.id, spec.version)
     if (folder / "croissant.json").exists() and not force:
+        if not (folder / PUBLIC_DIR / "croissant.json").exists():  # prepared before bundles were split
+            say(f"{spec.id}: writing the public bundle (what participants download)")
+            part = folder / f".{PUBLIC_DIR}.tmp{os.getpid()}"
+            try:
+                write_public(spec, folder, part)
+                shutil.rmtree(folder / PUBLIC_DIR, ignore_errors=True)
+                os.replace(part, folder / PUBLIC_DIR)
+            except PermissionError as e:  # a read-only data home: the private bundle still serves
+                say(f"{spec.id}: no public bundle written ({e})")
+            finally:
+                shutil.rmtree(part, ignore_errors=True)
         return folder
+    tmp = folder.parent / f".{folder.name}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if spec.data.from_files:
+            licence, citation, text = _build_from_files(spec, tmp, base, say)
+        else:
+            licence, citation, text = _build_from_source(spec, tmp, say)
+        from dataperf.kinds import kind_of
+
+        kind_of(spec).publish(spec, tmp)
+        say(f"{spec.id}: hashing and writing Croissant metadata")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        write_croissant(
+            tmp / "croissant.json",
+            name=spec.id,
+            version=spec.version,
+            description=spec.title,
+            licence=licence,
+            citation=citation,
+            recipe=json.loads(spec.data.model_dump_json()),
+            files=files,
+            splits=spec.data.split_names(),
+            text=text,
+        )
+        say(f"{spec.id}: writing the public bundle (what participants download)")
+        write_public(spec, tmp, tmp / PUBLIC_DIR)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _build_from_source(spec: ChallengeSpec, tmp: Path, say: Progress) -> tuple[str, str, bool]:
+    """Write the splits and examples of a registered source's recipe into ``tmp``; return
+    the source's licence and citation, and whether its splits carry text."""
+    assert spec.data.embedding is not None  # the recipe's validator requires it for a source
     source = SOURCES.get(spec.data.source)
     say(f"{spec.id}: reading {source.name}")
     raw = source.load()
@@ -243,49 +305,53 @@ def prepare(
     say(f"{spec.id}: embedding ({spec.data.embedding.method}, dim {spec.data.embedding.dim})")
     embs = embed(spec.data.embedding, raw[fit_split], subsets)
     n_source_classes = len(source.classes)
-    tmp = folder.parent / f".{folder.name}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        labels = {n: _collapse(spec, s.y, n_source_classes) for n, s in subsets.items()}
-        noise = spec.data.noise
-        if noise is not None and noise.split not in subsets:
-            raise SpecError(f"{spec.id}: data.noise.split '{noise.split}' is not a split")
-        for k, (name, (src, idx)) in enumerate(draws.items()):
-            y = labels[name]
-            public = y
-            if noise is not None and noise.split == name:
-                public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
-            flip = spec.data.splits[name].flip
-            if flip is not None:
-                rule = NoiseSpec(split=name, method="flip", rate=flip, confusable=1.0)
-                public = _noisy(rule, embs[name], public, len(spec.classes), source.confusable, [spec.data.seed, 3, k])
-            _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
-        _write_examples(spec, tmp, draws, labels, offsets)
-        from dataperf.kinds import kind_of
+    labels = {n: _collapse(spec, s.y, n_source_classes) for n, s in subsets.items()}
+    noise = spec.data.noise
+    if noise is not None and noise.split not in subsets:
+        raise SpecError(f"{spec.id}: data.noise.split '{noise.split}' is not a split")
+    for k, (name, (src, idx)) in enumerate(draws.items()):
+        y = labels[name]
+        public = y
+        if noise is not None and noise.split == name:
+            public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
+        flip = spec.data.splits[name].flip
+        if flip is not None:
+            rule = NoiseSpec(split=name, method="flip", rate=flip, confusable=1.0)
+            public = _noisy(rule, embs[name], public, len(spec.classes), source.confusable, [spec.data.seed, 3, k])
+        _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
+    pool = next(iter(draws))
+    src, idx = draws[pool]
+    _write_examples(spec, tmp, idx + offsets[src], labels[pool])
+    return source.licence, source.citation, raw[fit_split].text is not None
 
-        kind_of(spec).publish(spec, tmp)
-        say(f"{spec.id}: hashing and writing Croissant metadata")
-        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
-        write_croissant(
-            tmp / "croissant.json",
-            name=spec.id,
-            version=spec.version,
-            description=spec.title,
-            licence=source.licence,
-            citation=source.citation,
-            recipe=json.loads(spec.data.model_dump_json()),
-            files=files,
-            splits=list(spec.data.splits),
-            text=raw[fit_split].text is not None,
-        )
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+def _build_from_files(spec: ChallengeSpec, tmp: Path, base: Path | None, say: Progress) -> tuple[str, str, bool]:
+    """Write the splits and examples of a ``source: files`` recipe into ``tmp``; return the
+    spec's licence, a citation naming the challenge, and False (the tables carry no text)."""
+    from dataperf.data.files import load_tables
+
+    if base is None:
+        from dataperf.challenges import spec_folder
+
+        base = spec_folder(spec.id)
+    say(f"{spec.id}: reading and checking the data files in {base}")
+    tables = load_tables(spec, base)
+    first = next(iter(tables.values()))
+    xs = {name: t.x for name, t in tables.items()}
+    if spec.data.embedding is not None:
+        say(f"{spec.id}: embedding ({spec.data.embedding.method}, dim {spec.data.embedding.dim})")
+        fit_on = Raw(x=first.x, y=first.labels)
+        xs = embed(spec.data.embedding, fit_on, {n: Raw(x=t.x, y=t.labels) for n, t in tables.items()})
+    noise = spec.data.noise
+    if noise is not None and noise.split not in tables:
+        raise SpecError(f"{spec.id}: data.noise.split '{noise.split}' is not a split")
+    for name, t in tables.items():
+        public = t.public
+        if noise is not None and noise.split == name:
+            public = _noisy(noise, xs[name], t.labels, len(spec.classes), (), spec.data.seed)
+        _write_split(tmp, name, t.ids, np.ascontiguousarray(xs[name], dtype=np.float32), t.labels, public)
+    _write_examples(spec, tmp, first.ids, first.labels)
+    return spec.licence, f"{spec.title} (challenge {spec.id}, the organizer's own data)", False
 
 
 def _subset(raw: Raw, idx: np.ndarray) -> Raw:
@@ -299,24 +365,18 @@ def _subset(raw: Raw, idx: np.ndarray) -> Raw:
     return Raw(x=frames, y=raw.y[idx], lengths=raw.lengths[idx])
 
 
-def _write_examples(
-    spec: ChallengeSpec,
-    folder: Path,
-    draws: dict[str, tuple[str, np.ndarray]],
-    labels: dict[str, np.ndarray],
-    offsets: dict[str, int],
-) -> None:
+def _write_examples(spec: ChallengeSpec, folder: Path, pool_ids: np.ndarray, pool_labels: np.ndarray) -> None:
+    """Write ``examples.parquet``: per task with ``examples``, that many known positives of the
+    pool (the first split), drawn by the recipe's seed."""
     tasks, ids = [], []
-    pool = next(iter(draws))
-    src, idx = draws[pool]
     for t in spec.tasks:
         if t.examples and t.positive is not None:
-            pos = np.flatnonzero(labels[pool] == t.positive)
+            pos = np.flatnonzero(pool_labels == t.positive)
             if len(pos) < t.examples:
                 raise SpecError(f"{spec.id}: task '{t.name}' asks for {t.examples} examples, the pool has {len(pos)}")
             rng = np.random.default_rng([spec.data.seed, 2, t.positive])
             chosen = np.sort(rng.choice(pos, size=t.examples, replace=False))
             tasks += [t.name] * len(chosen)
-            ids += list(idx[chosen] + offsets[src])
+            ids += list(pool_ids[chosen])
     table = pa.table({"task": pa.array(tasks, type=pa.string()), "id": pa.array(ids, type=pa.int64())})
     pq.write_table(table, folder / "examples.parquet", compression="zstd")

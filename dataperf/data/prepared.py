@@ -8,10 +8,12 @@ let kernel read-around map most of the file into the process. Whole splits are m
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -21,19 +23,41 @@ from dataperf.data.verify import verified_hashes
 from dataperf.errors import DataError
 from dataperf.hashing import sha256_bytes
 
+BUNDLE_FILE = "bundle.json"
+"""The public bundle's manifest: which bundle it is, and what it holds of each split."""
+
 
 @dataclass(frozen=True)
 class Split:
-    """One prepared split: sorted ids, ground-truth and public labels, embeddings (memmap)."""
+    """One prepared split: sorted ids, ground-truth and public labels, embeddings (memmap).
+
+    In the public bundle a split's ground truth is readable only where it is public (a dev
+    split); anywhere else reading :attr:`labels` raises DataError, so no kind can score with a
+    private column in participant mode.
+    """
 
     name: str
     ids: np.ndarray
-    labels: np.ndarray
+    truth: np.ndarray | None
+    """The ground truth, or None where this bundle does not hold it."""
     public_labels: np.ndarray
     x: np.ndarray
     """All embeddings, memory-mapped (for whole-split use)."""
     raw: Path
     """The ``.f32`` file behind ``x``."""
+
+    bundle: str = "private"
+    """Which bundle the split was read from (``private``: the server's, ``public``: participants')."""
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Return the ground truth; raise DataError where this bundle does not hold it."""
+        if self.truth is None:
+            raise DataError(
+                f"split '{self.name}': its ground truth is not in the {self.bundle} bundle "
+                "(only the server holds it; this score is computed on the server)"
+            )
+        return self.truth
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Return row positions of ``ids`` (which must all be in the split)."""
@@ -67,13 +91,25 @@ class Split:
 
 
 class PreparedData:
-    """A challenge version's verified prepared files."""
+    """A challenge version's verified prepared files: the private bundle (everything, as the
+    server holds it) or the public one (what participants download; see
+    :mod:`dataperf.data.bundles`), told apart by the public bundle's ``bundle.json``."""
 
     def __init__(self, spec: ChallengeSpec, folder: Path, *, verify: bool = True) -> None:
         self.spec = spec
         self.folder = folder
         self.file_hashes = verified_hashes(spec.id, spec.version, folder, check=verify)
         self._splits: dict[str, Split] = {}
+        self.shares: dict[str, str] | None = None
+        """Per split, what the public bundle holds (None: this is the private bundle)."""
+        manifest = folder / BUNDLE_FILE
+        if manifest.exists():
+            self.shares = dict(json.loads(manifest.read_text())["splits"])
+
+    @property
+    def bundle(self) -> str:
+        """Return ``public`` (participants' bundle) or ``private`` (the server's)."""
+        return "private" if self.shares is None else "public"
 
     def verify(self) -> None:
         """Check every file against its recorded sha256; raise DataError on any mismatch."""
@@ -91,20 +127,38 @@ class PreparedData:
             path = self.folder / f"{name}.parquet"
             if f"{name}.parquet" not in self.file_hashes:
                 raise DataError(f"{self.folder}: no split '{name}' (has {self.split_names()})")
-            cols = pq.read_table(path, columns=["id", "label", "public_label"])
+            public = self.shares is not None
+            cols = pq.read_table(path, columns=["id", "public_label"] if public else ["id", "label", "public_label"])
             ids = cols.column("id").to_numpy()
-            dim = self.spec.data.embedding.dim
+            dim = self.dim
             raw = self.folder / f"{name}.f32"
             x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), dim))
             self._splits[name] = Split(
                 name=name,
                 ids=ids,
-                labels=cols.column("label").to_numpy().astype(np.int64),
+                truth=self._truth(name, cols),
                 public_labels=cols.column("public_label").to_numpy().astype(np.int64),
                 x=x,
                 raw=raw,
+                bundle=self.bundle,
             )
         return self._splits[name]
+
+    def _truth(self, name: str, cols: Any) -> np.ndarray | None:
+        if self.shares is None:
+            return np.asarray(cols.column("label").to_numpy().astype(np.int64))
+        if self.shares.get(name) == "labelled":  # a dev split: its public labels are the truth
+            return np.asarray(cols.column("public_label").to_numpy().astype(np.int64))
+        return None
+
+    @cached_property
+    def dim(self) -> int:
+        """Return the length of every embedding vector (read from the prepared files' schema)."""
+        names = self.split_names()
+        if not names:
+            raise DataError(f"{self.folder}: no prepared split")
+        kind = pq.read_schema(self.folder / f"{names[0]}.parquet").field("embedding").type
+        return int(kind.list_size)
 
     def split_names(self) -> list[str]:
         """Return the names of the prepared splits."""

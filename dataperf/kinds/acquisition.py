@@ -51,6 +51,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     ParsedSubmission,
+    Share,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import DataError, Violation
@@ -343,6 +344,11 @@ class Acquisition(ChallengeKind):
         scores = {task: {s: opts.score.metric * m + opts.score.unspent * share for s, m in per_seed.items()}}
         return scores, _extras(spec, plan, cost, per_seed)
 
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return what participants get: the buyer's own labelled rows; the sellers' rows and the
+        test split stay private (a buyer sees the sellers through ``market.json`` only)."""
+        return {name: Share.LABELLED if name == BUYER else Share.PRIVATE for name in spec.data.split_names()}
+
     def publish(self, spec: ChallengeSpec, folder: Path) -> None:
         """Write ``market.json``, the public market summary (see :mod:`dataperf.kinds._market`)."""
         from dataperf.kinds._market import build_market
@@ -369,7 +375,7 @@ def bought_rows(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the rows (embeddings, public labels) that ``plan`` buys under ``seed``: from
     seller number ``k``, positions ``sorted(default_rng([seed, k]).choice(rows, count, replace=False))``."""
-    xs, ys = [np.empty((0, spec.data.embedding.dim), dtype=np.float32)], [np.empty(0, dtype=np.int64)]
+    xs, ys = [np.empty((0, data.dim), dtype=np.float32)], [np.empty(0, dtype=np.int64)]
     for k, name in enumerate(options_of(spec).sellers):
         n = plan.get(name, 0)
         if n <= 0:

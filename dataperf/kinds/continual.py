@@ -50,6 +50,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     ParsedSubmission,
+    Share,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import SpecError, Violation
@@ -154,7 +155,7 @@ class Continual(ChallengeKind):
             f"data.splits lacks '{name}'"
             for s in opts.stages
             for name in (pool_split(s), heldout_split(s))
-            if name not in spec.data.splits
+            if name not in spec.data.split_names()
         ]
         if len(spec.tasks) != 1:
             problems.append(f"a continual challenge has one task (its score is ACC), got {len(spec.tasks)}")
@@ -181,6 +182,14 @@ class Continual(ChallengeKind):
             ),
         )
         return BoardLayout("Continual leaderboard", cols, "ACC after the last stage, mean over seeds")
+
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return the public bundle's splits: every stage's pool with its public labels and its
+        test split as a labelled dev split."""
+        stages = options_of(spec).stages
+        out = super().share(spec)
+        out.update({heldout_split(s): Share.LABELLED for s in stages if heldout_split(s) in out})
+        return out
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a continual score is: ACC over every stage's test split."""
@@ -307,7 +316,7 @@ def stage_rows(spec: ChallengeSpec, data: PreparedData, table: Any) -> list[tupl
 
 def _rows(spec: ChallengeSpec, data: PreparedData, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     owner = owners(spec, data, ids)
-    x = np.empty((len(ids), spec.data.embedding.dim), dtype=np.float64)
+    x = np.empty((len(ids), data.dim), dtype=np.float64)
     y = np.empty(len(ids), dtype=np.int64)
     for k, stage in enumerate(options_of(spec).stages):
         mask = owner == k

@@ -34,6 +34,7 @@ from dataperf.contract import (
     KindOptions,
     ParsedSubmission,
     Role,
+    Share,
     TaskSpec,
 )
 from dataperf.data.prepared import PreparedData
@@ -114,6 +115,10 @@ class TestSet(ChallengeKind):
             BoardColumn("in_suite", "In suite", "yes", "accepted into the suite of test sets"),
         )
         return BoardLayout("Test-set leaderboard", cols, "difficulty over the top-k training sets")
+
+    def share(self, spec: ChallengeSpec) -> dict[str, Share]:
+        """Return the public bundle's splits: the evaluation pool without its labels."""
+        return super().share(spec) | {EVAL_SPLIT: Share.FEATURES}
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a test set's score alone is: a reference model's metric on its rows."""

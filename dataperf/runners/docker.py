@@ -331,8 +331,8 @@ class DockerRunner(Runner):
     ) -> tuple[ChallengeSpec, Path, SandboxOutcome, Limits, str]:
         """Run ``dataperf COMMAND`` on ``submission`` in the sandbox, writing ``/out/OUTPUT``;
         return the spec, the host path, how the run ended, its limits and the path inside."""
-        from dataperf.challenges import get_challenge
-        from dataperf.paths import challenges_dir, data_dir
+        from dataperf.challenges import get_challenge, spec_folder
+        from dataperf.paths import data_dir
 
         spec = get_challenge(challenge_id)
         sub = Path(submission)
@@ -353,7 +353,7 @@ class DockerRunner(Runner):
         inside = f"/in/{_in_name(sub)}"
         mounts = (
             Mount(host_data, f"{DATA_ROOT}/data/{spec.id}/v{spec.version}"),
-            Mount(challenges_dir().resolve(), SPECS_DIR),
+            Mount(spec_folder(spec.id).resolve(), SPECS_DIR),  # the spec's folder holds its pair too
             Mount(sub.resolve(), inside),
         )
         args = [command, spec.id, inside, "--runner", "local", "--json", "--output", f"/out/{output}"]
@@ -364,7 +364,7 @@ class DockerRunner(Runner):
             args,
             mounts=mounts,
             limits=limits,
-            env={"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR},
+            env={"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR, "DATAPERF_BUILTIN_CHALLENGES": "0"},
             docker_client=c,
         )
         return spec, sub, outcome, limits, inside

@@ -27,7 +27,7 @@ from leaderboard.http.security import add_security_headers
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the app for ``settings`` (the database must be migrated: see :func:`serve`)."""
     from leaderboard.boards.cache import ViewCache
-    from leaderboard.http.api import account, challenges, submissions
+    from leaderboard.http.api import account, bundle, challenges, submissions
     from leaderboard.http.web import pages
     from leaderboard.storage import server_tables  # noqa: F401 - the server tables share the metadata
     from leaderboard.storage.db import session_factory
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.dp = State(settings, session_factory(settings.db_url), ViewCache(), settings.limiter())
-    for mod in (challenges, submissions, account):
+    for mod in (challenges, submissions, account, bundle):
         app.include_router(mod.router, prefix="/api")
     app.get("/api/health", tags=["meta"], summary="Liveness", operation_id="health", response_model=Health)(_health)
     pages.mount(app)

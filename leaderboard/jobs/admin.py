@@ -1,4 +1,5 @@
-"""Organizer actions behind ``dataperf admin``: teams, tokens, quotas and publishing."""
+"""Organizer actions behind ``dataperf admin``: teams, tokens, quotas, publishing, and hosting
+challenges (:mod:`leaderboard.jobs.hosting`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ def set_published(s: Session, challenge: str, published: bool) -> None:
 
 def run_action(sessions: sessionmaker[Session], action: str, args: dict[str, Any]) -> dict[str, Any]:
     """Run admin ``action`` with ``args`` and return a JSON-ready answer with a ``message``."""
+    if action == "add-challenge":
+        from pathlib import Path
+
+        from leaderboard.jobs.hosting import add_challenge
+
+        return add_challenge(sessions, Path(args["file"]))
+    if action == "retire":
+        from leaderboard.jobs.hosting import retire
+
+        return retire(sessions, args["challenge"], not args.get("undo"))
     with sessions.begin() as s:
         if action == "create-team":
             team, token = auth.create_team(s, args["name"], args.get("quota"))

@@ -113,8 +113,36 @@ def load_models(session: Session, p: Problem, digest: str) -> dict[tuple[str, in
     q = select(FittedModel.task, FittedModel.seed, FittedModel.form, FittedModel.weights).where(
         FittedModel.train_sha256 == digest, FittedModel.evaluator_version == p.evaluator_version
     )
-    models = {(task, seed): decode_fitted(form, blob) for task, seed, form, blob in session.execute(q)}
+    rows = list(session.execute(q))
+    refits = _refitted(session, p, {digest for _, _, form, _ in rows if form == REFIT})
+    models = {(task, seed): _decode(form, blob, refits, digest, task, seed) for task, seed, form, blob in rows}
     return models if len(models) == len(p.tasks) * len(p.seeds) else None
+
+
+REFIT = "refit"
+"""The form of a fitted model that has no weights to store (any model but a linear or a constant
+one): it is fitted again from its training set's stored rows when needed (the same rows, seed
+and evaluator version give the same model), once per process."""
+
+_REFITS: dict[tuple[str, str, str], dict[tuple[str, int], Fitted]] = {}
+
+
+def _refitted(session: Session, p: Problem, digests: set[str]) -> dict[str, dict[tuple[str, int], Fitted]]:
+    """Return, for each training-set digest, its models fitted again from its stored rows."""
+    out = {}
+    for digest in sorted(digests):
+        key = (str(session.get_bind().engine.url), p.evaluator_version, digest)
+        if key not in _REFITS:
+            ds = session.execute(select(Dataset).where(Dataset.digest == digest)).scalar_one()
+            _REFITS[key] = p.fit(p.train_rows(dataset_table(ds)), RatchetCounters())
+        out[digest] = _REFITS[key]
+    return out
+
+
+def _decode(
+    form: str, blob: bytes, refits: dict[str, dict[tuple[str, int], Fitted]], digest: str, task: str, seed: int
+) -> Fitted:
+    return refits[digest][(task, seed)] if form == REFIT else decode_fitted(form, blob)
 
 
 def store_models(session: Session, p: Problem, digest: str, models: dict[tuple[str, int], Fitted]) -> None:
@@ -122,7 +150,10 @@ def store_models(session: Session, p: Problem, digest: str, models: dict[tuple[s
     now = utcnow()
     rows = []
     for (task, seed), model in models.items():
-        form, blob = encode_fitted(model)
+        try:
+            form, blob = encode_fitted(model)
+        except TypeError:  # no weights to store without pickle: fitted again when needed
+            form, blob = REFIT, b""
         rows.append(
             {
                 "problem": p.id,
@@ -170,15 +201,18 @@ def bank_for(session: Session, p: Problem) -> Bank:
         )
         .order_by(FittedModel.id)
     )
-    for mid, digest, task, seed, form, blob in session.execute(q):
-        bank.add(digest, task, seed, decode_fitted(form, blob))
+    found = list(session.execute(q))
+    refits = _refitted(session, p, {digest for _, digest, _, _, form, _ in found if form == REFIT})
+    for mid, digest, task, seed, form, blob in found:
+        bank.add(digest, task, seed, _decode(form, blob, refits, digest, task, seed))
         bank.last_id = max(bank.last_id, mid)
     return bank
 
 
 def forget_banks() -> None:
-    """Drop every in-memory bank (tests; after a database is recreated)."""
+    """Drop every in-memory bank and refitted model (tests; after a database is recreated)."""
     _BANKS.clear()
+    _REFITS.clear()
 
 
 def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, counters: RatchetCounters) -> int:

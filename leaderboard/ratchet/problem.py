@@ -103,7 +103,7 @@ class Problem:
         """Return a test set's rows per task: x and ground truth, from the evaluation pool or
         the hidden split (ids are unique across splits)."""
         splits = [self.data.split(EVAL_SPLIT), self.data.split(HIDDEN_SPLIT)]
-        dim = self.train_spec.data.embedding.dim
+        dim = self.data.dim
         out: Rows = {}
         for task in self.tasks:
             ids = table.loc[table["task"] == task.name, "id"].to_numpy(np.int64)

@@ -1,7 +1,8 @@
 """Server-only tables: API tokens, daily quota charges, the job queue and challenge settings.
 
 They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tables
-(:mod:`leaderboard.storage.tables`) and are created by the Alembic revisions ``0002_server`` and ``0003_sessions``.
+(:mod:`leaderboard.storage.tables`) and are created by the Alembic revisions ``0002_server``,
+``0003_sessions`` and ``0004_retired``.
 
 - :class:`ApiToken`: a team's token, stored as the sha256 of the secret (never the secret).
 - :class:`TeamQuota`: a team's daily submission limit (one row per team, also the row the
@@ -9,7 +10,8 @@ They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tab
 - :class:`QuotaCharge`: one charge per accepted submission (unique), on the UTC day it was
   accepted; a platform failure refunds it. Usage of a day is its unrefunded charges.
 - :class:`Job`: the durable queue of record, one job per submission, taken with a lease.
-- :class:`ChallengeSetting`: whether the organizer has published a challenge's hidden results.
+- :class:`ChallengeSetting`: whether the organizer has published a challenge's hidden results,
+  and whether it was retired.
 """
 
 from __future__ import annotations
@@ -93,13 +95,15 @@ class Job(Base):
 
 
 class ChallengeSetting(Base):
-    """Organizer settings of a challenge on the server: whether hidden results are published."""
+    """Organizer settings of a challenge on the server: whether hidden results are published,
+    and whether the challenge was retired (hidden from the lists; its submissions are kept)."""
 
     __tablename__ = "challenge_settings"
 
     challenge: Mapped[str] = mapped_column(String(64), primary_key=True)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class BrowserSession(Base):

@@ -178,7 +178,8 @@ class FittedModel(Base):
     task: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(Integer)
     form: Mapped[str] = mapped_column(String(16))
-    """``linear`` (weights holds w, b, classes) or ``constant`` (weights holds the label)."""
+    """``linear`` (weights holds w, b, classes), ``constant`` (weights holds the label) or ``refit``
+    (no weights: fitted again from the training set's stored rows, see :mod:`leaderboard.ratchet.cells`)."""
     weights: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

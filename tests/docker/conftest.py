@@ -91,6 +91,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         mp.setenv("DATAPERF_HOME", str(w.home))
         write_challenges((tiny_spec(challenges().get(name)) for name in challenges().names()), w.specs)
         mp.setenv("DATAPERF_CHALLENGES", str(w.specs))
+        mp.setenv("DATAPERF_BUILTIN_CHALLENGES", "0")
         _load_all.cache_clear()
         for name in challenges().names():
             spec = get_challenge(name)
@@ -104,6 +105,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Point this test's DATAPERF_CHALLENGES and DATAPERF_HOME at the tiny world."""
     monkeypatch.setenv("DATAPERF_CHALLENGES", str(world.specs))
+    monkeypatch.setenv("DATAPERF_BUILTIN_CHALLENGES", "0")
     monkeypatch.setenv("DATAPERF_HOME", str(world.home))
     _load_all.cache_clear()
     yield world

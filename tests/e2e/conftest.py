@@ -86,6 +86,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     env |= {
         "DATAPERF_HOME": str(home),
         "DATAPERF_CHALLENGES": str(CHALLENGES),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
         "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     }
     db = f"sqlite:///{home / 'server.db'}"

@@ -24,6 +24,7 @@ def server_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATAPERF_HOME", str(root))
         mp.setenv("DATAPERF_CHALLENGES", str(CHALLENGES))
+        mp.setenv("DATAPERF_BUILTIN_CHALLENGES", "0")
         from dataperf.challenges import challenges
         from dataperf.data.prepare import prepare
 
@@ -43,6 +44,7 @@ def home(server_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (h / "data").symlink_to(server_data)
     monkeypatch.setenv("DATAPERF_HOME", str(h))
     monkeypatch.setenv("DATAPERF_CHALLENGES", str(CHALLENGES))
+    monkeypatch.setenv("DATAPERF_BUILTIN_CHALLENGES", "0")
     monkeypatch.delenv("DATAPERF_DB", raising=False)
     monkeypatch.delenv("DATAPERF_SERVER", raising=False)
     monkeypatch.delenv("DATAPERF_TOKEN", raising=False)

@@ -57,11 +57,15 @@ def test_migration_up_down_up(home: object, tmp_path: object) -> None:
 
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)
+    assert current_revisions(url) == {"0004_retired"}
+    command.downgrade(alembic_config(url), "0003_sessions")
     assert current_revisions(url) == {"0003_sessions"}
+    command.downgrade(alembic_config(url), "0002_server")
+    assert current_revisions(url) == {"0002_server"}
     command.downgrade(alembic_config(url), "0001_ratchet")
     assert current_revisions(url) == {"0001_ratchet"}
     upgrade(url)
-    assert current_revisions(url) == {"0003_sessions"}
+    assert current_revisions(url) == {"0004_retired"}
 
 
 def test_admin_actions(db_url: str) -> None:

@@ -1,4 +1,5 @@
-"""``dataperf admin``: organizer tasks on the server's database (teams, tokens, quotas, publishing)."""
+"""``dataperf admin``: organizer tasks on the server's database (teams, tokens, quotas, publishing,
+adding and retiring challenges)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ def _args(p: argparse.ArgumentParser) -> None:
     for name, text in (("publish", "show the hidden test set's results"), ("unpublish", "hide them again")):
         pp = sub.add_parser(name, help=f"{text} for a challenge (and its ratchet partner)")
         pp.add_argument("challenge")
+    a = sub.add_parser(
+        "add-challenge",
+        help="check, prepare and register a challenge from its YAML (and data files) on this server's data home",
+    )
+    a.add_argument("file", help="the challenge spec (YAML); a dual's pair must be added first")
+    r = sub.add_parser("retire", help="hide a challenge from the lists; every submission is kept")
+    r.add_argument("challenge")
+    r.add_argument("--undo", action="store_true", help="list it again")
     for sp in sub.choices.values():
         sp.add_argument("--db", metavar="URL", help="database URL (default: $DATAPERF_DB, else SQLite)")
         sp.add_argument("--json", action="store_true", help="print JSON")
@@ -29,9 +38,10 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 @command(
     "admin",
-    help="organizer tasks: create teams and tokens, set quotas, publish hidden results",
+    help="organizer tasks: create teams and tokens, set quotas, publish hidden results, add and retire challenges",
     examples="  dataperf admin create-team ada --quota 5\n  dataperf admin issue-token ada --revoke\n"
-    "  dataperf admin publish vision-selection",
+    "  dataperf admin publish vision-selection\n  dataperf admin add-challenge mine/digits-selection.yaml\n"
+    "  dataperf admin retire digits-selection",
 )
 @arguments(_args)
 def run(args: argparse.Namespace) -> int:

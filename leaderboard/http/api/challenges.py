@@ -78,12 +78,15 @@ def to_csv(board: dict[str, Any]) -> str:
 
 
 @router.get("/challenges", summary="List the challenges", operation_id="list_challenges", response_model=Challenges)
-def list_challenges() -> dict[str, Any]:
-    """Return every challenge's public description."""
+def list_challenges(request: Request) -> dict[str, Any]:
+    """Return every listed challenge's public description (retired ones left out)."""
     from dataperf.challenges import challenges
+    from leaderboard.jobs.hosting import retired_ids
 
     reg = challenges()
-    return {"challenges": [public_spec(reg.get(n)) for n in reg.names()]}
+    with state(request).sessions() as s:
+        gone = retired_ids(s)
+    return {"challenges": [public_spec(reg.get(n)) for n in reg.names() if n not in gone]}
 
 
 @router.get(

@@ -108,9 +108,12 @@ def _refuse_cross_site(request: Request) -> HTMLResponse | None:
 def index(request: Request) -> HTMLResponse:
     """The challenge list."""
     from dataperf.challenges import challenges
+    from leaderboard.jobs.hosting import retired_ids
 
     reg = challenges()
-    specs = [public_spec(reg.get(n)) for n in reg.names()]
+    with state(request).sessions() as s:
+        gone = retired_ids(s)
+    specs = [public_spec(reg.get(n)) for n in reg.names() if n not in gone]
     team = _team(request)
     return render("index.html", title="Challenges", challenges=specs, team=team, csrf=_logout_csrf(request, team))
 
