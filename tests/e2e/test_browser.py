@@ -57,7 +57,9 @@ def test_submission_appears_on_leaderboard_and_heatmap(live: Live, browser: Any,
     row.wait_for()
     assert team in row.inner_text()  # shown as text, escaped, not as markup
     assert page.locator("#leaderboard b", has_text="web").count() == 0
-    page.wait_for_function("document.getElementById('heatmap').dataset.cells !== undefined", timeout=30_000)
+    # the heatmap is drawn once it carries data-cells (a selector, not a string to evaluate: the
+    # pages' Content-Security-Policy allows no eval, and the check must run under it)
+    page.wait_for_selector("#heatmap[data-cells]", state="attached", timeout=30_000)
     label = html.escape(f"#{sid} {team}", quote=False)  # Plotly labels carry escaped text
     value = page.evaluate(
         "(label) => { const d = document.getElementById('heatmap').data[0];"
