@@ -105,7 +105,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     procs = []
     with (logs / "serve.log").open("wb") as slog, (logs / "worker.log").open("wb") as wlog:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "dataperf.cli", "serve", "--port", str(port), "--db", db],
+            # rate limits x1000: the API fuzzer sends thousands of requests (and wrong tokens) from
+            # one address; the limits themselves are tested in tests/server/test_hardening.py
+            [sys.executable, "-m", "dataperf.cli", "serve", "--port", str(port), "--db", db, "--rate-scale", "1000"],
             env=env,
             stdout=slog,
             stderr=subprocess.STDOUT,

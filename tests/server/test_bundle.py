@@ -18,7 +18,7 @@ def test_the_download_is_the_public_bundle_with_its_sha256(make_client: Any, db_
     client = make_client()
     headers = team(db_url, "ada")
     got = client.get("/api/challenges/tiny-selection/bundle", headers=headers)
-    assert got.status_code == 200 and got.headers["content-type"] == "application/gzip"
+    assert got.status_code == 200 and got.headers["content-type"] == "application/octet-stream"
     sha = hashlib.sha256(got.content).hexdigest()
     assert got.headers["x-content-sha256"] == sha
     info = client.get("/api/challenges/tiny-selection/bundle/sha256").json()

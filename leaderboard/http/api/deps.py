@@ -65,6 +65,23 @@ class Settings:
     """Behind a reverse proxy: take the client address from ``X-Forwarded-For`` and the scheme
     from ``X-Forwarded-Proto`` (a cookie is ``Secure`` when either says https)."""
 
+    def with_rates_scaled(self, factor: float) -> Settings:
+        """Return these settings with every rate limit (per minute and burst) ``factor`` times
+        as large: for load tests and fuzzers that send thousands of requests from one address."""
+        from dataclasses import replace
+
+        def scaled(r: Rate) -> Rate:
+            return Rate(per_minute=r.per_minute * factor, burst=max(1, round(r.burst * factor)))
+
+        return replace(
+            self,
+            token_checks=scaled(self.token_checks),
+            failed_tokens=scaled(self.failed_tokens),
+            team_token_checks=scaled(self.team_token_checks),
+            uploads=scaled(self.uploads),
+            team_uploads=scaled(self.team_uploads),
+        )
+
     def limiter(self) -> Limiter:
         """Return fresh rate limits for these settings."""
         return Limiter(
