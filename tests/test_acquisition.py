@@ -215,4 +215,9 @@ def _world(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, str
     write_challenges([spec], root / "challenges")
     (root / "home" / "data" / spec.id).mkdir(parents=True)
     (root / "home" / "data" / spec.id / f"v{spec.version}").symlink_to(data.folder)
-    return {**os.environ, "DATAPERF_CHALLENGES": str(root / "challenges"), "DATAPERF_HOME": str(root / "home")}
+    return {
+        **os.environ,
+        "DATAPERF_CHALLENGES": str(root / "challenges"),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
+        "DATAPERF_HOME": str(root / "home"),
+    }
