@@ -133,10 +133,11 @@ def read_csv(path: Path, limits: Limits = LIMITS) -> tuple[pd.DataFrame, str | N
     def on_bad_row(row: Any) -> str:
         nonlocal skipped
         skipped += 1
-        if len(bad) < limits.max_bad_rows:
-            text = row.text if len(row.text) <= 60 else row.text[:60] + "..."
-            fields, want = row.actual_columns, row.expected_columns
-            bad.append(f"is not valid CSV: a row has {fields} fields, the header has {want}: {text!r}")
+        if skipped > limits.max_bad_rows:
+            return "error"  # enough listed: stop reading (a file of bad rows costs no more than this)
+        text = row.text if len(row.text) <= 60 else row.text[:60] + "..."
+        fields, want = row.actual_columns, row.expected_columns
+        bad.append(f"is not valid CSV: a row has {fields} fields, the header has {want}: {text!r}")
         return "skip"
 
     batches = []
@@ -162,14 +163,13 @@ def read_csv(path: Path, limits: Limits = LIMITS) -> tuple[pd.DataFrame, str | N
                     raise fail(path, f"has more than {limits.max_rows} rows")
                 batches.append(batch)
         except pa.ArrowInvalid as e:
-            if "Empty CSV file" not in str(e):  # nothing after the header: no rows
+            if skipped > limits.max_bad_rows:
+                bad.append(f"is not valid CSV: more malformed rows follow (reading stopped after {len(bad)})")
+            elif "Empty CSV file" not in str(e):  # nothing after the header: no rows
                 raise _csv_refusal(path, header, e, limits) from None
         except pa.ArrowException as e:
             raise _csv_refusal(path, header, e, limits) from None
     if bad:
-        more = skipped - len(bad)
-        if more > 0:
-            bad.append(f"is not valid CSV: ... and {more} more malformed rows")
         raise SubmissionError([Violation(path.name, None, None, b) for b in bad])
     table = pa.Table.from_batches(batches, schema=pa.schema([(n, pa.string()) for n in header]))
     frame = table.to_pandas()

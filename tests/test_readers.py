@@ -47,7 +47,7 @@ def test_csv_rows_wider_than_the_header_are_listed_and_capped(tmp_path: Path) ->
     path.write_bytes(b"task,id,label\n" + (b"," * 300 + b"\n") * 3_000)
     e = refusal(path)
     assert len(e.violations) == 101 and "a row has 301 fields, the header has 3" in str(e)
-    assert "more malformed rows" in e.violations[-1].message
+    assert "more malformed rows follow (reading stopped after 100)" in e.violations[-1].message
 
 
 def test_cr_only_line_endings_are_read(tmp_path: Path) -> None:
