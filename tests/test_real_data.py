@@ -106,6 +106,11 @@ TASK_MEANS = {
         "kcenter": {"fresh": 0.7502220795199243, "democrat": 0.7022655045351474},
         "random": {"fresh": 0.5442123853624246, "democrat": 0.0},
     },
+    "speech-testset": {
+        "balanced": {"b25": 0.9308201016726374, "b60": 0.949782233794527},
+        "hard": {"b25": 0.8584635976811826, "b60": 0.8440626101869603},
+        "random": {"b25": 0.9287206025968006, "b60": 0.9400238480949108},
+    },
 }
 """Per baseline, each task's mean over seeds (the parts of the pinned scores)."""
 # The algorithmic baselines must beat random on real data; random and class-balanced random

@@ -6,7 +6,6 @@ small variants of the text-selection challenge (about 150 texts each).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +41,7 @@ def small(spec: ChallengeSpec, seed: int | None = None) -> ChallengeSpec:
 
 def file_hashes(folder: Path) -> dict[str, str]:
     """Return the sha256 of every prepared file (the Croissant file included)."""
-    return {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
+    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def chunks(home: Path) -> list[Path]:
@@ -98,14 +97,15 @@ def test_minilm_vectors_are_the_models_and_depend_on_the_text_alone() -> None:
     assert np.abs(alone - together[:2]).max() < 1e-13  # far below the 4-decimal rounding
 
 
-def test_text_recipe_checks() -> None:
+def test_text_recipe_checks(tmp_path: Path) -> None:
     spec = get_challenge("text-selection")
     bad_dim = spec.data.model_copy(update={"embedding": spec.data.embedding.model_copy(update={"dim": 128})})
     with pytest.raises(SpecError, match=r"embedding\.dim must be 384 for minilm, got 128"):
-        prepare(small(spec).model_copy(update={"data": bad_dim}), root=Path(os.devnull) / "never")
+        prepare(small(spec).model_copy(update={"data": bad_dim}), root=tmp_path / "never")
     pca = spec.data.model_copy(update={"embedding": spec.data.embedding.model_copy(update={"method": "pca"})})
     with pytest.raises(SpecError, match="text sources use 'minilm'"):
-        prepare(small(spec).model_copy(update={"data": pca}), root=Path(os.devnull) / "never")
+        prepare(small(spec).model_copy(update={"data": pca}), root=tmp_path / "never")
+    assert not (tmp_path / "never").exists() and list(tmp_path.iterdir()) == []  # a refusal leaves nothing
 
 
 def test_cache_gives_the_bytes_of_a_cold_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
