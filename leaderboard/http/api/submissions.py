@@ -70,12 +70,17 @@ async def submit(challenge_id: str, request: Request, filename: Annotated[str, F
             wait,
             code="too_many_refused",
         )
+    try:
+        name = uploads.safe_filename(filename)  # a bad name is the request's fault: 422 before any quota answer
+    except ApiError as e:
+        with st.sessions.begin() as s:
+            quota.record_refusal(s, who.team_id, e.code)
+        raise
     if q.remaining <= 0:
         raise uploads.over_quota(q)
     limit = st.settings.max_upload_bytes
     st.limits.start_upload(who.team_id)
     try:
-        name = uploads.safe_filename(filename)
         raw = request.headers.get("content-length")
         declared = int(raw) if raw and raw.isdigit() else None
         content_type = request.headers.get("content-type")
