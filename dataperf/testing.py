@@ -63,6 +63,24 @@ def write_challenges(specs: Iterable[ChallengeSpec], folder: Path) -> Path:
     return folder
 
 
+def world_env(spec: ChallengeSpec, prepared: Path, root: Path) -> dict[str, str]:
+    """Return an environment (``os.environ`` plus) in which the command line sees ``spec`` alone
+    (written under ``root/challenges``, the built-in challenges left out) and its prepared data
+    (``prepared``, linked into the data home ``root/home``): for running a kind's CLI in tests."""
+    import os
+
+    write_challenges([spec], root / "challenges")
+    target = root / "home" / "data" / spec.id / f"v{spec.version}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(prepared.resolve())
+    return {
+        **os.environ,
+        "DATAPERF_CHALLENGES": str(root / "challenges"),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
+        "DATAPERF_HOME": str(root / "home"),
+    }
+
+
 @dataclass
 class Report:
     """What :func:`check_kind` checked."""

@@ -5,7 +5,6 @@ summary (``market.json`` and ``dataperf challenges``), and the recipe's class mi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from dataperf.evaluator import evaluate, validate
 from dataperf.kinds import kind_of
 from dataperf.kinds.acquisition import Price, bought_rows, market, options_of, plan_cost, seller_split, stock
 from dataperf.submission import write_submission
-from dataperf.testing import to_document, write_challenges
+from dataperf.testing import to_document, world_env
 
 CHALLENGE = "text-acquisition"
 
@@ -98,7 +97,7 @@ def test_every_violation_at_once(tiny: tuple[ChallengeSpec, PreparedData], tmp_p
 
 def test_cli_refuses_with_exit_2(tiny: tuple[ChallengeSpec, PreparedData], tmp_path: Path) -> None:
     spec, data = tiny
-    env = _world(spec, data, tmp_path)
+    env = world_env(spec, data.folder, tmp_path)
     path = write_submission(_plan({"curated": 20, "nobody": 1}), tmp_path / "p.json", spec.id)
     proc = subprocess.run(
         [sys.executable, "-m", "dataperf.cli", "validate", spec.id, str(path), "--json"],
@@ -162,7 +161,7 @@ def test_market_summary(tiny: tuple[ChallengeSpec, PreparedData], tmp_path: Path
         for row in s["samples"]:
             assert row["label"] == int(split.public_labels[split.positions(np.array([row["id"]]))[0]])
         assert sum(t["rows"] for t in s["label_stats"]) == s["rows"]
-    env = _world(spec, data, tmp_path)
+    env = world_env(spec, data.folder, tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "dataperf.cli", "challenges", spec.id, "--json"],
         capture_output=True,
@@ -208,16 +207,3 @@ def test_spec_errors() -> None:
     doc["data"]["splits"]["test"]["mix"] = [1, -1, 0, 0]
     with pytest.raises(SpecError, match="non-negative weights"):
         parse_spec(doc, "market.yaml")
-
-
-def _world(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, str]:
-    """Return an environment whose challenge folder and data home hold ``spec`` and its data."""
-    write_challenges([spec], root / "challenges")
-    (root / "home" / "data" / spec.id).mkdir(parents=True)
-    (root / "home" / "data" / spec.id / f"v{spec.version}").symlink_to(data.folder)
-    return {
-        **os.environ,
-        "DATAPERF_CHALLENGES": str(root / "challenges"),
-        "DATAPERF_BUILTIN_CHALLENGES": "0",
-        "DATAPERF_HOME": str(root / "home"),
-    }

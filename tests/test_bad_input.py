@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from dataperf.errors import RegistryError, SpecError, SubmissionError
 from dataperf.evaluator import validate
 from dataperf.registry import Registry
 from dataperf.submission import write_submission
-from dataperf.testing import write_challenges
+from dataperf.testing import world_env
 
 CHALLENGES_DIR = Path(__file__).resolve().parent.parent / "challenges"
 
@@ -205,22 +204,9 @@ def test_registry_duplicates_and_suggestions() -> None:
         reg.get("alpah")
 
 
-def _tiny_world(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, str]:
-    """Return an environment whose challenge folder and data home hold ``spec`` and its data."""
-    write_challenges([spec], root / "challenges")
-    (root / "home" / "data" / spec.id).mkdir(parents=True)
-    (root / "home" / "data" / spec.id / f"v{spec.version}").symlink_to(data.folder)
-    return {
-        **os.environ,
-        "DATAPERF_CHALLENGES": str(root / "challenges"),
-        "DATAPERF_BUILTIN_CHALLENGES": "0",
-        "DATAPERF_HOME": str(root / "home"),
-    }
-
-
 def test_cli_rejects_with_exit_2_and_no_traceback(vision: tuple[ChallengeSpec, PreparedData], tmp_path: Path) -> None:
     spec, data = vision
-    env = _tiny_world(spec, data, tmp_path)
+    env = world_env(spec, data.folder, tmp_path)
     path = tmp_path / "bad.csv"
     ids = data.split("pool").ids
     path.write_text(f"task,id,label\nshirt,{ids[0]},0\nshirt,-5,0\nshirt,{ids[1]},7\n")

@@ -6,8 +6,6 @@ data recipe's domains."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +16,6 @@ import pandas as pd
 import pytest
 
 from baselines import get_baseline
-from dataperf import testing
 from dataperf.challenges import challenges, get_challenge, parse_spec
 from dataperf.contract import ChallengeSpec
 from dataperf.data.prepared import PreparedData
@@ -28,6 +25,7 @@ from dataperf.forgetting import measures
 from dataperf.kinds import kind_of
 from dataperf.kinds.continual import options_of, pool_split
 from dataperf.submission import write_submission
+from dataperf.testing import world_env
 
 CHALLENGE = "speech-continual"
 
@@ -119,23 +117,11 @@ def test_too_few_new_rows_is_refused(tiny: tuple[ChallengeSpec, PreparedData], t
         validate(spec, write_submission(pd.concat([keep, few]), tmp_path / "few.parquet", spec.id), data)
 
 
-def _tiny_env(spec: ChallengeSpec, data: PreparedData, root: Path) -> dict[str, str]:
-    """Return an environment whose challenges and data home hold the tiny spec and its data."""
-    testing.write_challenges([spec], root / "challenges")
-    shutil.copytree(data.folder, root / "home" / "data" / spec.id / f"v{spec.version}")
-    return {
-        **os.environ,
-        "DATAPERF_CHALLENGES": str(root / "challenges"),
-        "DATAPERF_BUILTIN_CHALLENGES": "0",
-        "DATAPERF_HOME": str(root / "home"),
-    }
-
-
 def test_cli_validate_exits_2_naming_stage_row_and_column(
     tiny: tuple[ChallengeSpec, PreparedData], tmp_path: Path
 ) -> None:
     spec, data = tiny
-    env = _tiny_env(spec, data, tmp_path)
+    env = world_env(spec, data.folder, tmp_path)
     table = _good(spec, data)
     table.loc[0, "stage"] = _stages(spec)[-1] + "x"
     path = write_submission(table, tmp_path / "bad.csv", spec.id)
@@ -200,7 +186,7 @@ def test_extras_hold_the_matrix_and_measures(tiny: tuple[ChallengeSpec, Prepared
 
 def test_evaluate_prints_the_matrix(tiny: tuple[ChallengeSpec, PreparedData], tmp_path: Path) -> None:
     spec, data = tiny
-    env = _tiny_env(spec, data, tmp_path)
+    env = world_env(spec, data.folder, tmp_path)
     with single_threaded():
         table = get_baseline(spec.kind, "balanced").build(spec, data, 0)
     path = write_submission(table, tmp_path / "sub.parquet", spec.id)
