@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
@@ -243,6 +243,13 @@ class ResourceSpec(_Strict):
 
 class KindOptions(_Strict):
     """Base of every kind's typed ``options`` (a kind with no options uses it as it is)."""
+
+    @classmethod
+    def of(cls, spec: ChallengeSpec) -> Self:
+        """Return ``spec``'s options, which must be this kind's; TypeError otherwise."""
+        if not isinstance(spec.options, cls):
+            raise TypeError(f"challenge '{spec.id}' has no {cls.__name__} (its kind is '{spec.kind}')")
+        return spec.options
 
 
 class ChallengeSpec(_Strict):

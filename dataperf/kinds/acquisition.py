@@ -180,9 +180,7 @@ class AcquisitionSpec(ChallengeSpec):
 
 def options_of(spec: ChallengeSpec) -> AcquisitionOptions:
     """Return the acquisition options of ``spec``."""
-    if not isinstance(spec.options, AcquisitionOptions):
-        raise TypeError(f"challenge '{spec.id}' is not an acquisition challenge")
-    return spec.options
+    return AcquisitionOptions.of(spec)
 
 
 def seller_split(name: str) -> str:

@@ -91,9 +91,7 @@ class CleaningSpec(ChallengeSpec):
 
 def options_of(spec: ChallengeSpec) -> CleaningOptions:
     """Return the cleaning options of ``spec``."""
-    if not isinstance(spec.options, CleaningOptions):
-        raise TypeError(f"challenge '{spec.id}' is not a cleaning challenge")
-    return spec.options
+    return CleaningOptions.of(spec)
 
 
 class Cleaning(ChallengeKind):

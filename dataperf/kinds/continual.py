@@ -99,9 +99,7 @@ class ContinualSpec(ChallengeSpec):
 
 def options_of(spec: ChallengeSpec) -> ContinualOptions:
     """Return the continual options of ``spec``."""
-    if not isinstance(spec.options, ContinualOptions):
-        raise TypeError(f"challenge '{spec.id}' is not a continual challenge")
-    return spec.options
+    return ContinualOptions.of(spec)
 
 
 def pool_split(stage: str) -> str:

@@ -73,9 +73,7 @@ class TestSetSpec(ChallengeSpec):
 
 def options_of(spec: ChallengeSpec) -> TestSetOptions:
     """Return the test-set options of ``spec``."""
-    if not isinstance(spec.options, TestSetOptions):
-        raise TypeError(f"challenge '{spec.id}' is not a test-set challenge")
-    return spec.options
+    return TestSetOptions.of(spec)
 
 
 def task_truth(task: TaskSpec, labels: np.ndarray) -> np.ndarray:
