@@ -3,7 +3,7 @@ container of its own, cost at most 1.5x the same 20 evaluated by the local runne
 run; the median per-container overhead (container start to exit, minus the evaluation's own
 wall time) is reported in seconds.
 
-Each evaluation is one fresh ``python -m dataperf.cli evaluate vision-selection FILE --runner
+Each evaluation is one fresh ``python -m dataperf.cli evaluate vision-selection FILE --hidden --runner
 {local,docker} --json`` process, as a worker or a participant would run it, so both sides pay
 the same host start-up; the docker side adds the container. The submissions are full-budget
 (1,000 rows per task) files of the balanced and random baselines, seeds 0-9 each; the two
@@ -40,7 +40,18 @@ BAR = 1.5
 
 def evaluate_in_subprocess(path: Path, runner: str) -> tuple[float, dict[str, Any]]:
     """Return (seconds from process start to exit, the result JSON) of one CLI evaluation."""
-    cmd = [sys.executable, "-m", "dataperf.cli", "evaluate", CHALLENGE, str(path), "--runner", runner, "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dataperf.cli",
+        "evaluate",
+        CHALLENGE,
+        str(path),
+        "--hidden",
+        "--runner",
+        runner,
+        "--json",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), check=False)
     wall = time.perf_counter() - t0

@@ -133,6 +133,25 @@ class Client:
                 },
             )
 
+    def download(self, submission: int, folder: Path) -> Path:
+        """Write the file of one of the team's submissions into ``folder`` and return its path
+        (named ``submission-<id>`` with the uploaded file's format suffix)."""
+        import httpx
+
+        doc = self.status(submission)
+        suffix = Path(str(doc.get("filename") or "")).suffix.lower()
+        if suffix not in (".parquet", ".csv", ".json"):
+            suffix = ".parquet"
+        try:
+            r = self.http.get(f"/api/submissions/{submission}/file")
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach the server at {self.login.url}: {e}") from None
+        if r.status_code >= 400:
+            raise ServerError(f"server refused ({r.status_code}): {r.text.strip()[:500]}", r.status_code)
+        path = folder / f"submission-{submission}{suffix}"
+        path.write_bytes(r.content)
+        return path
+
     def status(self, submission: int) -> dict[str, Any]:
         """Return a submission's status."""
         return self.request("GET", f"/api/submissions/{submission}")  # type: ignore[no-any-return]

@@ -510,6 +510,27 @@ class ChallengeKind(ABC):
                 out[name] = Share.LABELLED if name == "test" else Share.PUBLIC_LABELS
         return out
 
+    def diff(self, spec: ChallengeSpec, frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> dict[str, Any]:
+        """Return what changed from submission A to B (both canonical, valid tables) as JSON-ready
+        data: a ``summary`` of counts and ``tables`` (``{"title", "columns", "rows"}``) that
+        ``dataperf diff`` prints and a web page can render (see :mod:`dataperf.diffing`).
+
+        Default, for a submission of rows and labels: rows added, removed and relabelled per
+        group (the schema's first text column, e.g. the task) and the class balance before and
+        after; a kind whose submission is something else (an order, counts) overrides it."""
+        from dataperf.diffing import rows_and_labels
+
+        names = [c.name for c in self.columns]
+        group = next((c.name for c in self.columns if c.dtype == "str"), None)
+        return rows_and_labels(
+            frame_a,
+            frame_b,
+            group=group,
+            key="id" if "id" in names else names[-1],
+            label="label" if "label" in names else None,
+            group_title=group or "task",
+        )
+
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
         return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"

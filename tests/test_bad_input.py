@@ -227,18 +227,37 @@ def test_cli_rejects_with_exit_2_and_no_traceback(vision: tuple[ChallengeSpec, P
     assert "bad.csv, row 2, field 'id'" in proc.stderr
 
 
-def test_cli_without_prepared_data_fails_with_exit_1(tmp_path: Path) -> None:
+def test_cli_prepares_missing_data_itself_and_a_changed_file_fails_with_exit_1(tmp_path: Path) -> None:
+    import os
+
+    from dataperf.challenges import challenges
+    from dataperf.testing import tiny_spec, write_challenges
+
+    spec = tiny_spec(challenges().get("speech-selection"))
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "DATAPERF_CHALLENGES": str(write_challenges([spec], tmp_path / "challenges")),
+        "DATAPERF_BUILTIN_CHALLENGES": "0",
+        "DATAPERF_HOME": str(home),
+    }
     path = tmp_path / "mine.csv"
-    path.write_text("task,id,label\nshirt,1,0\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "dataperf.cli", "validate", "vision-selection", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 1  # not the input's fault: the data home lacks the prepared data
+    path.write_text(f"task,id,label\n{spec.tasks[0].name},-1,0\n")
+    cmd = [sys.executable, "-m", "dataperf.cli", "validate", spec.id, str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    # no prepared data: validate prepares it (saying so), then refuses the file for its own problems
+    assert proc.returncode == 2, proc.stderr
+    assert "no prepared data in the data home yet: preparing it" in proc.stderr
+    assert (home / "data" / spec.id / f"v{spec.version}" / "croissant.json").is_file()
+    assert "mine.csv, row 1, field 'id'" in proc.stderr  # the violation table: where, then what
+    cmd.append("--json")
+    # a prepared file changed since: not the input's fault, exit 1, nothing prepared over it
+    pool = home / "data" / spec.id / f"v{spec.version}" / "pool.parquet"
+    pool.write_bytes(pool.read_bytes() + b"changed")
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert "run 'dataperf prepare vision-selection' first" in proc.stderr
+    assert f"run 'dataperf prepare {spec.id} --force'" in proc.stderr
     assert json.loads(proc.stdout)["type"] == "DataError"
 
 

@@ -103,7 +103,8 @@ def test_files_challenge_prepares_the_same_bytes_and_scores(organizer: Path, tmp
     out = tmp_path / "sub.parquet"
     args = ["--challenges", str(organizer)]
     assert main([*args, "baseline", "digits-selection", "crossval", "-o", str(out)]) == 0
-    assert main([*args, "evaluate", "digits-selection", str(out), "--output", str(tmp_path / "r.json")]) == 0
+    hidden = ["evaluate", "digits-selection", str(out), "--hidden", "--output", str(tmp_path / "r.json")]
+    assert main([*args, *hidden]) == 0  # the private bundle's sha256: the server's data
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["mean"] > 0.5 and result["provenance"]["data_sha256"] == first.sha256
 
@@ -235,6 +236,6 @@ def test_a_participant_scores_the_exported_public_bundle_on_its_dev_split(
     assert doc["provenance"]["data_bundle"] == "public" and doc["mean"] > 0.5
     # the organizer's private bundle gives the same dev-split score, and says nothing of a bundle
     monkeypatch.setenv("DATAPERF_HOME", str(tmp_path / "home"))
-    assert main([*args, "evaluate", "digits-selection", str(sub), "--output", str(result)]) == 0
+    assert main([*args, "evaluate", "digits-selection", str(sub), "--hidden", "--output", str(result)]) == 0
     full = json.loads(result.read_text())
     assert full["mean"] == doc["mean"] and "data_bundle" not in full["provenance"]

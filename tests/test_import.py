@@ -22,29 +22,59 @@ def test_import_is_silent_and_writes_nothing(tmp_path: Path) -> None:
     assert not home.exists() and not (tmp_path / "user").exists()
 
 
+def _commands() -> list[tuple[str, object]]:
+    """Return (path, click command) for every command, those of groups included."""
+    import click
+
+    from dataperf.cli import cli
+
+    out: list[tuple[str, object]] = []
+    ctx = click.Context(cli)
+    for name in cli.list_commands(ctx):
+        cmd = cli.get_command(ctx, name)
+        out.append((name, cmd))
+        if isinstance(cmd, click.Group):
+            out += [(f"{name} {sub}", cmd.commands[sub]) for sub in sorted(cmd.commands)]
+    return out
+
+
 def test_cli_help_lists_every_registered_command() -> None:
-    import argparse
+    import importlib
     import re
 
-    from dataperf.cli import COMMANDS, build_parser
+    from click.testing import CliRunner
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert sorted(sub.choices) == COMMANDS.names()
-    listed = re.findall(r"^    ([a-z][a-z-]*)\s", parser.format_help(), flags=re.M)
-    assert listed == COMMANDS.names()  # each command on a line of its own in the overview
+    from dataperf.cli import COMMAND_MODULES, cli
+
+    names = sorted(m.replace("_", "-") for m in COMMAND_MODULES)
+    for module in COMMAND_MODULES:  # each module exposes its command, named as the module
+        assert importlib.import_module(f"dataperf.cli.commands.{module}").command.name == module.replace("_", "-")
+    out = CliRunner().invoke(cli, ["--help"]).output
+    listed = re.findall(r"^  ([a-z][a-z-]*)\s", out.split("Commands:")[1], flags=re.M)
+    assert listed == names  # each command on a line of its own in the overview
 
 
 def test_cli_help_has_one_style_and_states_the_exit_status() -> None:
-    import argparse
+    import re
 
-    from dataperf.cli import EXIT_STATUS, build_parser
+    import click
+    from click.testing import CliRunner
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    texts = [(name, a.help) for name, a in ((c.dest, c) for c in sub._choices_actions)]
-    for name, p in sub.choices.items():
-        assert EXIT_STATUS in p.format_help(), name
-        texts += [(f"{name} {'/'.join(a.option_strings) or a.dest}", a.help) for a in p._actions if a.help]
-    bad = [(where, h) for where, h in texts if h and h != argparse.SUPPRESS and (h[0].isupper() or h.endswith("."))]
-    assert not bad, bad
+    from dataperf.cli import cli
+    from dataperf.cli.base import EXIT_STATUS
+
+    assert "Exit status:" in CliRunner().invoke(cli, ["--help"]).output
+    texts: list[tuple[str, str]] = []
+    for path, cmd in _commands():
+        assert isinstance(cmd, click.Command)
+        done = CliRunner().invoke(cli, [*path.split(), "--help"])
+        assert done.exit_code == 0, path
+        assert " ".join(EXIT_STATUS.replace("\b", "").split()) in " ".join(done.output.split()), path
+        assert re.search(r"Examples:\n +dataperf ", done.output), path  # real examples in every command's help
+        texts.append((path, cmd.short_help or ""))
+        ctx = click.Context(cmd)
+        for p in cmd.get_params(ctx):
+            if isinstance(p, click.Option) and p.help and not p.hidden:
+                texts.append((f"{path} {'/'.join(p.opts)}", p.help))
+    bad = [(where, h) for where, h in texts if not h or not h[0].isupper() or h.endswith(".")]
+    assert not bad, bad  # sentence case, no trailing period

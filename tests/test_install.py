@@ -166,8 +166,8 @@ def test_extras_modules_are_absent(install: Install) -> None:
     "args,extra",
     [
         (["serve", "--port", "0"], "server"),
-        (["evaluate", TINY, "SUB", "--runner", "docker"], "docker"),
-        (["evaluate", TINY, "SUB", "--runner", "dask"], "dask"),
+        (["evaluate", TINY, "SUB", "--hidden", "--runner", "docker"], "docker"),
+        (["evaluate", TINY, "SUB", "--hidden", "--runner", "dask"], "dask"),
     ],
     ids=["serve", "docker-runner", "dask-runner"],
 )

@@ -180,7 +180,7 @@ def test_a_plugin_kind_runs_end_to_end(toy: dict[str, str], tmp_path: Path) -> N
     few.write_text("id\n1\n")
     refused = _cli(toy, "validate", "toy-challenge", str(few), ok=False)
     assert refused.returncode == 2 and "pick at least 10 rows" in refused.stdout + refused.stderr
-    result = json.loads(_cli(toy, "evaluate", "toy-challenge", str(sub), "--json").stdout)
+    result = json.loads(_cli(toy, "evaluate", "toy-challenge", str(sub), "--hidden", "--json").stdout)
     assert result["kind"] == "toy-pick" and 0.0 < result["mean"] <= 1.0
     _cli(toy, "submit", "--local", "toy-challenge", str(sub), "--team", "ada")
     board = json.loads(_cli(toy, "leaderboard", "toy-challenge", "--json").stdout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -55,16 +54,17 @@ def local_check(challenge: str, path: Path, say: Any) -> None:
     say(f"{path.name}: valid for {spec.id} (checked here with the server's validator)")
 
 
-def submit(args: argparse.Namespace) -> int:
-    """Validate locally, upload, and (with --wait) follow the submission until it finishes."""
+def submit(challenge: str, file: Path, *, server: str | None, wait_s: float | None, as_json: bool) -> int:
+    """Validate locally, upload, and (with ``wait_s``: at most that many seconds) follow the
+    submission until it finishes."""
     from dataperf.client import Client, ServerError, load_login
 
-    quiet = args.json
+    quiet = as_json
     say = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    local_check(args.challenge, args.file, say)
-    with Client(load_login(getattr(args, "server", None))) as c:
+    local_check(challenge, file, say)
+    with Client(load_login(server)) as c:
         try:
-            answer = c.submit(args.challenge, args.file)
+            answer = c.submit(challenge, file)
         except ServerError as e:
             if e.body.get("violations"):
                 from dataperf.errors import Violation
@@ -80,11 +80,11 @@ def submit(args: argparse.Namespace) -> int:
         )
         say(f"quota: {q['used']} of {q['limit']} used today; resets at {q['reset_at']}")
         say(f"follow it: {c.login.url}/submissions/{sid}")
-        if not args.wait:
+        if wait_s is None:
             if quiet:
                 print_json(answer)
             return 0
-        doc = wait(c, sid, args.timeout, say)
+        doc = wait(c, sid, wait_s, say)
     if quiet:
         print_json(doc)
     else:
@@ -117,14 +117,14 @@ def wait(client: Any, sid: int, timeout: float, say: Any) -> dict[str, Any]:
         delay = min(delay * 1.5, 3.0)
 
 
-def leaderboard(args: argparse.Namespace) -> int:
-    """Print a challenge's leaderboard as the server shows it."""
+def leaderboard(challenge: str, server: str | None, fmt: str) -> int:
+    """Print a challenge's leaderboard as the server shows it, as ``json``, ``csv`` or a ``table``."""
     from dataperf.cli.output import print_board
     from dataperf.client import Client, load_login
 
-    with Client(load_login(args.server or None)) as c:
-        board = c.request("GET", f"/api/challenges/{args.challenge}/leaderboard")
+    with Client(load_login(server)) as c:
+        board = c.request("GET", f"/api/challenges/{challenge}/leaderboard")
     pub = "published" if board.get("published") else "public"
     title = f"{board['challenge']} ({board['kind']}, {board['metric']}; {pub}: {board.get('scope', '')})"
-    print_board(board, "json" if args.json else "csv" if args.csv else "table", title)
+    print_board(board, fmt, title)
     return 0

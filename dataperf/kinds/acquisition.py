@@ -36,7 +36,7 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -58,6 +58,9 @@ from dataperf.errors import DataError, Violation
 from dataperf.kinds import KINDS
 from dataperf.metrics import METRICS
 from dataperf.models import build_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MARKET = "market.json"
 """The public market summary written with the prepared data."""
@@ -250,6 +253,12 @@ class Acquisition(ChallengeKind):
             BoardColumn("unspent", "Unspent", "num", "budget left after the purchase, in currency units"),
         )
         return BoardLayout("Acquisition leaderboard", cols, self.local_meaning(spec))
+
+    def diff(self, spec: ChallengeSpec, frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> dict[str, Any]:
+        """Return how the purchase plan changed: rows bought from each seller in A and B."""
+        from dataperf.diffing import counts
+
+        return counts(frame_a, frame_b, key="seller", value="count")
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return the score formula."""

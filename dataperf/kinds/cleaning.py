@@ -14,7 +14,7 @@ data.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -26,6 +26,9 @@ from dataperf.errors import Violation
 from dataperf.kinds import KINDS
 from dataperf.metrics import METRICS
 from dataperf.models import FixedModel, build_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def checkpoints(n: int, stride: int) -> list[int]:
@@ -113,6 +116,13 @@ class Cleaning(ChallengeKind):
         if spec.data.noise is None or spec.data.noise.split != "train":
             problems.append("data.noise must make the 'train' split noisy")
         return problems
+
+    def diff(self, spec: ChallengeSpec, frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> dict[str, Any]:
+        """Return how the inspection order changed: rows only one ranking holds, rows moved up or
+        down, the rank correlation, the overlap of the first rows inspected, the largest moves."""
+        from dataperf.diffing import rankings
+
+        return rankings(frame_a, frame_b, rank="rank", key="id")
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a cleaning score is, and on which split accuracy is measured."""

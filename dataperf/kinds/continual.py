@@ -35,7 +35,7 @@ its mean and 95% Student-t interval over seeds (:mod:`dataperf.forgetting`):
 from __future__ import annotations
 
 import difflib
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -57,6 +57,9 @@ from dataperf.errors import SpecError, Violation
 from dataperf.forgetting import MEASURES, measures
 from dataperf.kinds import KINDS
 from dataperf.models import Network, TorchMLP, build_model
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TINY_EPOCHS = 5
 """Most epochs a stage of a tiny spec (:meth:`Continual.shrink`) trains for."""
@@ -188,6 +191,13 @@ class Continual(ChallengeKind):
         out = super().share(spec)
         out.update({heldout_split(s): Share.LABELLED for s in stages if heldout_split(s) in out})
         return out
+
+    def diff(self, spec: ChallengeSpec, frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> dict[str, Any]:
+        """Return how the data of each stage changed: rows added and removed per stage (a row
+        kept from an earlier stage's pool counts in the stage that replays it)."""
+        from dataperf.diffing import rows_and_labels
+
+        return rows_and_labels(frame_a, frame_b, group="stage", key="id", label=None, group_title="stage")
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a continual score is: ACC over every stage's test split."""

@@ -357,6 +357,8 @@ class DockerRunner(Runner):
             Mount(sub.resolve(), inside),
         )
         args = [command, spec.id, inside, "--runner", "local", "--json", "--output", f"/out/{output}"]
+        if command == "evaluate":
+            args.append("--hidden")  # the server's score: the private bundle mounted above
         if sha256 is not None:
             args += ["--sha256", sha256]
         outcome = run_sandboxed(

@@ -1,1 +1,2 @@
-"""Sub-commands of the ``dataperf`` CLI; each module registers its own."""
+"""Commands of the ``dataperf`` CLI: one module per command, each exposing it as ``command``
+(listed in :data:`dataperf.cli.COMMAND_MODULES`)."""

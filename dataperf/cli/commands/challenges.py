@@ -2,45 +2,46 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from dataperf.cli import arguments, command
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import json_option
 from dataperf.cli.output import print_json
 from dataperf.errors import InputError
 
 
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("challenge", nargs="?", help="show this challenge in full (or 'check': check FILE)")
-    p.add_argument("file", nargs="?", help="with 'check': the spec file (YAML) to check, with its data files")
-    p.add_argument("--json", action="store_true", help="print JSON")
-
-
-@command(
+@make_command(
     "challenges",
-    "list the challenges, or show one's tasks, budget, model, metric and submission schema",
-    "  dataperf challenges\n  dataperf challenges vision-selection --json\n"
-    "  dataperf challenges check my-challenge.yaml   # the spec and its data files, every problem at once",
+    "List the challenges, or show one's tasks, budget, model, metric and submission schema",
+    help="'dataperf challenges check FILE' checks a spec file and its data files, reporting every problem at once.",
+    examples=[
+        "dataperf challenges",
+        "dataperf challenges vision-selection --json",
+        "dataperf challenges check my-challenge.yaml",
+    ],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
+@click.argument("challenge", required=False)
+@click.argument("file", required=False)
+@json_option()
+def command(challenge: str | None, file: str | None, as_json: bool) -> int:
     """Print the registry of challenges, or one challenge in full."""
     from dataperf.challenges import challenges, get_challenge
     from dataperf.cli.output import table
     from dataperf.kinds import KINDS
 
-    if args.challenge == "check" and args.file:
-        return _check(args)
-    if args.file:
-        raise InputError(f"unexpected argument {args.file!r}: only 'dataperf challenges check FILE' takes a file")
-    if args.challenge:
-        spec = get_challenge(args.challenge)
+    if challenge == "check" and file:
+        return _check(file, as_json)
+    if file:
+        raise InputError(f"unexpected argument {file!r}: only 'dataperf challenges check FILE' takes a file")
+    if challenge:
+        spec = get_challenge(challenge)
         kind = KINDS.get(spec.kind)
         doc = spec.model_dump(mode="json")
         doc["submission_columns"] = [{"name": c.name, "dtype": c.dtype, "doc": c.doc} for c in kind.columns]
         overview = kind.overview(spec)
         if overview:
             doc["overview"] = overview
-        if args.json:
+        if as_json:
             print_json(doc)
             return 0
         print(f"{spec.id} v{spec.version} ({spec.kind}): {spec.title}\n\n{spec.description.strip()}\n")
@@ -62,22 +63,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     reg = challenges()
     specs = [reg.get(n) for n in reg.names()]
-    if args.json:
+    if as_json:
         print_json([{"id": s.id, "version": s.version, "kind": s.kind, "title": s.title} for s in specs])
         return 0
     print(table(["id", "version", "kind", "title"], [(s.id, s.version, s.kind, s.title) for s in specs]))
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(file: str, as_json: bool) -> int:
     """Check a spec file and its data; print what participants will see (exit 2 if refused)."""
     from pathlib import Path
 
     from dataperf.cli.output import table
     from dataperf.spec_check import check_challenge_file
 
-    report = check_challenge_file(Path(args.file))
-    if args.json:
+    report = check_challenge_file(Path(file))
+    if as_json:
         print_json(report.to_dict())
         return 0
     print(f"{report.file}: ok: {report.id} v{report.version} ({report.kind}), data from {report.source}")

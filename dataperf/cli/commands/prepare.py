@@ -2,46 +2,52 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from dataperf.cli import arguments, command
-from dataperf.cli.output import print_json
-
-
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("challenges", nargs="*", metavar="CHALLENGE", help="challenge ids (default: all)")
-    p.add_argument("--force", action="store_true", help="rebuild even if prepared data exists")
-    p.add_argument("--verify", action="store_true", help="re-hash every file against its Croissant record")
-    p.add_argument("--json", action="store_true", help="print JSON")
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import json_option
 
 
-@command(
+@make_command(
     "prepare",
-    "build challenge data (Parquet + Croissant) deterministically from offline packages",
-    "  dataperf prepare vision-selection\n  dataperf prepare --verify\n"
-    "  DATAPERF_HOME=/data/dataperf dataperf prepare --force speech-selection",
+    "Build challenge data (Parquet + Croissant) deterministically from offline packages",
+    help="Without CHALLENGE, every challenge is prepared. Prepared data is reused unless --force; "
+    "the commands that need data prepare it themselves, so this is only needed ahead of time.",
+    examples=[
+        "dataperf prepare vision-selection",
+        "dataperf prepare --verify",
+        "DATAPERF_HOME=/data/dataperf dataperf prepare --force speech-selection",
+    ],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
+@click.argument("challenges", nargs=-1, metavar="[CHALLENGE]...")
+@click.option("--force", is_flag=True, help="Rebuild even if prepared data exists")
+@click.option("--verify", is_flag=True, help="Re-hash every file against its Croissant record")
+@json_option()
+def command(challenges: tuple[str, ...], force: bool, verify: bool, as_json: bool) -> int:
     """Prepare (or verify) each requested challenge and print where its data lives."""
-    from dataperf.challenges import challenges, get_challenge
-    from dataperf.cli.output import Progress
+    from dataperf.challenges import challenges as registry
+    from dataperf.challenges import get_challenge
+    from dataperf.cli.output import print_json, progress
     from dataperf.data.prepare import prepare
     from dataperf.data.prepared import PreparedData
 
-    names = args.challenges or challenges().names()
-    say = Progress(not args.json)
+    names = list(challenges) or registry().names()
     out = []
-    for name in names:
-        spec = get_challenge(name)
-        folder = prepare(spec, force=args.force, progress=say)
-        data = PreparedData(spec, folder, verify=False)
-        if args.verify:
-            (folder / ".sha256-cache.json").unlink(missing_ok=True)
-            data.verify()
-        out.append({"challenge": spec.id, "version": spec.version, "folder": str(folder), "data_sha256": data.sha256})
-        if not args.json:
-            print(f"{spec.id} v{spec.version}: {folder} (data sha256 {data.sha256[:16]}...)")
-    if args.json:
+    with progress(not as_json) as say:
+        say.steps(len(names))
+        for name in names:
+            spec = get_challenge(name)
+            folder = prepare(spec, force=force, progress=say)
+            data = PreparedData(spec, folder, verify=False)
+            if verify:
+                (folder / ".sha256-cache.json").unlink(missing_ok=True)
+                data.verify()
+            out.append(
+                {"challenge": spec.id, "version": spec.version, "folder": str(folder), "data_sha256": data.sha256}
+            )
+            say.advance()
+            if not as_json:
+                print(f"{spec.id} v{spec.version}: {folder} (data sha256 {data.sha256[:16]}...)")
+    if as_json:
         print_json(out)
     return 0

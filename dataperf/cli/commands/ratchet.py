@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-from dataperf.cli import arguments, command
+import click
+
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import db_option, json_option
 from dataperf.cli.output import print_json
 
-DB_HELP = "database URL (default: $DATAPERF_DB, else SQLite in the data home)"
+VIEWS = ("organizer", "public", "published")
 
 
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("challenge", help="a ratchet challenge: a training-set challenge or its test-set dual")
-    p.add_argument("--json", action="store_true", help="print matrix, suite and history as JSON")
-    p.add_argument("--db", metavar="URL", help=DB_HELP)
-    p.add_argument(
-        "--view",
-        choices=["organizer", "public", "published"],
-        default="organizer",
-        help="what to show: everything (organizer, the default), what participants see before the "
-        "results are published (public), or after (published)",
-    )
-
-
-@command(
+@make_command(
     "ratchet",
-    help="show the data ratchet: the train x test matrix, the active test suite and every ratchet step",
-    examples="  dataperf ratchet vision-selection\n  dataperf ratchet vision-testset --json",
+    "Show the data ratchet: the train x test matrix, the active test suite and every ratchet step",
+    examples=["dataperf ratchet vision-selection", "dataperf ratchet vision-testset --json --view public"],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
+@click.argument("challenge")
+@json_option("Print matrix, suite and history as JSON")
+@db_option
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    default="organizer",
+    help="What to show: everything (organizer, the default), what participants see before the "
+    "results are published (public), or after (published)",
+)
+def command(challenge: str, as_json: bool, db: str | None, view: str) -> int:
     """Print the ratchet's state."""
     from dataperf.challenges import get_challenge
     from dataperf.cli.output import table
@@ -40,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.ratchet.problem import problem_id_for
     from leaderboard.storage.db import session_factory
 
-    pid = problem_id_for(get_challenge(args.challenge))
+    pid = problem_id_for(get_challenge(challenge))
     if pid is None:
-        raise InputError(f"challenge '{args.challenge}' has no ratchet (no challenge names it as its pair)")
-    view = Visibility(args.view)
-    with session_factory(args.db)() as s:
+        raise InputError(f"challenge '{challenge}' has no ratchet (no challenge names it as its pair)")
+    view = Visibility(view)
+    with session_factory(db)() as s:
         doc: dict[str, Any] = {
             "problem": pid,
             "view": str(view),
@@ -52,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             "suite": suite(s, pid, view),
             "history": history(s, pid, view)["events"],
         }
-    if args.json:
+    if as_json:
         print_json(doc)
         return 0
     m = doc["matrix"]

@@ -2,35 +2,31 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from dataperf.cli import arguments, command
-from dataperf.cli.output import print_json
-
-
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("id", nargs="?", type=int, help="submission id (default: list the team's latest)")
-    p.add_argument("--log", action="store_true", help="also print the evaluation log")
-    p.add_argument("--server", metavar="URL", help="server (default: the one from 'dataperf login')")
-    p.add_argument("--json", action="store_true", help="print JSON")
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import json_option, server_option
 
 
-@command(
+@make_command(
     "status",
-    help="show a submission's status, queue position and result on the server (or list yours)",
-    examples="  dataperf status\n  dataperf status 42 --log\n  dataperf status 42 --json",
+    "Show a submission's status, queue position and result on the server (or list yours)",
+    examples=["dataperf status", "dataperf status 42 --log", "dataperf status 42 --json"],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 1 for a failed or rejected submission."""
-    from dataperf.cli.output import table
+@click.argument("submission_id", metavar="[ID]", type=int, required=False)
+@click.option("--log", "show_log", is_flag=True, help="Also print the evaluation log")
+@server_option
+@json_option()
+def command(submission_id: int | None, show_log: bool, server: str | None, as_json: bool) -> int:
+    """Print the status; exit 1 for a failed submission, 2 for a rejected one."""
+    from dataperf.cli.output import print_json, table
     from dataperf.cli.remote import describe
     from dataperf.client import Client, load_login
 
-    with Client(load_login(args.server)) as c:
-        if args.id is None:
+    with Client(load_login(server)) as c:
+        if submission_id is None:
             doc = c.request("GET", "/api/submissions")
-            if args.json:
+            if as_json:
                 print_json(doc)
             else:
                 rows = [
@@ -39,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
                 ]
                 print(table(["id", "challenge", "file", "status", "received"], rows) if rows else "(no submissions)")
             return 0
-        doc = c.status(args.id)
-    if args.json:
+        doc = c.status(submission_id)
+    if as_json:
         print_json(doc)
     else:
         print(describe(doc))
-        if args.log and doc.get("log") is not None:
+        if show_log and doc.get("log") is not None:
             print("log:\n" + doc["log"])
     return {"rejected": 2, "failed": 1}.get(doc["status"], 0)

@@ -4,49 +4,64 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from dataperf.cli import arguments, command
-from dataperf.cli.output import print_json
+import click
+
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import json_option
 
 
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("challenge", help="challenge id")
-    p.add_argument("file", type=Path, help="submission file (.parquet, .csv or .json)")
-    p.add_argument("--local", action="store_true", help="score in this process into the local database (no server)")
-    p.add_argument("--team", help="team name (required with --local)")
-    p.add_argument("--db", metavar="URL", help="database URL for --local (default: $DATAPERF_DB, else SQLite)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--wait", action="store_true", help="follow the submission on the server until scored")
-    p.add_argument("--timeout", type=float, default=3600.0, help="most seconds --wait waits (default: 3600)")
-    p.add_argument("--server", metavar="URL", help="server (default: the one from 'dataperf login')")
-
-
-@command(
+@make_command(
     "submit",
-    help="validate a file here, upload it to the server and follow it (--local: score it locally)",
-    examples="  dataperf submit vision-selection picks.parquet --wait\n"
-    "  dataperf submit --local vision-selection picks.parquet --team ada\n"
-    "  dataperf submit --local vision-testset hard.csv --team ada --json",
+    "Validate a file here, upload it to the server and follow it (--local: score it locally)",
+    help="With --local the challenge's data is prepared first where the data home has none.",
+    examples=[
+        "dataperf submit vision-selection picks.parquet --wait",
+        "dataperf submit --local vision-selection picks.parquet --team ada",
+        "dataperf submit --local vision-testset hard.csv --team ada --json",
+    ],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
+@click.argument("challenge")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--local", is_flag=True, help="Score in this process into the local database (no server)")
+@click.option("--team", help="Team name (required with --local)")
+@click.option("--db", metavar="URL", help="Database URL for --local (default: $DATAPERF_DB, else SQLite)")
+@json_option("Print the result as JSON")
+@click.option("--wait", is_flag=True, help="Follow the submission on the server until scored")
+@click.option("--timeout", type=float, default=3600.0, show_default=True, help="Most seconds --wait waits")
+@click.option("--server", metavar="URL", help="Server (default: the one from 'dataperf login')")
+def command(
+    challenge: str,
+    file: Path,
+    local: bool,
+    team: str | None,
+    db: str | None,
+    as_json: bool,
+    wait: bool,
+    timeout: float,
+    server: str | None,
+) -> int:
     """Submit and print the outcome (exit 2 when the file is rejected)."""
     from dataperf.errors import InputError, param_error
 
-    if not args.local:
+    if not local:
         from dataperf.cli.remote import submit
 
-        return submit(args)
-    if not args.team:
+        return submit(challenge, file, server=server, wait_s=timeout if wait else None, as_json=as_json)
+    if not team:
         raise InputError(param_error("--team", "dataperf submit --local", "a team name", None))
+    from dataperf.challenges import get_challenge
+    from dataperf.cli.data import ensure_prepared
+    from dataperf.cli.output import print_json, progress
     from leaderboard.jobs.service import ingest_local
     from leaderboard.storage.db import session_factory, upgrade
 
-    url = upgrade(args.db)
-    out = ingest_local(session_factory(url), args.challenge, args.file, args.team)
-    if args.json:
+    with progress(not as_json) as say:
+        ensure_prepared(get_challenge(challenge), say)
+    url = upgrade(db)
+    out = ingest_local(session_factory(url), challenge, file, team)
+    if as_json:
         print_json(out)
     else:
         print(f"submission {out['submission']} ({out['challenge']}, team {out['team']}): {out['status']}")

@@ -2,54 +2,58 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from dataperf.cli import arguments, command
-from dataperf.cli.output import print_json
+import click
+
+from dataperf.cli.base import command as make_command
+from dataperf.cli.base import json_option
 
 
-def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("challenge", help="challenge id")
-    p.add_argument("submission", type=Path, help="submission file (.parquet, .csv or .json)")
-    p.add_argument("--runner", default="local", help="where the file is read: local (default), docker, dask")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--output",
-        type=Path,
-        help="also write the canonical table here as JSON (on rejection: error.json beside it)",
-    )
-    p.add_argument("--sha256", help="refuse the file unless its sha256 is this (it changed since it was recorded)")
-
-
-@command(
+@make_command(
     "validate",
-    "check a submission file and report every violation at once (exit 2 if any)",
-    "  dataperf validate vision-selection my-selection.csv\n"
-    "  dataperf validate vision-cleaning ranking.parquet --json\n"
-    "  dataperf validate vision-testset hard.parquet --runner docker --output table.json",
+    "Check a submission file and report every violation at once (exit 2 if any)",
+    help="The challenge's data is prepared first where the checks need it and the data home has none.",
+    examples=[
+        "dataperf validate vision-selection my-selection.csv",
+        "dataperf validate vision-cleaning ranking.parquet --json",
+        "dataperf validate vision-testset hard.parquet --runner docker --output table.json",
+    ],
 )
-@arguments(_args)
-def run(args: argparse.Namespace) -> int:
+@click.argument("challenge")
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--runner", default="local", show_default=True, help="Where the file is read: local, docker, dask")
+@json_option()
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Also write the canonical table here as JSON (on rejection: error.json beside it)",
+)
+@click.option("--sha256", help="Refuse the file unless its sha256 is this (it changed since it was recorded)")
+def command(
+    challenge: str, submission: Path, runner: str, as_json: bool, output: Path | None, sha256: str | None
+) -> int:
     """Validate the submission with the chosen runner; violations raise SubmissionError (exit 2)."""
     from dataperf.canonical import write_doc
     from dataperf.challenges import get_challenge
-    from dataperf.cli.output import write_error
+    from dataperf.cli.data import needing_data
+    from dataperf.cli.output import print_json, progress, write_error
     from dataperf.errors import DataPerfError
     from dataperf.runners import RUNNERS
 
-    spec = get_challenge(args.challenge)
-    runner = RUNNERS.get(args.runner)()
+    spec = get_challenge(challenge)
+    run = RUNNERS.get(runner)()
     try:
-        sub = runner.parse(spec.id, args.submission, sha256=args.sha256)
+        with progress(not as_json) as say:
+            sub = needing_data(spec, say, lambda: run.parse(spec.id, submission, sha256=sha256))
     except DataPerfError as e:
-        if args.output:
-            write_error(args.output, e)
+        if output:
+            write_error(output, e)
         raise
-    if args.output:
-        write_doc(args.output, spec, sub.table, sub.sha256)
-    if args.json:
+    if output:
+        write_doc(output, spec, sub.table, sub.sha256)
+    if as_json:
         print_json({"valid": True, "rows": len(sub.table), "sha256": sub.sha256, "runner": sub.runner})
     else:
-        print(f"{args.submission}: valid {spec.id} v{spec.version} submission ({len(sub.table)} rows)")
+        print(f"{submission}: valid {spec.id} v{spec.version} submission ({len(sub.table)} rows)")
     return 0
