@@ -273,4 +273,6 @@ def test_cli_lists_violations_as_json(tmp_path: Path) -> None:
     assert proc.returncode == 2
     doc = json.loads(proc.stdout)
     assert doc["violations"] == [{"file": "empty.csv", "row": None, "field": None, "message": "is empty"}]
-    assert "Traceback" not in proc.stderr and "empty.csv: is empty" in proc.stderr
+    assert (
+        "Traceback" not in proc.stderr and "\nempty.csv | is empty\n" in proc.stderr
+    )  # the violation table: where | problem

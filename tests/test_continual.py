@@ -201,7 +201,7 @@ def test_evaluate_prints_the_matrix(tiny: tuple[ChallengeSpec, PreparedData], tm
     out = proc.stdout
     assert "R[i, j]: accuracy on stage j's test split after training stage i" in out
     header = next(line for line in out.splitlines() if line.startswith("after stage"))
-    assert header.split()[2:] == _stages(spec)
+    assert [c.strip() for c in header.split("|")[1:]] == _stages(spec)
     for label in ("BWT", "FWT", "Forgetting", "Intransigence"):
         assert any(line.startswith(label) for line in out.splitlines()), label
 

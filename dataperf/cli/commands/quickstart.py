@@ -19,8 +19,8 @@ LOCAL = {
     "private": "local score (with the private bundle: the public one cannot score this challenge; "
     "'dataperf evaluate --hidden' gives it)",
 }
-SUITE = "leaderboard score: the mean over the ratchet's active test suite (hidden test set plus accepted test sets)"
-HIDDEN = "leaderboard score: the server's score, with the private bundle (hidden labels)"
+RATCHET = "the server's score, in the data ratchet"
+HIDDEN = "the server's score, with the private bundle (hidden labels)"
 
 
 def baseline_leaderboard(spec_id: str, say: Any, workdir: Path) -> list[dict[str, Any]]:
@@ -134,13 +134,12 @@ def _print_challenge(spec: Any, rows: list[dict[str, Any]], filled: list[dict[st
     ]
     print(table(["rank", "baseline", "local score", "95% CI", *tasks], body))
     if filled:
-        ratchet = any("ratchet" in r for r in filled)
-        print(f"\n{SUITE if ratchet else HIDDEN} (see 'dataperf leaderboard {spec.id}')")
-        print(
-            table(
-                ["baseline", "status", "leaderboard"], [[r.get("team", ""), r["status"], r["message"]] for r in filled]
-            )
-        )
+        ratchet = any("ratchet" in (r.get("result") or {}) for r in filled)
+        meaning = kind_of(spec).board(spec, ratchet).meaning
+        where = RATCHET if ratchet else HIDDEN
+        print(f"\nleaderboard ({where}): {meaning}; see 'dataperf leaderboard {spec.id}'")
+        rows = [[str(r.get("team") or "").removeprefix("baseline/"), r["status"], r["message"]] for r in filled]
+        print(table(["baseline", "status", "leaderboard, as it was submitted"], rows))
 
 
 def _ci(ci: tuple[float, float] | None) -> str:

@@ -1,0 +1,1 @@
+"""The click command line, driven in process with click's CliRunner."""
