@@ -138,8 +138,8 @@ def _print_challenge(spec: Any, rows: list[dict[str, Any]], filled: list[dict[st
         meaning = kind_of(spec).board(spec, ratchet).meaning
         where = RATCHET if ratchet else HIDDEN
         print(f"\nleaderboard ({where}): {meaning}; see 'dataperf leaderboard {spec.id}'")
-        rows = [[str(r.get("team") or "").removeprefix("baseline/"), r["status"], r["message"]] for r in filled]
-        print(table(["baseline", "status", "leaderboard, as it was submitted"], rows))
+        board = [[str(r.get("team") or "").removeprefix("baseline/"), r["status"], r["message"]] for r in filled]
+        print(table(["baseline", "status", "leaderboard, as it was submitted"], board))
 
 
 def _ci(ci: tuple[float, float] | None) -> str:
