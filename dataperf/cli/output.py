@@ -59,8 +59,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     numeric = [
         bool(rows) and all(isinstance(r[i], int | float) or r[i] is None for r in rows) for i in range(len(headers))
     ]
-    for h, num in zip(headers, numeric, strict=True):
-        t.add_column(Text(str(h)), justify="right" if num else "left", no_wrap=True)
+    last = len(headers) - 1
+    for i, (h, num) in enumerate(zip(headers, numeric, strict=True)):
+        # on a narrow terminal the last column wraps; the others (ids, numbers) never do
+        wraps = on_terminal() and i == last
+        t.add_column(Text(str(h)), justify="right" if num else "left", no_wrap=not wraps)
     for r in rows:
         t.add_row(*[Text(_fmt(c)) for c in r])
     console = _console()
