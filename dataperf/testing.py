@@ -161,6 +161,27 @@ def _check_refusal(
         problems.append("a submission with a repeated row is accepted")
 
 
+def _check_diff(spec: ChallengeSpec, tables: list[pd.DataFrame], problems: list[str]) -> None:
+    """Check the kind's :meth:`~dataperf.contract.ChallengeKind.diff` of every built table with
+    itself and with the next one: JSON-ready, a summary and tables whose rows fit their columns."""
+    import json
+
+    kind = kind_of(spec)
+    for a, b in [(t, t) for t in tables] + list(zip(tables, tables[1:], strict=False)):
+        doc = kind.diff(spec, a, b)
+        try:
+            json.dumps(doc)
+        except (TypeError, ValueError) as e:
+            problems.append(f"diff: not JSON-ready: {e}")
+            continue
+        if not isinstance(doc.get("summary"), dict) or not isinstance(doc.get("tables"), list):
+            problems.append("diff: needs a 'summary' (dict) and 'tables' (list)")
+            continue
+        for t in doc["tables"]:
+            if not t.get("title") or any(len(r) != len(t.get("columns", ())) for r in t.get("rows", ())):
+                problems.append(f"diff: table {t.get('title')!r} has rows that do not fit its columns")
+
+
 def check_kind(
     spec: ChallengeSpec, root: Path, builders: dict[str, Builder], *, formats: tuple[str, ...] = FORMATS
 ) -> Report:
@@ -169,12 +190,12 @@ def check_kind(
     Checks the kind's declarations (registered, spec model, schema, role, board layouts), that
     the spec loads back from its dump, then prepares the tiny data under ``root`` and, for each
     builder and format: build, write, validate, read back in the kind's schema, evaluate twice
-    (finite scores for every task and seed, bit-identical), and that a repeated row is refused
-    naming its row. Raises ConformanceError listing every problem; returns what was checked.
+    (finite scores for every task and seed, bit-identical), that a repeated row is refused
+    naming its row, and that the kind's diff of the built submissions is JSON-ready tables. Raises ConformanceError listing every problem; returns what was checked.
     """
     from dataperf.data.prepare import prepare
     from dataperf.data.prepared import PreparedData
-    from dataperf.evaluator import single_threaded
+    from dataperf.evaluator import single_threaded, validate
 
     small = tiny_spec(spec)
     problems: list[str] = []
@@ -184,6 +205,7 @@ def check_kind(
     if not builders:
         problems.append("no builder given: a kind needs at least one baseline")
     data = PreparedData(small, prepare(small, root=root / "data" / small.id))
+    canonical = []
     for name, build in sorted(builders.items()):
         with single_threaded():
             table = build(small, data, 0)
@@ -192,7 +214,12 @@ def check_kind(
             report.submissions += 1
         if len(table):
             _check_refusal(small, data, table, root / f"{small.id}-{name}-repeated.parquet", problems)
-    report.checks += ["build-validate-evaluate", "determinism", "refusal"]
+        try:
+            canonical.append(validate(small, root / f"{small.id}-{name}{formats[0]}", data).table)
+        except SubmissionError:
+            pass  # reported by _check_one
+    _check_diff(small, canonical, problems)
+    report.checks += ["build-validate-evaluate", "determinism", "refusal", "diff"]
     if problems:
         raise ConformanceError(
             f"{spec.id} ({spec.kind}) breaks the kind contract:\n" + "\n".join(f"  - {p}" for p in problems)

@@ -39,7 +39,7 @@ def test_conformance(challenge: str, tmp_path: Path) -> None:
     builders = {b.name: b.build for b in for_kind(spec.kind)}
     report = testing.check_kind(spec, tmp_path, builders)
     assert report.submissions == len(builders) * len(testing.FORMATS)
-    assert report.checks == ["declarations", "build-validate-evaluate", "determinism", "refusal"]
+    assert report.checks == ["declarations", "build-validate-evaluate", "determinism", "refusal", "diff"]
 
 
 def test_the_kit_reports_a_broken_kind(tmp_path: Path) -> None:
