@@ -164,10 +164,11 @@ def _check_refusal(
 def _check_diff(spec: ChallengeSpec, tables: list[pd.DataFrame], problems: list[str]) -> None:
     """Check the kind's :meth:`~dataperf.contract.ChallengeKind.diff` of every built table with
     itself and with the next one: JSON-ready, a summary and tables whose rows fit their columns."""
+    import itertools
     import json
 
     kind = kind_of(spec)
-    for a, b in [(t, t) for t in tables] + list(zip(tables, tables[1:], strict=False)):
+    for a, b in [(t, t) for t in tables] + list(itertools.pairwise(tables)):
         doc = kind.diff(spec, a, b)
         try:
             json.dumps(doc)
@@ -191,7 +192,8 @@ def check_kind(
     the spec loads back from its dump, then prepares the tiny data under ``root`` and, for each
     builder and format: build, write, validate, read back in the kind's schema, evaluate twice
     (finite scores for every task and seed, bit-identical), that a repeated row is refused
-    naming its row, and that the kind's diff of the built submissions is JSON-ready tables. Raises ConformanceError listing every problem; returns what was checked.
+    naming its row, and that the kind's diff of the built submissions is JSON-ready tables.
+    Raises ConformanceError listing every problem; returns what was checked.
     """
     from dataperf.data.prepare import prepare
     from dataperf.data.prepared import PreparedData

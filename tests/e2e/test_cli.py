@@ -73,3 +73,19 @@ def test_refusals_exit_nonzero_with_the_servers_message(live: Live, tmp_path: Pa
     nobody = Live(live.url, live.db, live.home, env | {"DATAPERF_TOKEN": "dp_wrong"}, live.logs)
     r = nobody.cli("submit", "tiny-selection", str(second), check=False)
     assert r.returncode == 2 and "unknown or revoked" in r.stderr
+
+
+def test_diff_of_two_submissions_fetched_from_the_server(live: Live) -> None:
+    token = _token(live, "diff-team")
+    env = live.env | {"DATAPERF_SERVER": live.url, "DATAPERF_TOKEN": token}
+    me = Live(live.url, live.db, live.home, env, live.logs)
+    a, b = _training_file(live, 31), _training_file(live, 32)
+    ids = [json.loads(me.cli("submit", "tiny-selection", str(p), "--json").stdout)["submission"] for p in (a, b)]
+    local = json.loads(me.cli("diff", "tiny-selection", str(a), str(b), "--json").stdout)
+    remote = json.loads(me.cli("diff", "tiny-selection", str(ids[0]), str(ids[1]), "--json").stdout)
+    assert (remote["a"]["name"], remote["b"]["name"]) == (f"submission {ids[0]}", f"submission {ids[1]}")
+    assert (remote["a"]["sha256"], remote["b"]["sha256"]) == (local["a"]["sha256"], local["b"]["sha256"])
+    assert remote["changes"] == local["changes"] and remote["scores"] == local["scores"]
+    assert remote["changes"]["summary"]["added"] > 0  # two random training sets differ
+    other = me.cli("diff", "tiny-selection", str(ids[0]), "999999", check=False)
+    assert other.returncode == 2 and "Traceback" not in other.stderr
