@@ -15,7 +15,9 @@ from dataperf.cli.base import command as make_command
 from dataperf.cli.base import json_option
 
 if TYPE_CHECKING:
-    from dataperf.contract import ChallengeSpec, Result
+    from collections.abc import Callable
+
+    from dataperf.contract import ChallengeSpec, Result, Runner
 
 HIDDEN_HELP = (
     "Score with the private bundle (hidden labels), as the server does, to get the server's exact "
@@ -106,27 +108,29 @@ def command(
     return 0
 
 
-def _evaluate_hidden(spec: ChallengeSpec, submission: Path, runner: object, sha256: str | None, say: object) -> Result:
+def _evaluate_hidden(
+    spec: ChallengeSpec, submission: Path, runner: Runner, sha256: str | None, say: Callable[[str], None]
+) -> Result:
     """Return the server's result: the private bundle, with the chosen runner."""
     from dataperf.cli.data import ensure_prepared, has_private_bundle, is_prepared
     from dataperf.errors import InputError
 
     if not is_prepared(spec):
-        ensure_prepared(spec, say)  # type: ignore[arg-type]
+        ensure_prepared(spec, say)
     if not has_private_bundle(spec):
         raise InputError(
             f"{spec.id}: --hidden needs the private bundle, and this data home holds only the public one "
             "(drop --hidden to score on the public dev split; the server gives the hidden score)"
         )
-    return runner.evaluate(spec.id, submission, sha256=sha256)  # type: ignore[attr-defined,no-any-return]
+    return runner.evaluate(spec.id, submission, sha256=sha256)
 
 
-def _evaluate_public(spec: ChallengeSpec, submission: Path, sha256: str | None, say: object) -> Result:
+def _evaluate_public(spec: ChallengeSpec, submission: Path, sha256: str | None, say: Callable[[str], None]) -> Result:
     """Return the local result of scoring with the public bundle, in this process."""
     from dataperf.cli.data import prepared, public_or_hint
     from dataperf.evaluator import evaluate
 
-    data = prepared(spec, say, public=True)  # type: ignore[arg-type]
+    data = prepared(spec, say, public=True)
     return public_or_hint(spec, lambda: evaluate(spec, submission, data=data, sha256=sha256))
 
 
