@@ -166,7 +166,7 @@ def _noisy(
     if noise.method == "machine":
         # A weak, uncertain labeller: nearest class centroids fitted on a small seeded share
         # of the split; each label is drawn from a softmax over the centroid distances.
-        n_fit = min(len(y), max(5 * n_classes, int(round(noise.rate * len(y)))))
+        n_fit = min(len(y), max(5 * n_classes, int(round(noise.share * len(y)))))
         fit = rng.choice(len(y), size=n_fit, replace=False)
         xf, yf = x[fit].astype(np.float64), y[fit]
         cents = np.stack(
@@ -177,7 +177,7 @@ def _noisy(
         cum = np.cumsum(z / z.sum(axis=1, keepdims=True), axis=1)
         return np.minimum((cum < rng.random(len(y))[:, None]).sum(axis=1), n_classes - 1).astype(np.int64)
     public = y.copy()
-    n_flip = int(round(noise.rate * len(y)))
+    n_flip = int(round(noise.share * len(y)))
     flip = rng.choice(len(y), size=n_flip, replace=False)
     partners: dict[int, list[int]] = {}
     for a, b in confusable:
@@ -316,7 +316,7 @@ def _build_from_source(spec: ChallengeSpec, tmp: Path, say: Progress) -> tuple[s
             public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
         flip = spec.data.splits[name].flip
         if flip is not None:
-            rule = NoiseSpec(split=name, method="flip", rate=flip, confusable=1.0)
+            rule = NoiseSpec(split=name, method="flip", flip_share=flip, confusable=1.0)
             public = _noisy(rule, embs[name], public, len(spec.classes), source.confusable, [spec.data.seed, 3, k])
         _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
     pool = next(iter(draws))
