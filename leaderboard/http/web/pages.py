@@ -118,6 +118,15 @@ def index(request: Request) -> HTMLResponse:
     return render("index.html", title="Challenges", challenges=specs, team=team, csrf=_logout_csrf(request, team))
 
 
+def rules_html(spec: Any) -> Any:
+    """Return the challenge's rules page as markup safe to place in a template."""
+    from markupsafe import Markup
+
+    from dataperf.rules import render_html
+
+    return Markup(render_html(spec))  # noqa: S704  # every value in it is escaped by render_html
+
+
 def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLResponse:
     """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history.
 
@@ -155,6 +164,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             total=len(board["rows"]),
             team=team,
             csrf=csrf,
+            rules=rules_html(spec),
         ).body
         return bytes(body)
 
