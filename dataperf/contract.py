@@ -118,8 +118,8 @@ class NoiseSpec(_Additive):
     ``machine``: a weak labeller (nearest class centroids) is fitted on a seeded share of the
     split (``fit_share``); every public label is drawn from a softmax over the row's negative
     squared distances to the centroids divided by ``temperature``. How many labels end up wrong
-    is not set directly: it follows from the labeller (the prepared data's Croissant file
-    records the measured share). ``flip``: exactly ``round(flip_share * rows)`` rows, chosen at
+    is not set directly: it follows from the labeller (the Croissant file of the server's
+    private bundle records the measured share). ``flip``: exactly ``round(flip_share * rows)`` rows, chosen at
     random, get a wrong label.
     """
 
@@ -294,7 +294,7 @@ class KindOptions(_Strict):
         return spec.options
 
 
-class ChallengeSpec(_Strict):
+class ChallengeSpec(_Additive):
     """A whole challenge: data, tasks, fixed model, metric, seeds, budget, limits.
 
     Every kind subclasses it with ``kind`` fixed to its name and ``options`` typed by its own
@@ -302,6 +302,7 @@ class ChallengeSpec(_Strict):
     ``kind`` names (a union discriminated on ``kind``), so a wrong option is a load error.
     """
 
+    ADDED: ClassVar[tuple[str, ...]] = ("published",)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     """The challenge's id (its spec file is ``<id>.yaml``)."""
     version: int = Field(gt=0)
@@ -318,6 +319,9 @@ class ChallengeSpec(_Strict):
     """What participants do, in prose (the rules below are what counts)."""
     licence: str
     """The licence of the challenge's data."""
+    published: str | None = Field(default=None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    """The date this version was published (YYYY-MM-DD): the prepared data's Croissant
+    ``datePublished``. Not part of any score."""
     data: DataRecipe
     """How the prepared data are built (deterministic: the same recipe gives the same bytes)."""
     classes: list[str] = Field(min_length=2)

@@ -30,6 +30,7 @@ from dataperf.contract import ChallengeSpec, NoiseSpec
 from dataperf.data.bundles import PUBLIC_DIR, write_public
 from dataperf.data.croissant import write_croissant
 from dataperf.data.embed import embed
+from dataperf.data.rai import file_docs, rai_fields, wrong_shares
 from dataperf.data.sources import SOURCES, Raw
 from dataperf.errors import SpecError
 from dataperf.hashing import sha256_file
@@ -264,6 +265,7 @@ def prepare(
         kind_of(spec).publish(spec, tmp)
         say(f"{spec.id}: hashing and writing Croissant metadata")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        wrong = wrong_shares(tmp, spec.data.split_names())
         write_croissant(
             tmp / "croissant.json",
             name=spec.id,
@@ -275,6 +277,10 @@ def prepare(
             files=files,
             splits=spec.data.split_names(),
             text=text,
+            folder=tmp,
+            date_published=spec.published,
+            rai=rai_fields(spec, citation=citation, licence=licence, wrong=wrong),
+            file_docs=file_docs(spec, list(files)),
         )
         say(f"{spec.id}: writing the public bundle (what participants download)")
         write_public(spec, tmp, tmp / PUBLIC_DIR)
