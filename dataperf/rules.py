@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,8 +194,6 @@ def render_text(spec: ChallengeSpec) -> str:
 
 
 def _wrap(text: str, indent: str = "") -> str:
-    import textwrap
-
     return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent)
 
 
