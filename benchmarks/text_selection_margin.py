@@ -1,7 +1,7 @@
 """How much selection matters on text-selection: each training-set baseline's score over
 baseline seeds, against random, for the shipped spec or variants of its noise and budget.
 
-    python benchmarks/text_selection_margin.py [--temperature T] [--rate R] [--budget B] [--seeds N]
+    python benchmarks/text_selection_margin.py [--temperature T] [--fit-share F] [--budget B] [--seeds N]
 
 Prints per baseline the mean over baseline seeds and its 95% t-interval half-width, and
 whether the best baseline's interval lies above random's.
@@ -26,11 +26,13 @@ from dataperf.evaluator import evaluate, single_threaded
 from dataperf.submission import write_submission
 
 
-def variant(spec: ChallengeSpec, temperature: float | None, rate: float | None, budget: int | None) -> ChallengeSpec:
+def variant(
+    spec: ChallengeSpec, temperature: float | None, fit_share: float | None, budget: int | None
+) -> ChallengeSpec:
     """Return ``spec`` with another noise temperature, fit share and budget (unchanged where None)."""
     data = spec.data
     if data.noise is not None:
-        change = {k: v for k, v in (("temperature", temperature), ("rate", rate)) if v is not None}
+        change = {k: v for k, v in (("temperature", temperature), ("fit_share", fit_share)) if v is not None}
         data = data.model_copy(update={"noise": data.noise.model_copy(update=change)})
     return spec.model_copy(update={"data": data, "budget": budget if budget is not None else spec.budget})
 
@@ -39,11 +41,11 @@ def main() -> None:
     """Run every baseline over the seeds and print the comparison with random."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--temperature", type=float)
-    ap.add_argument("--rate", type=float)
+    ap.add_argument("--fit-share", type=float)
     ap.add_argument("--budget", type=int)
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
-    spec = variant(get_challenge("text-selection"), args.temperature, args.rate, args.budget)
+    spec = variant(get_challenge("text-selection"), args.temperature, args.fit_share, args.budget)
     with tempfile.TemporaryDirectory() as tmp:
         data = PreparedData(spec, prepare(spec, root=Path(tmp) / "data"))
         pool = data.split("pool")

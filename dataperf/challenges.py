@@ -22,6 +22,7 @@ from dataperf.errors import SpecError
 from dataperf.kinds import KINDS
 from dataperf.paths import challenge_dirs
 from dataperf.registry import Registry
+from dataperf.spec_renames import upgrade
 
 PAIRED_KEYS = ("data", "classes", "tasks", "model", "seeds")
 """What a dual (a spec with ``pair``) takes from its pair instead of stating it."""
@@ -48,6 +49,7 @@ def parse_spec(doc: object, source: str) -> ChallengeSpec:
     """Return the spec in ``doc`` (parsed YAML); raise SpecError naming ``source`` and every bad key."""
     if not isinstance(doc, dict):
         raise SpecError(f"{source}: a challenge spec must be a mapping, got {type(doc).__name__}")
+    doc = upgrade(doc, source)
     kind = doc.get("kind")
     if not isinstance(kind, str):
         raise SpecError(f"{source}: invalid challenge spec\n  - kind: required key is missing (got {kind!r})")

@@ -82,3 +82,21 @@ def label_domain(spec: ChallengeSpec, sub: ParsedSubmission) -> list[Violation]:
             for i in bad
         ]
     return out
+
+
+def two_classes(spec: ChallengeSpec, sub: ParsedSubmission) -> list[Violation]:
+    """One violation per task whose rows all carry one label (a model learns nothing from them)."""
+    out = []
+    for t in spec.tasks:
+        labels = sub.table.loc[sub.table["task"] == t.name, "label"].unique()
+        if len(labels) == 1:
+            out.append(
+                Violation(
+                    sub.path.name,
+                    None,
+                    "label",
+                    f"task '{t.name}' has rows of one class only (every label is {int(labels[0])}): "
+                    "a training set needs at least two classes",
+                )
+            )
+    return out

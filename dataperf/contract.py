@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 class _Strict(BaseModel):
     """Base of every spec model: frozen, unknown keys are errors, no silent coercion."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 class _Additive(_Strict):
@@ -112,22 +112,53 @@ class DomainSpec(_Strict):
     """Largest source split that may be grouped (clustering costs memory quadratic in rows)."""
 
 
-class NoiseSpec(_Strict):
-    """Label noise applied to the public labels of one split (the ground truth is kept)."""
+class NoiseSpec(_Additive):
+    """Label noise applied to the public labels of one split (the ground truth is kept).
 
+    ``machine``: a weak labeller (nearest class centroids) is fitted on a seeded share of the
+    split (``fit_share``); every public label is drawn from a softmax over the row's negative
+    squared distances to the centroids divided by ``temperature``. How many labels end up wrong
+    is not set directly: it follows from the labeller (the Croissant file of the server's
+    private bundle records the measured share). ``flip``: exactly ``round(flip_share * rows)`` rows, chosen at
+    random, get a wrong label.
+    """
+
+    ADDED: ClassVar[tuple[str, ...]] = ("fit_share", "flip_share")
     split: str
     """Which split's public labels are noisy."""
     method: Literal["machine", "flip"]
-    """``machine``: labels sampled from a weak seeded classifier; ``flip``: random and
-    confusable flips."""
-    rate: float = Field(ge=0.0, le=1.0)
-    """For ``flip``: fraction of rows whose label is wrong. For ``machine``: fraction of the
-    split the weak classifier is trained on."""
+    """``machine``: labels drawn from a weak seeded labeller; ``flip``: random and confusable flips."""
+    fit_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    """For ``machine`` (and only it): share of the split the weak labeller's class centroids
+    are computed from: ``max(5 * classes, round(fit_share * rows))`` rows (at most every row),
+    drawn without replacement. It is not a share of wrong labels: a small one makes a weaker
+    labeller and more wrong labels. (Spec files written before it was named say ``rate``.)"""
+    flip_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    """For ``flip`` (and only it): share of the split's rows whose public label is wrong
+    (``round(flip_share * rows)`` rows, drawn without replacement). (Spec files written before
+    it was named say ``rate``.)"""
     temperature: float = Field(default=1.0, gt=0.0)
     """For ``machine``: softmax temperature over the weak classifier's negative squared
     centroid distances; each public label is drawn from that distribution (higher: noisier)."""
     confusable: float = Field(default=0.0, ge=0.0, le=1.0)
-    """For ``flip``: share of the flips that go to a confusable class instead of a random one."""
+    """For ``flip``: share of the flips that go to a confusable class instead of a random one
+    (a flipped row whose class has no confusable partner goes to a random other class)."""
+
+    @model_validator(mode="after")
+    def _check_share(self) -> NoiseSpec:
+        want, other = ("fit_share", "flip_share") if self.method == "machine" else ("flip_share", "fit_share")
+        if getattr(self, want) is None:
+            raise ValueError(f"method {self.method} needs {want}")
+        if getattr(self, other) is not None:
+            raise ValueError(f"{other} does not apply to method {self.method} (it takes {want})")
+        return self
+
+    @property
+    def share(self) -> float:
+        """Return the method's share: ``fit_share`` for ``machine``, ``flip_share`` for ``flip``."""
+        value = self.fit_share if self.method == "machine" else self.flip_share
+        assert value is not None  # the validator requires it
+        return value
 
 
 FILES_SOURCE = "files"
@@ -153,6 +184,7 @@ class DataRecipe(_Additive):
     splits: dict[str, SplitSpec] = Field(default_factory=dict)
     """Named splits drawn from a registered source; every kind states which names it needs."""
     noise: NoiseSpec | None = None
+    """If set, label noise applied to one split's public labels (the ground truth is kept)."""
     targets: list[int] | None = None
     """If set, source classes outside this list collapse into one extra 'other' class."""
     seed: int = 0
@@ -208,8 +240,10 @@ class TaskSpec(_Strict):
     """One task of a challenge; each task is scored separately and the scores are averaged."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    """The task's name, as submissions write it."""
     budget: int | None = Field(default=None, gt=0)
-    """Most rows a submission may hold for this task (None: the challenge budget)."""
+    """Most rows a submission may hold for this task; when set it overrides the challenge's
+    ``budget`` for this task (None: the challenge's budget)."""
     positive: int | None = None
     """For one-vs-rest tasks, the class that is positive; None means all classes."""
     examples: int = Field(default=0, ge=0)
@@ -220,25 +254,33 @@ class ModelSpec(_Strict):
     """The fixed model every submission is scored with."""
 
     name: str
+    """A registered fixed model (its procedure and every parameter are stated on the rules page)."""
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    """The model's parameters; one left out takes the model's default."""
 
 
 class MetricSpec(_Strict):
     """The metric and whether higher or lower is better."""
 
     name: str
+    """The metric of one fit on one test set (a registered metric, or the kind's own)."""
     direction: Literal["max", "min"]
+    """``max``: higher is better; ``min``: lower is better."""
 
 
 class ResourceSpec(_Strict):
     """Limits for one evaluation, enforced by sandboxed runners."""
 
     cpus: float = Field(default=1.0, gt=0)
+    """CPUs a sandboxed evaluation may use (scores do not depend on it: fits run on one thread)."""
     memory: str = Field(default="2g", pattern=r"^[0-9]+[kmg]$")
+    """Memory limit of a sandboxed evaluation (a number with k, m or g)."""
     timeout: int = Field(default=600, gt=0)
     """Wall-time limit in seconds."""
     pids: int = Field(default=256, gt=0)
+    """Most processes a sandboxed evaluation may start."""
     gpu: bool = False
+    """Whether the evaluation asks for a GPU (used when present)."""
 
 
 class KindOptions(_Strict):
@@ -252,7 +294,7 @@ class KindOptions(_Strict):
         return spec.options
 
 
-class ChallengeSpec(_Strict):
+class ChallengeSpec(_Additive):
     """A whole challenge: data, tasks, fixed model, metric, seeds, budget, limits.
 
     Every kind subclasses it with ``kind`` fixed to its name and ``options`` typed by its own
@@ -260,26 +302,42 @@ class ChallengeSpec(_Strict):
     ``kind`` names (a union discriminated on ``kind``), so a wrong option is a load error.
     """
 
+    ADDED: ClassVar[tuple[str, ...]] = ("published",)
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    """The challenge's id (its spec file is ``<id>.yaml``)."""
     version: int = Field(gt=0)
     """Bumped whenever anything that can change a score changes."""
     kind: str
+    """The challenge kind: what a submission is and how it is scored (its own section below)."""
     pair: str | None = None
     """For a kind that tests in a ratchet: the id of the challenge whose training sets it tests.
     The spec file then omits ``data``, ``classes``, ``tasks``, ``model`` and ``seeds``: they
     come from the pair (task names and positive classes; budgets stay the dual's own)."""
     title: str
+    """A one-line title."""
     description: str
+    """What participants do, in prose (the rules below are what counts)."""
     licence: str
+    """The licence of the challenge's data."""
+    published: str | None = Field(default=None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    """The date this version was published (YYYY-MM-DD): the prepared data's Croissant
+    ``datePublished``. Not part of any score."""
     data: DataRecipe
+    """How the prepared data are built (deterministic: the same recipe gives the same bytes)."""
     classes: list[str] = Field(min_length=2)
     """Class names, indexed by label."""
     tasks: list[TaskSpec] = Field(min_length=1)
+    """The tasks; each is scored separately and a result's score is the mean over tasks."""
     model: ModelSpec
+    """The fixed model every submission is scored with."""
     metric: MetricSpec
+    """The metric and its direction."""
     seeds: list[int] = Field(min_length=1)
+    """Every score is computed once per seed (what a seed varies is the model's and kind's rule)."""
     budget: int = Field(gt=0)
+    """Most rows (or currency units) a submission may use per task, unless the task sets its own."""
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    """Limits of one sandboxed evaluation."""
     options: KindOptions = Field(default_factory=KindOptions)
     """Kind-specific knobs (the cleaning retrain stride, the test-set balance rule, ...),
     typed by the kind's options model."""
@@ -422,6 +480,46 @@ class BoardLayout:
         }
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One paragraph of a rules page: prose, or a formula shown as it is written."""
+
+    text: str
+    formula: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a challenge's rules page (:mod:`dataperf.rules` renders them)."""
+
+    title: str
+    rules: tuple[Rule, ...]
+
+    @classmethod
+    def of(cls, title: str, *parts: str) -> Section:
+        """Return a section from strings; one starting with ``= `` is a formula (prefix dropped)."""
+        return cls(title, tuple(Rule(p[2:], True) if p.startswith("= ") else Rule(p) for p in parts))
+
+    @classmethod
+    def from_doc(cls, title: str, doc: str) -> Section:
+        """Return a section from documentation text: one rule per paragraph (blank-line
+        separated), and one formula per ``- `` bullet (its text as written)."""
+        rules: list[Rule] = []
+        for para in doc.strip().split("\n\n"):
+            current: list[str] = []
+            formula = False
+            for ln in (ln.strip() for ln in para.strip().splitlines()):
+                if ln.startswith("- "):
+                    if current:
+                        rules.append(Rule(" ".join(current), formula))
+                    current, formula = [ln[2:]], True
+                else:
+                    current.append(ln)
+            if current:
+                rules.append(Rule(" ".join(current), formula))
+        return cls(title, tuple(rules))
+
+
 class ChallengeKind(ABC):
     """A sort of challenge; it owns everything about itself.
 
@@ -534,6 +632,16 @@ class ChallengeKind(ABC):
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
         return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the kind's sections of the rules page of ``spec``: what a submission is, what
+        is refused, and how it is scored, exactly enough to re-implement the scoring. Default:
+        the submission schema and the kind's documentation."""
+        cols = [f"{c.name} ({c.dtype}): {c.doc}" for c in self.columns]
+        return [
+            Section.of("Submission", "One table (Parquet, CSV or JSON) with the columns:", *cols),
+            Section.of("Scoring", " ".join((type(self).__doc__ or "").split())),
+        ]
 
     def outcome(self, step: dict[str, Any]) -> str:
         """Return one line saying what a ratchet step of this kind's submission did."""

@@ -80,6 +80,21 @@ class FixedModel(ABC):
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
         """Return the model fitted on (x, y) with ``seed`` fixing every random choice."""
 
+    def rules(self) -> list[str]:
+        """Return the model's rules: its procedure, every parameter with its value, and what a
+        seed varies (one paragraph each). Default: the class documentation and the parameters."""
+        params = ", ".join(f"{k} = {v!r}" for k, v in self.params().items())
+        return [" ".join((type(self).__doc__ or "").split()), f"Parameters: {params}."]
+
+    def params(self) -> dict[str, Any]:
+        """Return the model's parameters and their values (every field but ``name``)."""
+        fields = getattr(self, "__dataclass_fields__", {})
+        return {k: getattr(self, k) for k in fields if k != "name"}
+
+    def rows_per_fit(self, n: int) -> int:
+        """Return how many of ``n`` training rows one fit uses (all of them unless subsampled)."""
+        return n
+
 
 def _subsample(n: int, fraction: float, seed: int) -> np.ndarray:
     if fraction >= 1.0:
@@ -100,6 +115,32 @@ class LogReg(FixedModel):
     max_iter: int = 200
     subsample: float = 1.0
     name: str = "logreg"
+
+    def rules(self) -> list[str]:
+        """Return the procedure, the parameters and what a seed varies."""
+        return [
+            "scikit-learn's LogisticRegression (the version is in every result's provenance) with its "
+            f"defaults but C = {self.C!r} and max_iter = {self.max_iter!r}: L2 penalty, lbfgs solver, "
+            "tolerance 1e-4, an intercept, multinomial loss for more than two classes; inputs are the "
+            "embeddings as float64. A fit that has not converged after max_iter iterations is used as it is.",
+            "Prediction: for two classes, class 1 when x . w + b > 0 (else class 0); for more, the class of "
+            "the largest x . w + b.",
+            (
+                f"Each seed s fits on a share subsample = {self.subsample!r} of the n training rows, taken in the "
+                "training set's order: when subsample < 1, k = max(1, round(n * subsample)) rows (round half to "
+                "even) at the positions sorted(numpy.random.default_rng(s).choice(n, size=k, replace=False)); when "
+                "subsample = 1, every row, and the seed changes nothing. The spread over seeds therefore measures "
+                "how much a score rests on a few rows."
+            ),
+            (
+                "If the rows a fit uses hold a single class, the fitted model predicts that class for every row "
+                "(no error; a kind may refuse such a training set before)."
+            ),
+        ]
+
+    def rows_per_fit(self, n: int) -> int:
+        """Return the rows one fit uses: the seeded ``subsample`` share of ``n``."""
+        return len(_subsample(n, self.subsample, 0))
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
         """Return a :class:`Linear` (or :class:`Constant` if one class is present)."""
@@ -128,6 +169,22 @@ class SvcLrVote(FixedModel):
     lr_C: float = 1.0
     max_iter: int = 500
     name: str = "svc-lr-vote"
+
+    def rules(self) -> list[str]:
+        """Return the two parts, the parameters and what a seed varies."""
+        return [
+            "Two parts, fitted on every training row (no subsample), inputs as float64: scikit-learn's "
+            f"SVC with an RBF kernel (gamma 'scale'), C = {self.C!r} and probability estimates; and "
+            f"LogisticRegression with C = {self.lr_C!r}, max_iter = {self.max_iter!r} (L2, lbfgs). Soft voting: "
+            "the prediction is the class with the largest mean of the two parts' class probabilities.",
+            "What a seed varies: only the SVC's probability estimates. scikit-learn calibrates them (Platt "
+            "scaling) with an internal 5-fold cross-validation whose folds are shuffled with random_state = "
+            "the seed; the SVC's decision function and the logistic regression are the same for every seed.",
+            (
+                "If the rows a fit uses hold a single class, the fitted model predicts that class for every row "
+                "(no error; a kind may refuse such a training set before)."
+            ),
+        ]
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
         """Return the fitted ensemble (or :class:`Constant` if one class is present)."""
@@ -178,6 +235,33 @@ class TorchLinear(FixedModel):
         if self.device not in ("auto", "cpu", "cuda"):
             raise SpecError(param_error("device", "model 'torch-linear'", "'auto', 'cpu' or 'cuda'", self.device))
         return "cuda" if self.device != "cpu" and torch.cuda.is_available() else "cpu"
+
+    def rules(self) -> list[str]:
+        """Return the procedure, the parameters and what a seed varies."""
+        return [
+            "Multinomial logistic regression over the classes present in the rows used, in PyTorch, "
+            "float64: weights W (dim x classes) and intercepts b start at zero; "
+            f"epochs = {self.epochs!r} full-batch gradient-descent steps with learning rate lr = {self.lr!r} on "
+            f"mean cross-entropy(x W + b) + weight_decay * sum(W * W), weight_decay = {self.weight_decay!r} "
+            "(b is not decayed). Prediction: the class of the largest x W + b.",
+            (
+                f"Each seed s fits on a share subsample = {self.subsample!r} of the n training rows, taken in the "
+                "training set's order: when subsample < 1, k = max(1, round(n * subsample)) rows (round half to "
+                "even) at the positions sorted(numpy.random.default_rng(s).choice(n, size=k, replace=False)); when "
+                "subsample = 1, every row, and the seed changes nothing. The spread over seeds therefore measures "
+                "how much a score rests on a few rows."
+            ),
+            f"device = {self.device!r}: 'auto' fits on CUDA when a GPU is present, else on the CPU; the two "
+            "agree to within float64 rounding.",
+            (
+                "If the rows a fit uses hold a single class, the fitted model predicts that class for every row "
+                "(no error; a kind may refuse such a training set before)."
+            ),
+        ]
+
+    def rows_per_fit(self, n: int) -> int:
+        """Return the rows one fit uses: the seeded ``subsample`` share of ``n``."""
+        return len(_subsample(n, self.subsample, 0))
 
     def fit(self, x: np.ndarray, y: np.ndarray, seed: int) -> Fitted:
         """Return a :class:`Linear` (or :class:`Constant` if one class is present)."""
@@ -280,6 +364,31 @@ class TorchMLP(FixedModel):
         ):
             if not ok:
                 raise SpecError(param_error(key, "model 'torch-mlp'", want, getattr(self, key)))
+
+    def rules(self) -> list[str]:
+        """Return the network, its training schedule, the parameters and what a seed varies."""
+        shape = (
+            "a linear model argmax(x W2 + b2)"
+            if self.hidden == 0
+            else f"argmax(relu(x W1 + b1) W2 + b2) with hidden = {self.hidden!r} hidden units"
+        )
+        return [
+            f"A network in PyTorch, float64: {shape}, over the classes present in the training rows.",
+            "Initial weights and biases: uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)] drawn from "
+            "numpy.random.default_rng([seed, 0]), W1 then b1 then W2 then b2 (each row-major).",
+            f"Training: epochs = {self.epochs!r} epochs of plain minibatch SGD, learning rate lr = {self.lr!r}, "
+            f"batches of batch_size = {self.batch_size!r} rows (the last may be smaller) on the batch's mean "
+            "cross-entropy; each epoch visits the rows in the order of one permutation drawn from a generator "
+            "numpy.random.default_rng(order) made once per fit (order = [seed, 1] for a plain fit; a kind that "
+            "trains in stages states its own). Every weight moves from the same forward pass.",
+            "What a seed varies: the initial weights and the batch order; nothing else is random.",
+            f"device = {self.device!r}: 'auto' trains on CUDA when a GPU is present, else on one CPU thread "
+            "with deterministic algorithms.",
+            (
+                "If the rows a fit uses hold a single class, the fitted model predicts that class for every row "
+                "(no error; a kind may refuse such a training set before)."
+            ),
+        ]
 
     def init(self, dim: int, classes: np.ndarray, seed: int) -> Network:
         """Return the seeded initial network for ``dim`` inputs and the labels ``classes``."""

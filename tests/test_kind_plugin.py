@@ -121,7 +121,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "data": base["data"]
         | {
             "splits": {"pool": {"source_split": "train", "size": 300}, "test": {"source_split": "test", "size": 200}},
-            "noise": {"split": "pool", "method": "flip", "rate": 0.2, "confusable": 0.5},
+            "noise": {"split": "pool", "method": "flip", "flip_share": 0.2, "confusable": 0.5},
             "embedding": base["data"]["embedding"] | {"fit_rows": 2000},
         },
         "tasks": [{"name": "all"}],

@@ -28,7 +28,7 @@ def tiny_specs() -> dict[str, dict]:
     }
     sel["data"]["splits"] = splits
     sel["data"]["embedding"]["fit_rows"] = 3000
-    sel["data"]["noise"]["rate"] = 0.02
+    sel["data"]["noise"]["fit_share"] = 0.02
     sel["seeds"] = [0, 1]
     sel |= {"id": "tiny-selection", "budget": 150}
     tst |= {"id": "tiny-testset", "budget": 60, "pair": "tiny-selection"}

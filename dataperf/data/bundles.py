@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from dataperf.contract import ChallengeSpec, Share
 from dataperf.data.croissant import write_croissant
 from dataperf.data.prepared import BUNDLE_FILE
+from dataperf.data.rai import file_docs, rai_fields
 from dataperf.hashing import sha256_file
 
 PUBLIC_DIR = "public"
@@ -94,10 +95,14 @@ def write_public(spec: ChallengeSpec, private: Path, out: Path) -> Path:
         description=f"{spec.title} (public bundle)",
         licence=spec.licence,
         citation=f"dataperf challenge {spec.id} v{spec.version}",
-        recipe={"bundle": "public", "splits": manifest["splits"]},
+        recipe={"bundle": "public", "splits": manifest["splits"], "data": json.loads(spec.data.model_dump_json())},
         files=files,
         splits=published,
         columns=("id", "public_label"),
+        folder=out,
+        date_published=spec.published,
+        rai=rai_fields(spec, citation=f"dataperf challenge {spec.id} v{spec.version}", licence=spec.licence),
+        file_docs=file_docs(spec, list(files)),
     )
     return out
 

@@ -30,6 +30,7 @@ from dataperf.contract import ChallengeSpec, NoiseSpec
 from dataperf.data.bundles import PUBLIC_DIR, write_public
 from dataperf.data.croissant import write_croissant
 from dataperf.data.embed import embed
+from dataperf.data.rai import file_docs, rai_fields, wrong_shares
 from dataperf.data.sources import SOURCES, Raw
 from dataperf.errors import SpecError
 from dataperf.hashing import sha256_file
@@ -166,7 +167,7 @@ def _noisy(
     if noise.method == "machine":
         # A weak, uncertain labeller: nearest class centroids fitted on a small seeded share
         # of the split; each label is drawn from a softmax over the centroid distances.
-        n_fit = min(len(y), max(5 * n_classes, int(round(noise.rate * len(y)))))
+        n_fit = min(len(y), max(5 * n_classes, int(round(noise.share * len(y)))))
         fit = rng.choice(len(y), size=n_fit, replace=False)
         xf, yf = x[fit].astype(np.float64), y[fit]
         cents = np.stack(
@@ -177,7 +178,7 @@ def _noisy(
         cum = np.cumsum(z / z.sum(axis=1, keepdims=True), axis=1)
         return np.minimum((cum < rng.random(len(y))[:, None]).sum(axis=1), n_classes - 1).astype(np.int64)
     public = y.copy()
-    n_flip = int(round(noise.rate * len(y)))
+    n_flip = int(round(noise.share * len(y)))
     flip = rng.choice(len(y), size=n_flip, replace=False)
     partners: dict[int, list[int]] = {}
     for a, b in confusable:
@@ -264,6 +265,7 @@ def prepare(
         kind_of(spec).publish(spec, tmp)
         say(f"{spec.id}: hashing and writing Croissant metadata")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        wrong = wrong_shares(tmp, spec.data.split_names())
         write_croissant(
             tmp / "croissant.json",
             name=spec.id,
@@ -275,6 +277,10 @@ def prepare(
             files=files,
             splits=spec.data.split_names(),
             text=text,
+            folder=tmp,
+            date_published=spec.published,
+            rai=rai_fields(spec, citation=citation, licence=licence, wrong=wrong),
+            file_docs=file_docs(spec, list(files)),
         )
         say(f"{spec.id}: writing the public bundle (what participants download)")
         write_public(spec, tmp, tmp / PUBLIC_DIR)
@@ -316,7 +322,7 @@ def _build_from_source(spec: ChallengeSpec, tmp: Path, say: Progress) -> tuple[s
             public = _noisy(noise, embs[name], y, len(spec.classes), source.confusable, spec.data.seed)
         flip = spec.data.splits[name].flip
         if flip is not None:
-            rule = NoiseSpec(split=name, method="flip", rate=flip, confusable=1.0)
+            rule = NoiseSpec(split=name, method="flip", flip_share=flip, confusable=1.0)
             public = _noisy(rule, embs[name], public, len(spec.classes), source.confusable, [spec.data.seed, 3, k])
         _write_split(tmp, name, idx + offsets[src], embs[name], y, public, subsets[name].text)
     pool = next(iter(draws))

@@ -51,6 +51,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     ParsedSubmission,
+    Section,
     Share,
 )
 from dataperf.data.prepared import PreparedData
@@ -72,14 +73,16 @@ NAME = r"^[a-z0-9][a-z0-9_-]*$"
 class _Terms(BaseModel):
     """Base of the market's spec models: frozen, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
 
 
 class Discount(_Terms):
     """A volume-discount tier: rows bought beyond ``after`` cost ``per_row`` each."""
 
     after: int = Field(ge=1)
+    """Rows beyond this many cost the tier's ``per_row``."""
     per_row: int = Field(ge=0)
+    """Price of each row beyond ``after`` (until the next tier)."""
 
 
 class Price(_Terms):
@@ -134,6 +137,7 @@ class Seller(_Terms):
     """One seller's terms (its rows are the prepared split ``seller-<name>``)."""
 
     price: Price
+    """The seller's price function."""
 
 
 class ScoreWeights(_Terms):
@@ -162,7 +166,9 @@ class AcquisitionOptions(KindOptions):
     sellers: dict[str, Seller] = Field(min_length=2)
     """Sellers by name, in order (a seller's position seeds its row draw)."""
     score: ScoreWeights = Field(default_factory=ScoreWeights)
+    """How a seed's score combines the metric with the unspent share of the budget."""
     summary: MarketSummary = Field(default_factory=MarketSummary)
+    """What the public market summary shows of each seller (it does not change scores)."""
 
     @model_validator(mode="after")
     def _check(self) -> AcquisitionOptions:
@@ -221,6 +227,27 @@ class Acquisition(ChallengeKind):
         Column("count", "int", "rows bought from the seller (0 up to its row count)"),
     )
     splits = (BUYER, TEST)
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the market, the submission, what is refused, prices and the scoring."""
+        doc = (__doc__ or "").split("\n\n")
+        opts = options_of(spec)
+        prices = [f"{name}: {seller.price.describe()}" for name, seller in opts.sellers.items()]
+        w = opts.score
+        return [
+            Section.from_doc("The market", "\n\n".join(doc[1:3])),
+            Section.of("Sellers and prices", *prices),
+            Section.from_doc("Submission and refused submissions", doc[3]),
+            Section.from_doc("Price of n rows", doc[4]),
+            Section.from_doc("Scoring", "\n\n".join(doc[5:])),
+            Section.of(
+                "The score of a seed",
+                f"= score(s) = {w.metric!r} * metric(s) + {w.unspent!r} * (budget - cost) / budget",
+                "metric(s) is the metric of the fixed model on 'test' for seed s, cost the plan's price and "
+                f"budget = {spec.budget} currency units; weights: score.metric = {w.metric!r}, score.unspent = "
+                f"{w.unspent!r}.",
+            ),
+        ]
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return spec problems: a split per seller and no stray seller split, one task over

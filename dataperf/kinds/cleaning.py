@@ -20,7 +20,15 @@ import numpy as np
 from pydantic import Field
 
 from dataperf import checks
-from dataperf.contract import ChallengeKind, ChallengeSpec, Column, Counters, KindOptions, ParsedSubmission
+from dataperf.contract import (
+    ChallengeKind,
+    ChallengeSpec,
+    Column,
+    Counters,
+    KindOptions,
+    ParsedSubmission,
+    Section,
+)
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
 from dataperf.kinds import KINDS
@@ -130,6 +138,36 @@ class Cleaning(ChallengeKind):
             "fraction of the training rows inspected before accuracy on the 'test' split reaches "
             f"{options_of(spec).target} of the all-fixed accuracy"
         )
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the submission, what is refused and the scoring, checkpoint by checkpoint."""
+        opts = options_of(spec)
+        return [
+            Section.of(
+                "Submission",
+                "One row per training row: rank (int, 1 = inspected first) and id (int, a row id of the "
+                "'train' split, whose public labels are noisy).",
+            ),
+            Section.of(
+                "Refused submissions (every violation is reported at once, nothing is scored)",
+                "An id outside the 'train' split; an id or a rank twice; a rank outside 1..n (n = the training "
+                "rows); a ranking that does not list every training row exactly once.",
+            ),
+            Section.of(
+                "Scoring",
+                "Per seed s: the training rows in rank order r_1, ..., r_n. Inspecting a row replaces its public "
+                "label by its ground truth. acc(labels) is the accuracy on the 'test' split (the hidden split on "
+                "the leaderboard) of the fixed model fitted with seed s on every training row with those labels.",
+                "= bar = target * acc(ground truth of every row),   target = " + repr(opts.target),
+                f"Checkpoints: k = 0, stride, 2 stride, ... below n, then n (stride = {opts.stride}). At each "
+                "checkpoint k (in increasing order) the rows r_1..r_k carry their ground truth and every other row "
+                "its public label; the first checkpoint with acc >= bar (greater or equal) ends the count:",
+                "= score(s) = k / n    (1.0 if no checkpoint reaches the bar)",
+                "A checkpoint whose rows since the previous checkpoint were all correctly labelled already has "
+                "the same training labels as that checkpoint and takes its accuracy (the same fit). Lower is "
+                "better; the challenge has one task.",
+            ),
+        ]
 
     def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
         """Return the tiny spec: a ranking lists every training row, so the budget is the rows."""

@@ -50,6 +50,7 @@ from dataperf.contract import (
     Counters,
     KindOptions,
     ParsedSubmission,
+    Section,
     Share,
 )
 from dataperf.data.prepared import PreparedData
@@ -147,6 +148,17 @@ class Continual(ChallengeKind):
         Column("id", "int", "row id from this stage's pool or an earlier stage's pool (replay)"),
     )
     splits = ()
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the submission, what is refused, and the scoring with every measure's formula."""
+        doc = (__doc__ or "").split("\n\n")
+        stages = options_of(spec).stages
+        return [
+            Section.from_doc("Stages", doc[1] + "\n\nThe stages, in training order: " + ", ".join(stages) + "."),
+            Section.from_doc("Submission and refused submissions", doc[2]),
+            Section.from_doc("Scoring", doc[3]),
+            Section.from_doc("Measures reported beside the score", "\n\n".join(doc[4:])),
+        ]
 
     def check_spec(self, spec: ChallengeSpec) -> list[str]:
         """Return spec problems: a pool and test split per stage, one task, accuracy to

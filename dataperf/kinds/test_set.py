@@ -34,6 +34,7 @@ from dataperf.contract import (
     KindOptions,
     ParsedSubmission,
     Role,
+    Section,
     Share,
     TaskSpec,
 )
@@ -124,6 +125,51 @@ class TestSet(ChallengeKind):
             f"{spec.metric.name} on the submitted rows of the public evaluation pool ('{EVAL_SPLIT}' split) of a "
             f"reference model trained on {options_of(spec).ref_rows} clean pool rows (lower is harder)"
         )
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the submission, what is refused, the ratchet's acceptance and the scoring alone."""
+        opts = options_of(spec)
+        pool = spec.data.splits.get("pool")
+        ref = opts.ref_rows if pool is None else min(opts.ref_rows, pool.size)
+        per_fit = build_model(spec.model.name, dict(spec.model.params)).rows_per_fit(ref)
+        budgets = ", ".join(f"{t.name}: {spec.task_budget(t)}" for t in spec.tasks)
+        return [
+            Section.of(
+                "Submission",
+                f"One row per (task, id): task (str) is a task name, id (int) a row id of the evaluation pool "
+                f"(the '{EVAL_SPLIT}' split, whose embeddings are public). The rows' labels are the hidden ground "
+                "truth (for a one-vs-rest task: 1 for its positive class, else 0), never the submitter's.",
+            ),
+            Section.of(
+                "Refused submissions (every violation is reported at once, nothing is scored)",
+                "A task that is not a task of the challenge; an id outside the evaluation pool; the same "
+                "(task, id) twice (the same id may appear in several tasks); a task with no rows or more rows "
+                f"than its budget (a task's own budget overrides the challenge's: {budgets}); a task with fewer "
+                f"than min_per_class = {opts.min_per_class} rows of any of its classes by the ground truth (the "
+                "counts are not disclosed).",
+            ),
+            Section.of(
+                "In the ratchet",
+                f"A cell A[t, s] is the metric of the fixed model trained on training set t (of '{spec.pair}') "
+                "and scored on test set s, averaged over the seeds. The difficulty of a test set s over the top "
+                f"top_k = {opts.top_k} complete training sets (best score first, ties by arrival):",
+                "= difficulty(s) = 1 - mean_{t in top-k} A[t, s]    (for a metric where lower is better: "
+                "mean_{t in top-k} A[t, s])",
+                "The bar is the difficulty of the easiest test set in the suite (the hidden split 'test-hidden' "
+                f"is its first member). A test set joins the suite when difficulty >= bar + margin, margin = "
+                f"{opts.margin}; members are never removed. A test set that joins is then scored against every "
+                "training set.",
+            ),
+            Section.of(
+                "Scored alone ('dataperf evaluate')",
+                f"Task number i (from 0) has a reference training set: min(ref_rows = {opts.ref_rows}, pool "
+                "rows) pool rows at the positions sorted(numpy.random.default_rng([data.seed, 3, i]).choice("
+                "pool rows, size, replace=False)), with their ground-truth labels.",
+                f"The fixed model is fitted on them once per seed, with its own rules: each fit uses {per_fit} of "
+                f"the {ref} reference rows (see the model's section), and scored by the metric on the submitted "
+                "rows with their ground truth. Lower is harder.",
+            ),
+        ]
 
     def outcome(self, step: dict[str, Any]) -> str:
         """Return whether the new test set joined the suite, and why."""

@@ -21,6 +21,7 @@ from dataperf.contract import (
     KindOptions,
     ParsedSubmission,
     Role,
+    Section,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
@@ -86,7 +87,40 @@ class TrainingSet(ChallengeKind):
             + checks.duplicates(sub, ["task", "id"])
             + checks.label_domain(spec, sub)
             + checks.task_budgets(spec, sub)
+            + checks.two_classes(spec, sub)
         )
+
+    def rules(self, spec: ChallengeSpec) -> list[Section]:
+        """Return the submission, what is refused, and the scoring of one training set."""
+        budgets = ", ".join(f"{t.name}: {spec.task_budget(t)}" for t in spec.tasks)
+        return [
+            Section.of(
+                "Submission",
+                "One row per (task, id, label): task (str) is a task name, id (int) a row id of the 'pool' "
+                "split, label (int) the label given to that row for that task.",
+                "Labels: a one-vs-rest task (one with a positive class) takes 0 or 1, 1 meaning the positive "
+                "class; any other task takes a class index 0..classes-1.",
+            ),
+            Section.of(
+                "Refused submissions (every violation is reported at once, nothing is scored)",
+                "A task that is not a task of the challenge; an id that is not in the pool; the same (task, id) "
+                "twice (a duplicate). The same id may appear in several tasks, with any label in each.",
+                "A label outside the task's labels; a task with no rows; a task with more rows than its "
+                f"budget. A task's own budget overrides the challenge's budget: {budgets}.",
+                "A task whose rows all carry the same label (one class): the model cannot learn from it.",
+            ),
+            Section.of(
+                "Scoring",
+                "For each task and each seed s of seeds: the task's rows, sorted by id (the file's row order "
+                "does not matter), are the training set: the pool rows' embeddings with the submitted labels. "
+                "The fixed model is fitted on them with seed s and predicts every row of the scoring split.",
+                "Truth of a one-vs-rest task with positive class c: 1 where the row's ground-truth class is c, "
+                "else 0; of any other task: the ground-truth class.",
+                "The score of (task, s) is the metric of the predictions against that truth. 'dataperf "
+                "evaluate' scores on the public 'test' split; the leaderboard scores on the organizer's "
+                "hidden split 'test-hidden' (and, in a ratchet, on every test set of the suite).",
+            ),
+        ]
 
     def score(
         self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters

@@ -63,7 +63,7 @@ def tiny_spec(spec: ChallengeSpec) -> ChallengeSpec:
     data = small.data
     if noise is not None and noise.method == "machine":
         full, now = spec.data.splits[noise.split].size, small.data.splits[noise.split].size
-        noise = noise.model_copy(update={"rate": min(1.0, noise.rate * full / now)})
+        noise = noise.model_copy(update={"fit_share": min(1.0, noise.share * full / now)})
         data = data.model_copy(update={"noise": noise})
     opts = small.options
     if isinstance(opts, TestSetOptions):

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
+from leaderboard.boards.test_sets import as_rows, published_archive, published_sets
 from leaderboard.boards.visibility import for_participants
 from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, check_token, is_https, public_spec, state
 from leaderboard.http.api.submissions import describe
@@ -118,6 +119,32 @@ def index(request: Request) -> HTMLResponse:
     return render("index.html", title="Challenges", challenges=specs, team=team, csrf=_logout_csrf(request, team))
 
 
+def rules_html(spec: Any) -> Any:
+    """Return the challenge's rules page as markup safe to place in a template."""
+    from markupsafe import Markup
+
+    from dataperf.rules import render_html
+
+    return Markup(render_html(spec))  # noqa: S704  # every value in it is escaped by render_html
+
+
+def test_set_download(challenge_id: str, digest: str, request: Request) -> Response:
+    """An accepted test set as a published dataset (rows, provenance, Croissant) in a ``.zip``;
+    404 before the organizer publishes the challenge's hidden results."""
+    try:
+        challenge(challenge_id)
+    except ApiError as e:
+        return error_page(request, 404, e.message)
+    with state(request).sessions() as s:
+        found = published_archive(s, challenge_id, digest.removesuffix(".zip"))
+    if found is None:
+        return error_page(request, 404, f"{challenge_id}: no published test set {digest}")
+    data, name = found
+    return Response(
+        data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
 def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLResponse:
     """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history.
 
@@ -132,6 +159,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
     with st.sessions() as s:
         current = stamp(s)
         view = for_participants(s, challenge_id)
+        published = as_rows(published_sets(s, challenge_id))
 
     def build_board() -> dict[str, Any]:
         with st.sessions() as s:
@@ -155,6 +183,8 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             total=len(board["rows"]),
             team=team,
             csrf=csrf,
+            rules=rules_html(spec),
+            test_sets=published,
         ).body
         return bytes(body)
 
@@ -261,6 +291,7 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.get("/", response_class=HTMLResponse, include_in_schema=False)(index)
     app.get("/challenges/{challenge_id}", response_class=HTMLResponse, include_in_schema=False)(challenge_page)
+    app.get("/challenges/{challenge_id}/test-sets/{digest}", include_in_schema=False)(test_set_download)
     app.get("/submissions/{submission_id}", response_class=HTMLResponse, include_in_schema=False)(submission_page)
     app.get("/login", response_class=HTMLResponse, include_in_schema=False)(login_form)
     app.post("/login", include_in_schema=False)(login)
