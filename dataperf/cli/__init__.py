@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "quickstart",
     "ratchet",
     "rescore",
+    "reproduce",
     "serve",
     "status",
     "submit",

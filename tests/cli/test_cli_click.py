@@ -188,3 +188,16 @@ def test_diff_refuses_what_is_neither_a_file_nor_an_id(world: World, tmp_path: P
     a = baseline_files(env, SELECTION, tmp_path, count=1)[0]
     done = run(env, "diff", SELECTION, str(a), "no-such-file.csv")
     assert done.exit_code == 2 and "neither a file nor a submission id" in done.stderr
+
+
+def test_challenges_rules_prints_the_generated_rules_page() -> None:
+    """``challenges ID --rules`` prints the rules page rendered from the spec; without an id it is refused."""
+    from dataperf.challenges import get_challenge
+    from dataperf.rules import render_text
+
+    res = CliRunner().invoke(cli, ["challenges", "vision-selection", "--rules"])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == render_text(get_challenge("vision-selection")).strip()
+    res = CliRunner().invoke(cli, ["challenges", "--rules"])
+    assert res.exit_code == 2
+    assert "--rules needs a challenge id" in res.output

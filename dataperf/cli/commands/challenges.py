@@ -17,13 +17,19 @@ from dataperf.errors import InputError
     examples=[
         "dataperf challenges",
         "dataperf challenges vision-selection --json",
+        "dataperf challenges vision-selection --rules",
         "dataperf challenges check my-challenge.yaml",
     ],
 )
 @click.argument("challenge", required=False)
 @click.argument("file", required=False)
+@click.option(
+    "--rules",
+    is_flag=True,
+    help="Print the challenge's complete scoring rules, generated from its spec, kind and model",
+)
 @json_option()
-def command(challenge: str | None, file: str | None, as_json: bool) -> int:
+def command(challenge: str | None, file: str | None, rules: bool, as_json: bool) -> int:
     """Print the registry of challenges, or one challenge in full."""
     from dataperf.challenges import challenges, get_challenge
     from dataperf.cli.output import table
@@ -33,8 +39,15 @@ def command(challenge: str | None, file: str | None, as_json: bool) -> int:
         return _check(file, as_json)
     if file:
         raise InputError(f"unexpected argument {file!r}: only 'dataperf challenges check FILE' takes a file")
+    if rules and not challenge:
+        raise InputError("--rules needs a challenge id: 'dataperf challenges ID --rules'")
     if challenge:
         spec = get_challenge(challenge)
+        if rules:
+            from dataperf.rules import render_text
+
+            print(render_text(spec))
+            return 0
         kind = KINDS.get(spec.kind)
         doc = spec.model_dump(mode="json")
         doc["submission_columns"] = [{"name": c.name, "dtype": c.dtype, "doc": c.doc} for c in kind.columns]
