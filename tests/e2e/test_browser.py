@@ -81,3 +81,101 @@ def test_submission_appears_on_leaderboard_and_heatmap(live: Live, browser: Any,
     page.screenshot(path=str(artifacts / "submission-owner.png"), full_page=True)
     assert all(u.startswith(live.url) for u in requests), [u for u in requests if not u.startswith(live.url)]
     page.close()
+
+
+def _login(page: Any, live: Live, token: str) -> None:
+    page.goto(f"{live.url}/login")
+    page.fill("input[name=token]", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/")
+
+
+def _bad_file(live: Live) -> Path:
+    """Write a tiny-selection file with three faulty rows: an id outside the pool, the same row
+    twice, a label outside the task's domain."""
+    path = live.home.parent / "bad-picks.csv"
+    path.write_text("task,id,label\nshirt,99999999,1\nshirt,5,1\nshirt,5,1\nsneaker,7,3\n")
+    return path
+
+
+def _used_today(page: Any, live: Live) -> int:
+    page.goto(f"{live.url}/team")
+    return int(page.locator("#quota").get_attribute("data-used"))
+
+
+def test_upload_from_the_browser_follows_the_job_and_compares(live: Live, browser: Any, artifacts: Path) -> None:
+    token = _token(live, "browser uploaders")
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    _login(page, live, token)
+    assert _used_today(page, live) == 0
+
+    # a bad file: every violation in a table, nothing charged
+    page.goto(f"{live.url}/challenges/tiny-selection")
+    page.set_input_files("#upload-file", str(_bad_file(live)))
+    page.click("#upload button[type=submit]")
+    table = page.locator("#violations")
+    table.wait_for()
+    cells = [[c.inner_text() for c in r.locator("td").all()] for r in table.locator("tbody tr").all()]
+    assert len(cells) >= 3, cells
+    assert all(c[0] == "bad-picks.csv" for c in cells), cells
+    assert any("99999999" in c[3] and c[1] != "—" and c[2] == "id" for c in cells), cells
+    assert any(c[2] == "label" for c in cells), cells
+    page.screenshot(path=str(artifacts / "upload-refused.png"), full_page=True)
+    assert _used_today(page, live) == 0
+
+    # a good file: the page follows the job to its score without reloading
+    page.goto(f"{live.url}/challenges/tiny-selection")
+    page.set_input_files("#upload-file", str(_training_file(live, 41)))
+    page.click("#upload button[type=submit]")
+    page.wait_for_url(f"{live.url}/submissions/*")
+    sid = int(page.url.rsplit("/", 1)[1])
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.wait_for_selector("#live[data-final]", state="attached", timeout=120_000)
+    assert page.evaluate("() => window.notReloaded === true")  # followed in place, no reload
+    assert page.locator("#status").inner_text() == "done"
+    score = page.locator("#live-score").inner_text()
+    assert score.startswith("Score ") and float(score.split()[1]) >= 0, score
+    page.screenshot(path=str(artifacts / "upload-scored.png"), full_page=True)
+    assert _used_today(page, live) == 1
+    assert page.locator(f"#submissions a[href='/submissions/{sid}']").count() == 1
+    assert page.locator("#best tbody tr", has_text="Tiny selection").count() == 1
+
+    # the submission page: its place among the baselines, then compare it with one of them
+    page.goto(f"{live.url}/submissions/{sid}")
+    assert "of" in page.locator("#place").inner_text()
+    assert page.locator("#place-table tr.this").count() == 1
+    assert page.locator("#place-table tr.baseline").count() >= 1
+    other = page.locator("#compare-with option").first.get_attribute("value")
+    page.select_option("#compare-with", other)
+    page.click("#compare-form button")
+    page.wait_for_url(f"{live.url}/submissions/{sid}/compare?with={other}")
+    rows = page.locator("#compare tbody tr[data-task]")
+    tasks = [r.get_attribute("data-task") for r in rows.all()]
+    assert tasks == ["shirt", "sneaker", ""], tasks
+    for r in rows.all():
+        c = r.locator("td").all_inner_texts()
+        c = c[1:] if r.get_attribute("data-task") else c  # a task's row starts with its name
+        a, b, change = float(c[0]), float(c[1]), float(c[2])
+        assert abs((a - b) - change) < 1e-3
+        lo, hi = (float(x) for x in c[3].strip("[]").split(","))  # the paired interval over the two seeds
+        assert lo <= change + 1e-3 and change - 1e-3 <= hi
+    page.screenshot(path=str(artifacts / "compare.png"), full_page=True)
+    page.close()
+
+
+def test_forged_upload_is_refused(live: Live, browser: Any) -> None:
+    token = _token(live, "forgers")
+    page = browser.new_page()
+    _login(page, live, token)
+    good = _training_file(live, 43)
+    files = {"file": {"name": "picks.csv", "mimeType": "text/csv", "buffer": good.read_bytes()}}
+    cross = page.request.post(
+        f"{live.url}/challenges/tiny-selection/submit", multipart=files, headers={"Origin": "http://evil.example"}
+    )
+    assert cross.status == 403
+    no_token = page.request.post(
+        f"{live.url}/challenges/tiny-selection/submit", multipart=files, headers={"Origin": live.url}
+    )
+    assert no_token.status == 403 and "did not come from this site" in no_token.text()
+    assert _used_today(page, live) == 0
+    page.close()
