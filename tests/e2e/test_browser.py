@@ -179,3 +179,63 @@ def test_forged_upload_is_refused(live: Live, browser: Any) -> None:
     assert no_token.status == 403 and "did not come from this site" in no_token.text()
     assert _used_today(page, live) == 0
     page.close()
+
+
+def _axis_fits(axis: dict[str, Any], values: list[float]) -> None:
+    """Assert an explicit axis range holds every value with a margin under a tenth of a unit and
+    no more than twice the data's span (not the -0.6 .. 1.5 a single point gets by default)."""
+    lo, hi = axis["range"]
+    assert lo <= min(values) and max(values) <= hi, (axis["range"], values)
+    span = max(values) - min(values)
+    assert (hi - lo) <= max(2 * span, 0.1), (axis["range"], values)
+    assert lo >= 0 and hi <= 1, axis["range"]  # the values are in [0, 1]
+
+
+def test_ratchet_history_is_a_step_chart_whose_axes_fit(live: Live, browser: Any, artifacts: Path) -> None:
+    live.cli("admin", "publish", "tiny-selection", "--db", live.db)  # every ratchet step is shown once published
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(f"{live.url}/challenges/tiny-selection")
+        page.wait_for_selector("#history[data-events]", state="attached", timeout=30_000)
+        chart = page.evaluate(
+            "() => { const el = document.getElementById('history');"
+            " return {data: el.data.map(d => ({x: d.x, y: d.y, name: d.name, shape: (d.line || {}).shape})),"
+            " layout: {x: el.layout.xaxis, y: el.layout.yaxis, y2: el.layout.yaxis2}}; }"
+        )
+        bar, best = chart["data"][0], chart["data"][1]
+        assert bar["shape"] == "hv" and best["shape"] == "hv"
+        bars = [v for v in bar["y"] if v is not None]
+        bests = [v for v in best["y"] if v is not None]
+        assert len(bars) >= 2 and len(bests) >= 2
+        _axis_fits(chart["layout"]["y"], bars)
+        _axis_fits(chart["layout"]["y2"], bests)
+        assert chart["layout"]["x"]["range"][0] <= min(bar["x"]) and max(bar["x"]) <= chart["layout"]["x"]["range"][1]
+        marks = [d for d in chart["data"] if d["name"] == "test set accepted"]
+        assert marks and len(marks[0]["x"]) >= 1  # the hard test set of the fill was accepted
+        # the text alternative: the same numbers as a table
+        page.click("#history + details summary")
+        rows = page.locator("#history-table tbody tr")
+        assert rows.count() == len(bar["x"])
+        assert any(r.locator("td").nth(1).inner_text() == "accept" for r in rows.all())
+        page.screenshot(path=str(artifacts / "ratchet-history.png"), full_page=True)
+        page.close()
+    finally:
+        live.cli("admin", "unpublish", "tiny-selection", "--db", live.db)
+
+
+def test_leaderboard_sorts_and_hides_task_columns(live: Live, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(f"{live.url}/challenges/tiny-selection")
+    table = page.locator("#leaderboard")
+    table.locator("th", has_text="shirt").locator("button").click()
+    values = [float(v) for v in table.locator("tbody td[data-col='task:shirt']").all_inner_texts() if v != "—"]
+    assert len(values) >= 2 and values == sorted(values)
+    table.locator("th", has_text="shirt").locator("button").click()
+    values = [float(v) for v in table.locator("tbody td[data-col='task:shirt']").all_inner_texts() if v != "—"]
+    assert values == sorted(values, reverse=True)
+    assert table.locator("th[data-col='task:shirt']").is_visible()
+    page.uncheck("fieldset.columns-picker input[data-col='task:shirt']")
+    assert not table.locator("th[data-col='task:shirt']").is_visible()
+    assert not table.locator("td[data-col='task:shirt']").first.is_visible()
+    assert table.locator("th[data-col='task:sneaker']").is_visible()
+    page.close()

@@ -153,6 +153,9 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
 
     def build_html() -> bytes:
         rows = board["rows"][(at - 1) * size : at * size]
+        with st.sessions() as s:
+            per_task = boards.task_means(s, challenge_id, view)
+        tasks = [t.name for t in spec.tasks] if any(per_task.values()) else []
         body = render(
             "challenge.html",
             title=spec.title,
@@ -162,6 +165,8 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             page=at,
             pages=pages,
             total=len(board["rows"]),
+            tasks=tasks,
+            per_task=per_task,
             team=team,
             csrf=csrf,
         ).body
