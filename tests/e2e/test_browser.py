@@ -239,3 +239,73 @@ def test_leaderboard_sorts_and_hides_task_columns(live: Live, browser: Any) -> N
     assert not table.locator("td[data-col='task:shirt']").first.is_visible()
     assert table.locator("th[data-col='task:sneaker']").is_visible()
     page.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core, installed from the npm registry by ``scripts/setup --test`` (pinned there)."""
+AUDIT = (
+    "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+    " return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+    ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+    " nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))})); }"
+)
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def _audit(page: Any) -> list[dict[str, Any]]:
+    """Return the serious and critical axe-core violations of the page as loaded."""
+    page.add_script_tag(path=str(AXE))
+    return list(page.evaluate(AUDIT))
+
+
+def test_every_page_is_accessible_and_fits_a_phone(live: Live, browser: Any, artifacts: Path) -> None:
+    if not AXE.exists():
+        why = f"axe-core is missing at {AXE} (run scripts/setup --test)"
+        if services.required():
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    token = _token(live, "auditors")
+    me = Live(
+        live.url, live.db, live.home, live.env | {"DATAPERF_SERVER": live.url, "DATAPERF_TOKEN": token}, live.logs
+    )
+    sid = json.loads(me.cli("submit", "tiny-selection", str(_training_file(live, 47)), "--wait", "--json").stdout)[
+        "submission"
+    ]
+    found: dict[str, list[dict[str, Any]]] = {}
+    overflow: dict[str, int] = {}
+    for width in (1366, 375):
+        # axe is injected as a script of its own: this context lets it in past the pages' CSP
+        context = browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
+        page = context.new_page()
+        pages = ["/", "/login", "/challenges/tiny-selection", "/challenges/tiny-testset", f"/submissions/{sid}"]
+        for path in pages:
+            page.goto(live.url + path)
+            page.wait_for_load_state("networkidle")
+            found[f"{width} {path}"] = _audit(page)
+            overflow[f"{width} {path}"] = page.evaluate(OVERFLOW)
+        _login(page, live, token)
+        for path in [
+            "/team",
+            f"/submissions/{sid}",
+            f"/submissions/{sid}/compare?with=1",
+            "/challenges/tiny-selection",
+        ]:
+            page.goto(live.url + path)
+            page.wait_for_load_state("networkidle")
+            found[f"{width} {path} (logged in)"] = _audit(page)
+            overflow[f"{width} {path} (logged in)"] = page.evaluate(OVERFLOW)
+        page.set_input_files("#upload-file", str(_bad_file(live)))
+        page.click("#upload button[type=submit]")
+        page.locator("#violations").wait_for()
+        found[f"{width} refused upload"] = _audit(page)
+        overflow[f"{width} refused upload"] = page.evaluate(OVERFLOW)
+        page.goto(f"{live.url}/no-such-page")
+        found[f"{width} error page"] = _audit(page)
+        if width == 375:
+            page.goto(f"{live.url}/challenges/tiny-selection")
+            page.screenshot(path=str(artifacts / "leaderboard-375px.png"), full_page=True)
+        context.close()
+    bad = {k: v for k, v in found.items() if v}
+    assert not bad, json.dumps(bad, indent=1)
+    wide = {k: v for k, v in overflow.items() if v > 0}
+    assert not wide, f"the page is wider than the window (pixels): {wide}"
