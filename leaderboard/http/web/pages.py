@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
@@ -24,6 +25,7 @@ from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
 from leaderboard.http.security import same_origin
 from leaderboard.jobs.sessions import close_session, csrf_ok, csrf_token, open_session
+from leaderboard.storage.tables import Submission
 
 HERE = Path(__file__).resolve().parent
 
@@ -190,10 +192,37 @@ def submission_page(submission_id: SubmissionId, request: Request) -> HTMLRespon
         title=f"Submission {submission_id}",
         sub=sub,
         place=_place(request, sub),
+        charts=_charts(request, sub),
         others=candidates(request, sub),
         team=team,
         csrf=logout_csrf(request, team),
     )
+
+
+def _charts(request: Request, sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the charts the submission's kind put in its result (``extra.charts``); a chart
+    marked ``compare`` also gets the first series of the same chart of every baseline on the
+    board (``baselines``), from what the viewer may see of their results."""
+    charts = [dict(c) for c in ((sub.get("result") or {}).get("extra") or {}).get("charts", [])]
+    wanted = {c["id"] for c in charts if c.get("compare")}
+    if not wanted:
+        return charts
+    board = cached_board(request, sub["challenge"])
+    ids = [r["submission"] for r in board["rows"] if r.get("baseline") and r["submission"] != sub["submission"]]
+    labels = {r["submission"]: r["label"] for r in board["rows"]}
+    st = state(request)
+    with st.sessions() as s:
+        view = for_participants(s, sub["challenge"])
+        stored = s.execute(select(Submission).where(Submission.id.in_(ids))).scalars().all() if ids else []
+        shown = {b.id: boards.result(b, view) for b in stored}
+    for c in charts:
+        c["baselines"] = []
+        for sid in ids:
+            theirs = ((shown.get(sid) or {}).get("extra") or {}).get("charts", [])
+            same = [t for t in theirs if t.get("id") == c["id"] and t.get("series")]
+            if same and c.get("compare"):
+                c["baselines"].append(same[0]["series"][0] | {"name": f"baseline {labels.get(sid, sid)}"})
+    return charts
 
 
 def _place(request: Request, sub: dict[str, Any]) -> dict[str, Any] | None:

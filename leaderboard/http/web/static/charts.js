@@ -133,7 +133,35 @@
       legend: { orientation: "h", y: -0.3 },
     }, { responsive: true, displaylogo: false });
   }
+  // A kind's curve chart (its series, the baselines' dashed, its bars dotted), axes fit to the data.
+  function curve(el) {
+    var c = JSON.parse(el.dataset.chart);
+    var traces = [], xs = [], ys = [];
+    c.series.forEach(function (s) {
+      traces.push({ x: s.x, y: s.y, name: esc(s.name), mode: "lines+markers", line: { shape: "hv" },
+        hovertemplate: esc(s.name) + "<br>" + esc(c.x) + " %{x:.3f}<br>" + esc(c.y) + " %{y:.4f}<extra></extra>" });
+      xs = xs.concat(s.x); ys = ys.concat(s.y);
+    });
+    (c.baselines || []).forEach(function (s) {
+      traces.push({ x: s.x, y: s.y, name: esc(s.name), mode: "lines", line: { shape: "hv", dash: "dash" },
+        hovertemplate: esc(s.name) + "<br>" + esc(c.x) + " %{x:.3f}<br>" + esc(c.y) + " %{y:.4f}<extra></extra>" });
+      xs = xs.concat(s.x); ys = ys.concat(s.y);
+    });
+    var xr = fit(xs.concat([0])) || [0, 1];
+    c.bars.forEach(function (b) {
+      traces.push({ x: xr, y: [b.y, b.y], name: esc(b.name), mode: "lines", line: { dash: "dot" },
+        hovertemplate: esc(b.name) + ": %{y:.4f}<extra></extra>" });
+      ys.push(b.y);
+    });
+    Plotly.newPlot(el, traces, {
+      margin: { l: 60, r: 20, t: 10, b: 60 }, legend: { orientation: "h", y: -0.25 },
+      xaxis: { title: { text: esc(c.x) }, range: xr, autorange: false },
+      yaxis: { title: { text: esc(c.y) }, range: fit(ys) || [0, 1], autorange: false },
+    }, { responsive: true, displaylogo: false });
+    el.dataset.drawn = "1";
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".curve-chart"), curve);
     var hm = document.getElementById("heatmap");
     var hi = document.getElementById("history");
     if (hm) { heatmap(hm); }
