@@ -58,8 +58,12 @@ def fraction_inspected(
     stride: int,
     target: float,
     counters: Counters,
+    curve: list[tuple[float, float]] | None = None,
 ) -> float:
-    """Return the fraction of rows inspected (in ``order``) before accuracy reaches the bar."""
+    """Return the fraction of rows inspected (in ``order``) before accuracy reaches the bar.
+
+    ``curve`` (if given) receives ``(fraction inspected, accuracy)`` at every checkpoint up to
+    the first that reaches the bar, and last ``(nan, bar)``."""
     n_classes = int(max(truth.max(), y_test.max())) + 1
     accuracy = METRICS.get("accuracy")
 
@@ -78,10 +82,14 @@ def fraction_inspected(
         else:
             labels[order[:k]] = truth[order[:k]]
             current = acc(labels)
+        if curve is not None:
+            curve.append((k / len(order), current))
         if current >= bar:
-            return k / len(order)
+            break
         last_k, last_acc = k, current
-    return 1.0
+    if curve is not None:
+        curve.append((float("nan"), bar))
+    return k / len(order) if current >= bar else 1.0
 
 
 class CleaningOptions(KindOptions):
@@ -197,6 +205,14 @@ class Cleaning(ChallengeKind):
         self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the fraction inspected per seed (one task)."""
+        return self.score_in_full(spec, data, sub, counters)[0]
+
+    def score_in_full(
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
+    ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
+        """Return the fraction inspected per seed and, as ``charts``, the accuracy curve of each
+        seed against the fraction inspected with its bar (the checkpoints the scoring measured:
+        no extra fit)."""
         model = build_model(spec.model.name, dict(spec.model.params))
         train, test = data.split("train"), data.split("test")
         x, x_test = np.asarray(train.x), np.asarray(test.x)
@@ -205,24 +221,50 @@ class Cleaning(ChallengeKind):
         order = train.positions(ranked["id"].to_numpy(dtype=np.int64))
         stride, target = options_of(spec).stride, options_of(spec).target
         task = spec.tasks[0].name
-        return {
-            task: {
-                seed: fraction_inspected(
-                    model,
-                    x,
-                    train.public_labels,
-                    train.labels,
-                    order,
-                    x_test,
-                    test.labels,
-                    seed=seed,
-                    stride=stride,
-                    target=target,
-                    counters=counters,
-                )
-                for seed in spec.seeds
-            }
-        }
+        scores: dict[int, float] = {}
+        curves: dict[int, list[tuple[float, float]]] = {}
+        for seed in spec.seeds:
+            curves[seed] = []
+            scores[seed] = fraction_inspected(
+                model,
+                x,
+                train.public_labels,
+                train.labels,
+                order,
+                x_test,
+                test.labels,
+                seed=seed,
+                stride=stride,
+                target=target,
+                counters=counters,
+                curve=curves[seed],
+            )
+        return {task: scores}, {"charts": [_curve_chart(curves, target)]}
+
+
+CURVE_POINTS = 200
+"""Most points of a seed's curve kept in a result (evenly spaced, the first and last kept)."""
+
+
+def _curve_chart(curves: dict[int, list[tuple[float, float]]], target: float) -> dict[str, Any]:
+    """Return the chart of the accuracy curves: one series and one bar per seed."""
+    series, bars = [], []
+    for seed, points in curves.items():
+        measured, bar = points[:-1], points[-1][1]
+        if len(measured) > CURVE_POINTS:
+            keep = np.unique(np.linspace(0, len(measured) - 1, CURVE_POINTS).round().astype(int))
+            measured = [measured[i] for i in keep]
+        series.append({"name": f"seed {seed}", "x": [p[0] for p in measured], "y": [p[1] for p in measured]})
+        bars.append({"name": f"bar, seed {seed}: {target:g} × the all-fixed accuracy", "y": bar})
+    return {
+        "id": "accuracy-curve",
+        "title": "Test accuracy against the fraction of training rows inspected",
+        "x": "fraction inspected",
+        "y": "accuracy",
+        "series": series,
+        "bars": bars,
+        "compare": True,
+    }
 
 
 KINDS.add(Cleaning.name, Cleaning())

@@ -329,3 +329,25 @@ def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
     out = {k: res[k] for k in SAFE_RESULT if k in res}
     out["ratchet"] = {k: res["ratchet"][k] for k in SAFE_STEP if k in res["ratchet"]}
     return out
+
+
+def task_means(session: Session, challenge: str, view: Visibility) -> dict[int, dict[str, float]]:
+    """Return each done submission's shown mean per task, keyed by submission id: from its
+    stored result outside a ratchet; for a ratchet training set from its shown cells (the mean
+    over the shown suite members it has a cell for, as its score is). Test sets have none."""
+    spec = get_challenge(challenge)
+    pid = problem_id_for(spec)
+    subs = _subs(session, challenge)
+    if pid is None:
+        return {r.id: dict((r.result or {}).get("task_means") or {}) for r in subs}
+    if kind_of(spec).role is not Role.TRAINS:
+        return {}
+    pv = ProblemView(session, pid, view)
+    digests = _digest_of(session, subs)
+    out = {}
+    for r in subs:
+        d = digests.get(r.dataset_id or -1)
+        per = pv.seed_scores(d) if d else None
+        if per:
+            out[r.id] = {t: sum(v.values()) / len(v) for t, v in per.items() if v}
+    return out

@@ -118,6 +118,19 @@ class ProblemView:
         ci = confidence_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
         return list(ci) if ci is not None else None
 
+    def seed_scores(self, digest: str) -> dict[str, dict[str, float]] | None:
+        """Return ``digest``'s shown scores per task and seed: each the mean of its cells over
+        the shown suite members it has a cell for, as its shown score is (None: no such cell)."""
+        cells = [self._cell_scores[(digest, s)] for s in self.suite if (digest, s) in self._cell_scores]
+        if not cells:
+            return None
+        sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for scores in cells:
+            for task, per in scores.items():
+                for seed, v in per.items():
+                    sums[task][str(seed)] += float(v) / len(cells)
+        return {t: dict(per) for t, per in sums.items()}
+
     def values(self) -> dict[tuple[str, str], float]:
         """Return the cells this view may show, keyed by (training set, test set)."""
         cells = self.all_cells if self.view.shows_hidden_cells else self.public_cells

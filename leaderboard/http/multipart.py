@@ -1,6 +1,7 @@
 """Reading the file part of a ``multipart/form-data`` upload (browsers, ``curl -F``) as a
-stream: the part named ``file`` is handed on chunk by chunk, never held whole in memory, and
-nothing else of the form is kept.
+stream: the part named ``file`` is handed on chunk by chunk, never held whole in memory. Of the
+rest of the form only the small text fields sent before the file are kept (for a caller that
+asks for them: a web form's CSRF token), each at most :data:`MAX_FIELD` bytes.
 
 The whole body may exceed the file's size limit only by :data:`SLACK` bytes (boundaries, part
 headers, small extra fields); a part's headers are capped at :data:`MAX_HEADERS` bytes.
@@ -9,7 +10,7 @@ headers, small extra fields); a part's headers are capped at :data:`MAX_HEADERS`
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -23,6 +24,10 @@ SLACK = 64 * 1024
 """Bytes a form may carry beyond its file (boundaries, headers, other fields)."""
 MAX_HEADERS = 16 * 1024
 """Bytes of headers a part may have."""
+MAX_FIELD = 4096
+MAX_FIELDS = 16
+"""Text fields before the file that are kept (later ones are dropped)."""
+"""Bytes of a text field before the file that are kept (the rest is dropped)."""
 
 
 def is_multipart(content_type: str | None) -> bool:
@@ -45,6 +50,8 @@ class _Events:
         self.value = b""
         self.headers: dict[bytes, bytes] = {}
         self.header_bytes = 0
+        self.filename: str | None = None
+        """The ``filename`` of the last part whose headers were read (None if it named none)."""
 
     def callbacks(self) -> dict[str, object]:
         def on_part_begin() -> None:
@@ -65,6 +72,8 @@ class _Events:
         def on_headers_finished() -> None:
             disposition = self.headers.get(b"content-disposition", b"")
             _, options = parse_options_header(disposition)
+            raw = options.get(b"filename")
+            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
             self.queue.append(("part", options.get(b"name", b"")))
 
         def on_part_data(data: bytes, start: int, end: int) -> None:
@@ -98,15 +107,25 @@ def boundary_of(content_type: str | None) -> bytes:
     return boundary
 
 
-async def file_chunks(content_type: str | None, body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+async def file_chunks(
+    content_type: str | None,
+    body: AsyncIterator[bytes],
+    limit: int,
+    on_file: Callable[[str | None, dict[str, str]], None] | None = None,
+) -> AsyncIterator[bytes]:
     """Yield the bytes of the form's ``file`` part as they arrive from ``body``.
 
-    Raises ApiError 422 for a malformed form or one without a ``file`` part, and 413 when the
-    body passes ``limit`` + :data:`SLACK` bytes (the file's own limit is the caller's check).
+    ``on_file`` (if given) is called once the file part's headers are read, before any of its
+    bytes, with the part's ``filename`` and the text fields sent before it; an ApiError it
+    raises refuses the upload there. Raises ApiError 422 for a malformed form or one without a
+    ``file`` part, and 413 when the body passes ``limit`` + :data:`SLACK` bytes (the file's own
+    limit is the caller's check).
     """
     events = _Events()
     parser = MultipartParser(boundary_of(content_type), events.callbacks())  # type: ignore[arg-type]
     state = "before"  # before the file part, inside it, after it
+    fields: dict[str, bytes] = {}
+    field: str | None = None
     total = 0
     async for chunk in body:
         total += len(chunk)
@@ -120,6 +139,13 @@ async def file_chunks(content_type: str | None, body: AsyncIterator[bytes], limi
             what, data = events.queue.popleft()
             if what == "part" and state == "before" and data == FIELD.encode():
                 state = "inside"
+                if on_file is not None:
+                    on_file(events.filename, {k: v.decode("utf-8", "replace") for k, v in fields.items()})
+            elif what == "part" and state == "before" and len(fields) < MAX_FIELDS:
+                field = data.decode("utf-8", "replace")
+                fields.setdefault(field, b"")
+            elif what == "data" and state == "before" and field is not None:
+                fields[field] = (fields[field] + data)[:MAX_FIELD]
             elif what == "data" and state == "inside":
                 yield data
             elif what == "end" and state == "inside":

@@ -1,10 +1,10 @@
 """Browser sessions: what the web pages carry in a cookie instead of the API token.
 
 A session is a random secret shown to the browser once (in an HttpOnly cookie); only its
-sha256 is stored, bound to one team, with an expiry. It can only read pages (the API's
-uploads need the bearer token). A state-changing form proves it comes from our own page with a
-CSRF token derived from the secret (a cross-site page cannot read the cookie, so it cannot
-compute the token).
+sha256 is stored, bound to one team, with an expiry. It reads pages and sends the challenge
+page's upload form (the API itself needs the bearer token). A state-changing form proves it
+comes from our own page with a CSRF token derived from the secret (a cross-site page cannot
+read the cookie, so it cannot compute the token).
 """
 
 from __future__ import annotations

@@ -78,6 +78,12 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """Start a filled server and one worker; stop both afterwards."""
+    yield from start_live(tmp_path_factory, [CHALLENGES])
+
+
+def start_live(tmp_path_factory: pytest.TempPathFactory, folders: list[Path]) -> Iterator[Live]:
+    """Start a server and one worker on the challenges in ``folders`` (filled with their
+    baselines by fill.py), yield them, stop both afterwards."""
     root = tmp_path_factory.mktemp("live")
     cached = os.environ.get("DATAPERF_TEST_DATA")
     home = root / "home"
@@ -85,7 +91,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATAPERF_DB", "DATAPERF_SERVER", "DATAPERF_TOKEN")}
     env |= {
         "DATAPERF_HOME": str(home),
-        "DATAPERF_CHALLENGES": str(CHALLENGES),
+        "DATAPERF_CHALLENGES": os.pathsep.join(str(f) for f in folders),
         "DATAPERF_BUILTIN_CHALLENGES": "0",
         "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     }

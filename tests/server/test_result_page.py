@@ -64,3 +64,24 @@ def test_a_ratchet_result_without_scores_shows_its_message() -> None:
     sub = SUB | {"result": {"message": "rank 2, score 0.61", "ratchet": {"role": "train"}}}
     page = render("submission.html", title="x", sub=sub, team=None).body.decode()
     assert "rank 2, score 0.61" in page and "plotly" not in page and 'id="scores"' not in page
+
+
+def test_a_kinds_curve_is_drawn_with_the_baselines_and_its_numbers() -> None:
+    chart = {
+        "id": "accuracy-curve",
+        "title": "Test accuracy against the fraction of training rows inspected",
+        "x": "fraction inspected",
+        "y": "accuracy",
+        "series": [{"name": "seed 0", "x": [0.0, 0.1, 0.2], "y": [0.61, 0.7, 0.8125]}],
+        "bars": [{"name": "bar, seed 0", "y": 0.8}],
+        "compare": True,
+        "baselines": [{"name": "baseline random", "x": [0.0, 0.5], "y": [0.61, 0.805]}],
+    }
+    sub = SUB | {"result": SUB["result"] | {"extra": {"charts": [chart]}}}
+    page = render("submission.html", title="x", sub=sub, charts=[chart], team=None).body.decode()
+    drawn = re.search(r'class="chart curve-chart" id="chart-accuracy-curve" data-chart="([^"]*)"', page)
+    assert drawn is not None and json.loads(html.unescape(drawn.group(1)))["baselines"][0]["y"][1] == 0.805
+    table = re.search(r'id="chart-accuracy-curve-table">(.*?)</table>', page, flags=re.S)
+    assert table is not None
+    assert "(0.2000, 0.8125)" in table.group(1) and "(0.5000, 0.8050)" in table.group(1) and "0.8000" in table.group(1)
+    assert "/static/plotly.min.js" in page and "/static/charts.js" in page

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -14,15 +13,14 @@ from dataperf.contract import Role
 from dataperf.kinds import KINDS
 from leaderboard.boards import boards
 from leaderboard.boards.visibility import for_participants
-from leaderboard.http import multipart, uploads
-from leaderboard.http.api.deps import Caller, SubmissionId, caller, challenge, client_address, require_team, state
+from leaderboard.http import intake, uploads
+from leaderboard.http.api.deps import Caller, SubmissionId, caller, require_team, state
 from leaderboard.http.api.models import submissions as answers
 from leaderboard.http.errors import ApiError, not_found
-from leaderboard.http.limits import too_many
 from leaderboard.http.openapi import OPTIONAL_AUTH, REQUIRED_AUTH, UPLOAD_BODY, errors
-from leaderboard.jobs import queue, quota
+from leaderboard.jobs import queue
 from leaderboard.storage.server_tables import Job
-from leaderboard.storage.tables import Cell, Dataset, Submission, Team, utcnow
+from leaderboard.storage.tables import Cell, Dataset, Submission, Team
 
 router = APIRouter(tags=["submissions"])
 
@@ -53,62 +51,7 @@ async def submit(challenge_id: str, request: Request, filename: Annotated[str, F
     reset time), over a rate limit, over the team's concurrent uploads or its daily cap of
     refused uploads (each with ``Retry-After``), 507 when the server's disk is full.
     """
-    who = require_team(request)
-    st = state(request)
-    addr = client_address(request)
-    st.limits.uploads_per_address.check(addr, "uploads from this address")
-    st.limits.uploads_per_team.check(str(who.team_id), "uploads for this team")
-    spec = challenge(challenge_id)
-    with st.sessions() as s:
-        q = quota.state(s, who.team_id)
-        refused = quota.refusals_today(s, who.team_id)
-    if refused >= st.settings.max_refused_per_day:
-        wait = (q.reset_at - utcnow()).total_seconds()
-        raise too_many(
-            "refused uploads today",
-            f"{st.settings.max_refused_per_day} a UTC day per team",
-            wait,
-            code="too_many_refused",
-        )
-    try:
-        name = uploads.safe_filename(filename)  # a bad name is the request's fault: 422 before any quota answer
-    except ApiError as e:
-        with st.sessions.begin() as s:
-            quota.record_refusal(s, who.team_id, e.code)
-        raise
-    if q.remaining <= 0:
-        raise uploads.over_quota(q)
-    limit = st.settings.max_upload_bytes
-    st.limits.start_upload(who.team_id)
-    try:
-        raw = request.headers.get("content-length")
-        declared = int(raw) if raw and raw.isdigit() else None
-        content_type = request.headers.get("content-type")
-        if multipart.is_multipart(content_type):
-            if declared is not None and declared > limit + multipart.SLACK:
-                raise uploads.too_large(declared, limit)
-            chunks = multipart.file_chunks(content_type, request.stream(), limit)
-            declared = None
-        else:
-            chunks = request.stream()
-        path = await uploads.receive(chunks, declared, limit, name)
-        accepted = await run_in_threadpool(uploads.accept, st.sessions, spec, who, path, st.settings.max_attempts, name)
-    except ApiError as e:
-        if e.code in REFUSED_FOR_CONTENT:
-            with st.sessions.begin() as s:
-                quota.record_refusal(s, who.team_id, e.code)
-        raise
-    finally:
-        st.limits.end_upload(who.team_id)
-    return accepted.to_dict() | {
-        "challenge": spec.id,
-        "team": who.team,
-        "url": f"/submissions/{accepted.submission}",
-    }
-
-
-REFUSED_FOR_CONTENT = ("invalid_submission", "bad_filename", "empty_upload", "too_large")
-"""Refusal codes that count toward a team's daily cap of refused uploads."""
+    return await intake.take(request, require_team(request), challenge_id, filename)
 
 
 def _owned(request: Request, submission_id: int, allow_cookie: bool = False) -> tuple[Submission, Caller]:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
@@ -25,6 +26,7 @@ from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
 from leaderboard.http.security import same_origin
 from leaderboard.jobs.sessions import close_session, csrf_ok, csrf_token, open_session
+from leaderboard.storage.tables import Submission
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,7 +82,7 @@ PRELOGIN = "dataperf_prelogin"
 """The cookie whose CSRF token the login form carries (before there is a session)."""
 
 
-def _team(request: Request) -> str | None:
+def team_of(request: Request) -> str | None:
     try:
         who = caller(request, allow_cookie=True)
     except ApiError:
@@ -88,7 +90,7 @@ def _team(request: Request) -> str | None:
     return who.team if who else None
 
 
-def _logout_csrf(request: Request, team: str | None) -> str:
+def logout_csrf(request: Request, team: str | None) -> str:
     """Return the CSRF token of the logout form for a logged-in page ('' otherwise)."""
     secret = request.cookies.get(COOKIE, "")
     return csrf_token(secret) if team and secret else ""
@@ -99,7 +101,7 @@ def _cookie(resp: Response, request: Request, name: str, value: str, max_age: in
     resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=is_https(request), path="/")
 
 
-def _refuse_cross_site(request: Request) -> HTMLResponse | None:
+def refuse_cross_site(request: Request) -> HTMLResponse | None:
     """Return a 403 page unless the form post comes from this site's own page."""
     if same_origin(request, is_https(request)):
         return None
@@ -115,8 +117,22 @@ def index(request: Request) -> HTMLResponse:
     with state(request).sessions() as s:
         gone = retired_ids(s)
     specs = [public_spec(reg.get(n)) for n in reg.names() if n not in gone]
-    team = _team(request)
-    return render("index.html", title="Challenges", challenges=specs, team=team, csrf=_logout_csrf(request, team))
+    team = team_of(request)
+    return render("index.html", title="Challenges", challenges=specs, team=team, csrf=logout_csrf(request, team))
+
+
+def cached_board(request: Request, challenge_id: str) -> dict[str, Any]:
+    """Return the participants' board of ``challenge_id``, cached until the database stamp changes."""
+    st = state(request)
+    with st.sessions() as s:
+        current = stamp(s)
+        view = for_participants(s, challenge_id)
+
+    def build_board() -> dict[str, Any]:
+        with st.sessions() as s:
+            return boards.board(s, challenge_id, view)
+
+    return dict(st.cache.get(("board", challenge_id, str(view)), current, build_board))
 
 
 def rules_html(spec: Any) -> Any:
@@ -155,23 +171,21 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
     except ApiError as e:
         return error_page(request, 404, e.message)
     st = state(request)
-    team = _team(request)
+    team = team_of(request)
     with st.sessions() as s:
         current = stamp(s)
         view = for_participants(s, challenge_id)
         published = as_rows(published_sets(s, challenge_id))
-
-    def build_board() -> dict[str, Any]:
-        with st.sessions() as s:
-            return boards.board(s, challenge_id, view)
-
-    board = st.cache.get(("board", challenge_id, str(view)), current, build_board)
+    board = cached_board(request, challenge_id)
     size = st.settings.page_size
     pages = max(1, math.ceil(len(board["rows"]) / size))
     at = min(max(1, page), pages)  # the cache key uses the page shown, so ?page=N cannot grow it
 
     def build_html() -> bytes:
         rows = board["rows"][(at - 1) * size : at * size]
+        with st.sessions() as s:
+            per_task = boards.task_means(s, challenge_id, view)
+        tasks = [t.name for t in spec.tasks] if any(per_task.values()) else []
         body = render(
             "challenge.html",
             title=spec.title,
@@ -181,6 +195,8 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             page=at,
             pages=pages,
             total=len(board["rows"]),
+            tasks=tasks,
+            per_task=per_task,
             team=team,
             csrf=csrf,
             rules=rules_html(spec),
@@ -188,7 +204,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
         ).body
         return bytes(body)
 
-    csrf = _logout_csrf(request, team)
+    csrf = logout_csrf(request, team)
     return HTMLResponse(st.cache.get(("html", challenge_id, at, team, csrf, str(view)), current, build_html))
 
 
@@ -198,16 +214,72 @@ def submission_page(submission_id: SubmissionId, request: Request) -> HTMLRespon
         sub = describe(request, submission_id, allow_cookie=True)
     except ApiError as e:
         return error_page(request, e.status, e.message)
-    team = _team(request)
+    from leaderboard.http.web.compare import candidates
+
+    team = team_of(request)
     return render(
-        "submission.html", title=f"Submission {submission_id}", sub=sub, team=team, csrf=_logout_csrf(request, team)
+        "submission.html",
+        title=f"Submission {submission_id}",
+        sub=sub,
+        place=_place(request, sub),
+        charts=_charts(request, sub),
+        others=candidates(request, sub),
+        team=team,
+        csrf=logout_csrf(request, team),
     )
+
+
+def _charts(request: Request, sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the charts the submission's kind put in its result (``extra.charts``); a chart
+    marked ``compare`` also gets the first series of the same chart of every baseline on the
+    board (``baselines``), from what the viewer may see of their results."""
+    charts = [dict(c) for c in ((sub.get("result") or {}).get("extra") or {}).get("charts", [])]
+    wanted = {c["id"] for c in charts if c.get("compare")}
+    if not wanted:
+        return charts
+    board = cached_board(request, sub["challenge"])
+    ids = [r["submission"] for r in board["rows"] if r.get("baseline") and r["submission"] != sub["submission"]]
+    labels = {r["submission"]: r["label"] for r in board["rows"]}
+    st = state(request)
+    with st.sessions() as s:
+        view = for_participants(s, sub["challenge"])
+        stored = s.execute(select(Submission).where(Submission.id.in_(ids))).scalars().all() if ids else []
+        shown = {b.id: boards.result(b, view) for b in stored}
+    for c in charts:
+        c["baselines"] = []
+        for sid in ids:
+            theirs = ((shown.get(sid) or {}).get("extra") or {}).get("charts", [])
+            same = [t for t in theirs if t.get("id") == c["id"] and t.get("series")]
+            if same and c.get("compare"):
+                c["baselines"].append(same[0]["series"][0] | {"name": f"baseline {labels.get(sid, sid)}"})
+    return charts
+
+
+def _place(request: Request, sub: dict[str, Any]) -> dict[str, Any] | None:
+    """Return where a scored submission stands: its rank on the board as the viewer sees it,
+    and the baselines' rows with its own, best first (None when it is not on the board)."""
+    if sub["status"] != "done":
+        return None
+    board = cached_board(request, sub["challenge"])
+    mine = [r for r in board["rows"] if r["submission"] == sub["submission"]]
+    if not mine:
+        return None
+    first = board["layout"]["columns"][0]
+    rows = [r for r in board["rows"] if r.get("baseline") or r["submission"] == sub["submission"]]
+    return {
+        "rank": mine[0]["rank"],
+        "of": len(board["rows"]),
+        "scope": board["scope"],
+        "key": first["key"],
+        "label": first["label"],
+        "rows": rows,
+    }
 
 
 def login_form(request: Request) -> HTMLResponse:
     """The form that exchanges a team token for a browser session (for reading logs in the
     browser). It carries a CSRF token bound to a pre-login cookie."""
-    team = _team(request)
+    team = team_of(request)
     secret = request.cookies.get(PRELOGIN, "")
     fresh = not (secret.startswith("pre_") and len(secret) < 100)
     if fresh:
@@ -217,7 +289,7 @@ def login_form(request: Request) -> HTMLResponse:
         title="Log in",
         error=None,
         team=team,
-        csrf=_logout_csrf(request, team),
+        csrf=logout_csrf(request, team),
         login_csrf=csrf_token(secret),
     )
     if fresh:
@@ -229,7 +301,7 @@ def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Resp
     """Check the token and open a browser session: an HttpOnly, SameSite=Strict cookie holding
     a random session secret (not the token), ``Secure`` over TLS, expiring. Refused (403)
     unless the form comes from this site's own login page (Origin and CSRF token)."""
-    refused = _refuse_cross_site(request)
+    refused = refuse_cross_site(request)
     if refused is not None:
         return refused
     if not csrf_ok(request.cookies.get(PRELOGIN, ""), csrf):
@@ -265,7 +337,7 @@ def login(request: Request, token: str = Form(""), csrf: str = Form("")) -> Resp
 def logout(request: Request, csrf: str = Form("")) -> Response:
     """End the browser session (revoked on the server, cookie removed). Refused (403) unless
     the form comes from this site's own page with the session's CSRF token."""
-    refused = _refuse_cross_site(request)
+    refused = refuse_cross_site(request)
     if refused is not None:
         return refused
     secret = request.cookies.get(COOKIE, "")
@@ -296,3 +368,11 @@ def mount(app: FastAPI) -> None:
     app.get("/login", response_class=HTMLResponse, include_in_schema=False)(login_form)
     app.post("/login", include_in_schema=False)(login)
     app.post("/logout", include_in_schema=False)(logout)
+    from leaderboard.http.web import compare, participant
+
+    app.post("/challenges/{challenge_id}/submit", include_in_schema=False)(participant.upload)
+    app.get("/submissions/{submission_id}/live", include_in_schema=False)(participant.live)
+    app.get("/submissions/{submission_id}/compare", response_class=HTMLResponse, include_in_schema=False)(
+        compare.compare_page
+    )
+    app.get("/team", response_class=HTMLResponse, include_in_schema=False)(participant.team_page)
