@@ -4,8 +4,9 @@ A :class:`WarmPool` keeps ``size`` containers ready per image, limits, fixed mou
 environment. Each is created with exactly the options of a cold run
 (:func:`dataperf.runners.docker.hardened`: no network, read-only root, uid 10001, no
 capabilities, no-new-privileges, memory/CPU/pid limits) and starts a small Python process that
-imports the evaluator (NumPy, Arrow, scikit-learn, the registries: most of a cold run's
-overhead) and then waits, doing nothing else, for its start signal.
+imports the evaluator (NumPy, Arrow, scikit-learn, the registries), reads its challenge's spec
+and prepared data once (mounted read-only when it was created; what the job reads again is then
+in memory and in the page cache) and waits, doing nothing else, for its start signal.
 
 The hand-off. A started container cannot get new bind mounts, so every container gets, when it
 is created, two host folders of its own: ``dataperf-in-*`` bind-mounted **read-only** at
@@ -73,6 +74,22 @@ for _reg in ("dataperf.kinds:KINDS", "dataperf.models:MODELS", "dataperf.metrics
         getattr(importlib.import_module(_mod), _attr).names()
     except Exception:
         pass
+if len(sys.argv) > 1:  # the challenge this pool serves: read its spec and data once, ahead of the job
+    try:
+        from dataperf.challenges import get_challenge
+        from dataperf.evaluator import load_data, single_threaded
+        from dataperf.kinds import KINDS
+
+        _spec = get_challenge(sys.argv[1])
+        KINDS.get(_spec.kind)
+        _data = load_data(_spec)
+        for _split in _data.split_names():
+            _data.split(_split)
+        with single_threaded():
+            pass
+        del _data
+    except Exception:
+        pass
 _deadline = time.monotonic() + {IDLE_S}
 while not os.path.exists("/in/{SIGNAL}"):
     if time.monotonic() > _deadline:
@@ -80,11 +97,24 @@ while not os.path.exists("/in/{SIGNAL}"):
     time.sleep(0.005)
 with open("/in/{SIGNAL}") as _f:
     _argv = json.load(_f)["argv"]
-if _argv[0] == "dataperf":
-    sys.argv = _argv
-    runpy.run_module("dataperf.cli", run_name="__main__", alter_sys=True)
-else:
+if _argv[0] != "dataperf":
     os.execvp(_argv[0], _argv)
+sys.argv = _argv
+try:
+    runpy.run_module("dataperf.cli", run_name="__main__", alter_sys=True)
+    _code = 0
+except SystemExit as _e:
+    _code = _e.code
+    if isinstance(_code, str):
+        print(_code, file=sys.stderr)
+    _code = 1 if isinstance(_code, str) else int(_code or 0)
+except BaseException:
+    import traceback
+    traceback.print_exc()
+    _code = 1
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(_code)  # the job's files are closed; tearing down the imported modules is wasted time
 """
 """The program every warm container runs (``python -c BOOT``)."""
 
@@ -116,6 +146,7 @@ class WarmPool:
         env: dict[str, str],
         size: int = 2,
         *,
+        challenge: str | None = None,
         docker_client: DockerClient | None = None,
     ) -> None:
         if size < 1:
@@ -123,6 +154,8 @@ class WarmPool:
         self.c = docker_client or client()
         self.image_id = find_image(self.c, image).id
         self.image, self.mounts, self.limits, self.env, self.size = image, mounts, limits, env, size
+        self.challenge = challenge
+        """The challenge whose spec and data each container reads while it waits (None: none)."""
         self._ready: list[Slot] = []
         self._starting = 0
         self._threads: list[threading.Thread] = []
@@ -145,7 +178,8 @@ class WarmPool:
         options["labels"] = {**options["labels"], OWNER_LABEL: _owner()}
         container = None
         try:
-            container = self.c.containers.create(self.image_id, [], entrypoint=["python", "-c", BOOT], **options)
+            command = [self.challenge] if self.challenge else []
+            container = self.c.containers.create(self.image_id, command, entrypoint=["python", "-c", BOOT], **options)
             container.start()
         except BaseException:
             _discard(Slot(container, in_dir, out_dir, warm))
@@ -290,17 +324,25 @@ _LOCK = threading.Lock()
 _AT_EXIT: list[bool] = []
 
 
-def pool_for(image: str, mounts: tuple[Mount, ...], limits: Limits, env: dict[str, str], size: int) -> WarmPool:
-    """Return this process's pool for ``image``, ``mounts``, ``limits`` and ``env`` (created,
-    and filled in the background, on first use; all are closed at interpreter exit)."""
-    key = (image, mounts, limits, tuple(sorted(env.items())), size)
+def pool_for(
+    image: str,
+    mounts: tuple[Mount, ...],
+    limits: Limits,
+    env: dict[str, str],
+    size: int,
+    challenge: str | None = None,
+) -> WarmPool:
+    """Return this process's pool for ``image``, ``mounts``, ``limits``, ``env`` and
+    ``challenge`` (created, and filled in the background, on first use; all are closed at
+    interpreter exit)."""
+    key = (image, mounts, limits, tuple(sorted(env.items())), size, challenge)
     with _LOCK:
         pool = _POOLS.get(key)
         if pool is None or pool.closed:
             if not _AT_EXIT:
                 atexit.register(close_pools)
                 _AT_EXIT.append(True)
-            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size)
+            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size, challenge=challenge)
     return pool
 
 

@@ -187,18 +187,19 @@ def take(sessions: Sessions, owner: str, lease_s: float = 60.0) -> Lease | None:
     docstring; expired leases first return to the queue); return None when the queue is empty."""
     expire(sessions)
     for _ in range(20):
-        with sessions.begin() as s:
+        with sessions() as s:
             order = turns(s)
-            if not order:
-                return None
-            picks = [t.next_job for t in order[:8]]
-            # PostgreSQL: lock the picks another worker has not locked, skipping the rest;
-            # SQLite ignores the clause (one writer at a time) and the conditional update decides.
-            free = set(
-                s.execute(
-                    select(Job.id).where(Job.id.in_(picks), Job.state == "queued").with_for_update(skip_locked=True)
-                ).scalars()
-            )
+        if not order:
+            return None
+        picks = [t.next_job for t in order[:8]]
+        with sessions.begin() as s:
+            free = set(picks)
+            if s.get_bind().dialect.name == "postgresql":
+                # Lock the picks no other worker has locked, skipping the rest instead of waiting.
+                locked = select(Job.id).where(Job.id.in_(picks), Job.state == "queued")
+                free = set(s.execute(locked.with_for_update(skip_locked=True)).scalars())
+            # SQLite: the transaction's first statement is the conditional update below, so it
+            # takes the write lock at once (never upgrading a read), and only one worker wins.
             for job_id in picks:
                 if job_id in free and (lease := _lease(s, job_id, owner, lease_s)) is not None:
                     return lease
@@ -284,8 +285,11 @@ def position(session: Session, submission_id: int) -> int | None:
         .group_by(Submission.team_id)
     ).all()
     queued = {int(team): int(n) for team, n, _b in per_team}
-    rank = next(int(before or 0) for team, _n, before in per_team if team == row.team_id) + 1
-    order = [t.team_id for t in turns(session)]
+    before = {int(team): int(b or 0) for team, _n, b in per_team}
+    order = [t.team_id for t in turns(session) if t.team_id in queued]
+    if row.team_id not in queued or row.team_id not in order:
+        return None  # leased by a worker between these reads (another transaction committed)
+    rank = before[row.team_id] + 1
     mine = order.index(row.team_id)
     others = sum(min(queued[t], rank if i < mine else rank - 1) for i, t in enumerate(order) if t != row.team_id)
     return rank + others
