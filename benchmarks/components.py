@@ -106,6 +106,48 @@ def queue_costs(url: str, jobs: int, teams: int, threads: int) -> dict[str, Any]
     }
 
 
+def take_with_history(url: str, history: int, teams: int, takes: int = 50) -> dict[str, Any]:
+    """Return the median take latency with ``history`` finished jobs of ``teams`` teams already
+    in the database at ``url`` (PostgreSQL, emptied by the caller) and one queued job per team."""
+    from sqlalchemy import text
+
+    from leaderboard.jobs import queue
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.tables import Challenge, Team
+
+    sessions = session_factory(url)
+    with sessions.begin() as s:
+        s.add(Challenge(id="tiny-selection", version=1, kind="training-set", spec_sha256="0" * 64))
+        s.add_all([Team(id=k, name=f"h{k}") for k in range(1, teams + 1)])
+        s.flush()
+        for state, first, n in (("done", 1, history), ("queued", history + 1, teams)):
+            s.execute(
+                text(
+                    "INSERT INTO submissions (id, challenge, challenge_version, kind, team_id, sha256, filename, path,"
+                    " status, attempts, created_at, updated_at) SELECT g, 'tiny-selection', 1, 'training-set',"
+                    " 1 + g % :t, lpad(g::text, 64, '0'), 'f.csv', '/nowhere', :st, 0, now(), now()"
+                    " FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"
+                ),
+                {"t": teams, "st": state, "a": first, "b": first + n - 1},
+            )
+            s.execute(
+                text(
+                    "INSERT INTO jobs (id, submission_id, state, attempts, max_attempts, completions, log, created_at,"
+                    " updated_at, heartbeat_at) SELECT g, g, :st, 1, 3, 1, '', now(), now(),"
+                    " now() - make_interval(secs => g % 1000)"
+                    " FROM generate_series(CAST(:a AS integer), CAST(:b AS integer)) g"
+                ),
+                {"st": state, "a": first, "b": first + n - 1},
+            )
+    walls = []
+    for i in range(min(takes, teams)):
+        t0 = time.perf_counter()
+        lease = queue.take(sessions, f"w{i}")
+        walls.append(time.perf_counter() - t0)
+        assert lease is not None
+    return {"history_jobs": history, "teams": teams, "take_median_ms": round(statistics.median(walls) * 1e3, 2)}
+
+
 def timed_calls(module: Any, name: str, sink: list[float]) -> Callable[[], None]:
     """Wrap ``module.name`` so each call's seconds go to ``sink``; return the undo."""
     real = getattr(module, name)
@@ -136,7 +178,7 @@ def ratchet_costs(scratch: Path, sets: int) -> dict[str, Any]:
     prepare(get_challenge("tiny-testset"))
     prepare(spec)
     data = load_data(spec)
-    url = fresh_database("sqlite", scratch, "")
+    url = fresh_database("sqlite", scratch, "", "")
     sessions = session_factory(url)
     cells.forget_banks()
     p = Problem.load(spec.id)
@@ -257,6 +299,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--teams", type=int, default=50)
     ap.add_argument("--threads", default="1,4")
+    ap.add_argument("--history", default="0,10000,100000", help="finished jobs already queued through (PG)")
+    ap.add_argument("--only-history", action="store_true", help="only the queue-with-history part")
     ap.add_argument("--sets", type=int, default=30)
     ap.add_argument("--docker", action="store_true", help="also time cold and warm sandboxes")
     ap.add_argument("--page-subs", type=int, default=2000)
@@ -266,23 +310,25 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="dataperf-components-"))
     env = scratch_env(scratch / "home")
     os.environ.update({k: env[k] for k in ("DATAPERF_HOME", "DATAPERF_CHALLENGES", "DATAPERF_BUILTIN_CHALLENGES")})
-    report: dict[str, Any] = {"benchmark": "components", "cores": os.cpu_count()}
+    report: dict[str, Any] = {"benchmark": "components", "cores": os.cpu_count(), "load_average_1m": os.getloadavg()[0]}
     try:
         queues = []
-        for kind in ["sqlite"] + (["postgresql"] if args.pg_url else []):
+        for kind in [] if args.only_history else ["sqlite"] + (["postgresql"] if args.pg_url else []):
             for n in [int(x) for x in args.threads.split(",")]:
-                url = fresh_database(kind, scratch, args.pg_url)
+                folder = scratch / f"queue-{kind}-{n}"
+                folder.mkdir()
+                url = fresh_database(kind, folder, args.pg_url, "_components")
                 queues.append({"db": kind} | queue_costs(url, args.jobs, args.teams, n))
                 print(json.dumps(queues[-1]), file=sys.stderr, flush=True)
-                if kind == "sqlite":
-                    (scratch / "server.db").unlink()
         report["queue"] = queues
-        report["ratchet"] = ratchet_costs(scratch, args.sets)
-        print(json.dumps(report["ratchet"]), file=sys.stderr, flush=True)
-        if args.docker:
-            report["containers"] = container_costs(args.runs)
-            print(json.dumps(report["containers"]), file=sys.stderr, flush=True)
-        report["page"] = page_costs(scratch, args.page_subs, args.runs)
+        if args.pg_url:
+            report["queue_history"] = []
+            for history in [int(x) for x in args.history.split(",") if x]:
+                url = fresh_database("postgresql", scratch, args.pg_url, "_components")
+                report["queue_history"].append(take_with_history(url, history, 1000))
+                print(json.dumps(report["queue_history"][-1]), file=sys.stderr, flush=True)
+        if not args.only_history:
+            rest(report, scratch, args)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     text = json.dumps(report, indent=2)
@@ -290,6 +336,16 @@ def main() -> int:
         args.output.write_text(text + "\n")
     print(text)
     return 0
+
+
+def rest(report: dict[str, Any], scratch: Path, args: argparse.Namespace) -> None:
+    """Measure the ratchet, the containers (with ``--docker``) and the page into ``report``."""
+    report["ratchet"] = ratchet_costs(scratch, args.sets)
+    print(json.dumps(report["ratchet"]), file=sys.stderr, flush=True)
+    if args.docker:
+        report["containers"] = container_costs(args.runs)
+        print(json.dumps(report["containers"]), file=sys.stderr, flush=True)
+    report["page"] = page_costs(scratch, args.page_subs, args.runs)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ def schedule(n: int, teams: int, window: float, rush_share: float, seed: int = 0
     return sorted(zip(times, owners[:n], strict=True))
 
 
-def fresh_database(kind: str, scratch: Path, pg_url: str) -> str:
-    """Return the URL of an empty, migrated database of ``kind``."""
+def fresh_database(kind: str, scratch: Path, pg_url: str, suffix: str = "_rush") -> str:
+    """Return the URL of an empty, migrated database of ``kind`` (PostgreSQL: the database
+    ``pg_url`` names plus ``suffix``, created when missing)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -75,7 +76,7 @@ def fresh_database(kind: str, scratch: Path, pg_url: str) -> str:
     if kind == "sqlite":
         return upgrade(f"sqlite:///{scratch / 'server.db'}")
     base = make_url(pg_url)
-    url = base.set(database=f"{base.database}_rush")
+    url = base.set(database=f"{base.database}{suffix}")
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).first() is None:
