@@ -46,10 +46,11 @@ def cli(env: dict[str, str], *args: str, log: Path | None = None) -> subprocess.
     )
 
 
-def start_server(env: dict[str, str], db: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``dataperf serve`` on a free port and wait until it answers; return (process, URL)."""
+def start_server(env: dict[str, str], db: str, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``dataperf serve`` (with ``extra`` arguments) on a free port and wait until it
+    answers; return (process, URL)."""
     port = free_port()
-    proc = cli(env, "serve", "--port", str(port), "--db", db, log=log)
+    proc = cli(env, "serve", "--port", str(port), "--db", db, *extra, log=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         if proc.poll() is not None:

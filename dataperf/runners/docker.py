@@ -144,6 +144,18 @@ def _status(state: dict[str, Any], timed_out: bool, log: str) -> Status:
     return "ok" if code == 0 else "crashed"
 
 
+def find_image(c: DockerClient, image: str) -> Any:
+    """Return the engine's image ``image``; RunnerError, saying how to build it, when missing."""
+    docker = sdk()
+    try:
+        return c.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise RunnerError(
+            f"docker image {image} is not built; run docker/build.sh (add --gpu for the GPU image)",
+            status="error",
+        ) from None
+
+
 def run_sandboxed(
     image: str,
     command: list[str],
@@ -160,61 +172,18 @@ def run_sandboxed(
     removes it). Never raises for what the command does (crash, out of memory, timeout: see
     ``status``); raises RunnerError when the image is missing or the engine fails.
     """
-    from requests.exceptions import ConnectionError as RequestsConnectionError
-    from requests.exceptions import ReadTimeout
-
     docker = sdk()
     c = docker_client or client()
-    try:
-        img = c.images.get(image)
-    except docker.errors.ImageNotFound:
-        raise RunnerError(
-            f"docker image {image} is not built; run docker/build.sh (add --gpu for the GPU image)",
-            status="error",
-        ) from None
+    img = find_image(c, image)
     out_dir = Path(tempfile.mkdtemp(prefix="dataperf-out-"))
     out_dir.chmod(0o777)  # written by uid 10001 in the container, whoever runs the host side
-    binds = [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in mounts]
-    binds.append(docker.types.Mount("/out", str(out_dir), type="bind", read_only=False))
-    gpu = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])] if limits.gpu else None
+    binds = [*mounts, Mount(out_dir, "/out", read_only=False)]
     container = None
-    start = time.monotonic()
     try:
         container = c.containers.create(
-            img.id,
-            command,
-            entrypoint=entrypoint,
-            environment=env or {},
-            mounts=binds,
-            tmpfs={"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
-            network_mode="none",
-            read_only=True,
-            user=f"{UID}:{UID}",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            mem_limit=limits.memory,
-            memswap_limit=limits.memory,
-            nano_cpus=int(limits.cpus * 1e9),
-            pids_limit=limits.pids,
-            ipc_mode="private",
-            device_requests=gpu,
-            log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
-            labels={"dataperf.sandbox": "1"},
-            detach=True,
+            img.id, command, entrypoint=entrypoint, **hardened(docker, limits, binds, env or {})
         )
-        start = time.monotonic()
-        container.start()
-        timed_out = False
-        try:
-            container.wait(timeout=max(limits.timeout - (time.monotonic() - start), 0.01))
-        except (ReadTimeout, RequestsConnectionError):
-            timed_out = True
-            container.kill()
-            container.wait(timeout=30)
-        wall = time.monotonic() - start
-        container.reload()
-        state = container.attrs["State"]
-        log = _cap_log(container.logs(stdout=True, stderr=True))
+        outcome = await_exit(container, limits, img.id, out_dir)
     except docker.errors.DockerException as e:
         shutil.rmtree(out_dir, ignore_errors=True)
         raise RunnerError(f"docker failed to run {image}: {e}", status="error") from None
@@ -224,14 +193,68 @@ def run_sandboxed(
                 container.remove(force=True)
             except docker.errors.DockerException:
                 pass  # already gone; nothing of it is left to clean up
+    return outcome
+
+
+def hardened(docker: Any, limits: Limits, mounts: list[Mount], env: dict[str, str]) -> dict[str, Any]:
+    """Return the ``containers.create`` options of the sandbox: ``mounts`` (read-only unless a
+    mount says otherwise), no network, a read-only root, uid 10001, no capabilities,
+    no-new-privileges, the memory/CPU/pid limits of ``limits``, a small ``/tmp``, capped logs.
+    Every sandboxed container, cold or warm, is created with exactly these."""
+    binds = [docker.types.Mount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in mounts]
+    gpu = [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])] if limits.gpu else None
+    return {
+        "environment": env,
+        "mounts": binds,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+        "network_mode": "none",
+        "read_only": True,
+        "user": f"{UID}:{UID}",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "mem_limit": limits.memory,
+        "memswap_limit": limits.memory,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "ipc_mode": "private",
+        "device_requests": gpu,
+        "log_config": docker.types.LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        "labels": {"dataperf.sandbox": "1"},
+        "detach": True,
+    }
+
+
+def await_exit(
+    container: Any, limits: Limits, image_id: str, out_dir: Path, *, started: bool = False, warm: bool = False
+) -> SandboxOutcome:
+    """Start ``container`` (unless ``started``: a warm one, released just now), wait for it to
+    exit within ``limits.timeout`` (killing it after), and return how it ended. The wall time
+    runs from the start (or release) to the exit. Docker errors propagate."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from requests.exceptions import ReadTimeout
+
+    start = time.monotonic()
+    if not started:
+        container.start()
+    timed_out = False
+    try:
+        container.wait(timeout=max(limits.timeout - (time.monotonic() - start), 0.01))
+    except (ReadTimeout, RequestsConnectionError):
+        timed_out = True
+        container.kill()
+        container.wait(timeout=30)
+    wall = time.monotonic() - start
+    container.reload()
+    state = container.attrs["State"]
+    log = _cap_log(container.logs(stdout=True, stderr=True))
     return SandboxOutcome(
         status=_status(state, timed_out, log),
         exit_code=None if timed_out else state.get("ExitCode"),
         log=log,
         wall_s=wall,
-        image_id=img.id,
+        image_id=image_id,
         out_dir=out_dir,
-        extra={"oom_killed": bool(state.get("OOMKilled"))},
+        extra={"oom_killed": bool(state.get("OOMKilled")), "container_id": container.id, "warm": warm},
     )
 
 
@@ -276,6 +299,9 @@ class DockerRunner(Runner):
     """
 
     name = "docker"
+    warm = 0
+    """How many pre-started containers to keep ready per image, limits and mounts (0: cold,
+    one container created per run; see :mod:`dataperf.runners.docker_pool`)."""
 
     def __init__(self, image: str | None = None, *, docker_client: DockerClient | None = None) -> None:
         self.image = image
@@ -361,14 +387,15 @@ class DockerRunner(Runner):
             args.append("--hidden")  # the server's score: the private bundle mounted above
         if sha256 is not None:
             args += ["--sha256", sha256]
-        outcome = run_sandboxed(
-            self.image_for(spec.resources.gpu),
-            args,
-            mounts=mounts,
-            limits=limits,
-            env={"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR, "DATAPERF_BUILTIN_CHALLENGES": "0"},
-            docker_client=c,
-        )
+        env = {"DATAPERF_HOME": DATA_ROOT, "DATAPERF_CHALLENGES": SPECS_DIR, "DATAPERF_BUILTIN_CHALLENGES": "0"}
+        image = self.image_for(spec.resources.gpu)
+        if self.warm > 0:
+            from dataperf.runners.docker_pool import pool_for
+
+            pool = pool_for(image, mounts[:2], limits, env, size=self.warm, challenge=spec.id)
+            outcome = pool.run(["dataperf", *args], {inside.removeprefix("/in/"): sub})
+        else:
+            outcome = run_sandboxed(image, args, mounts=mounts, limits=limits, env=env, docker_client=c)
         return spec, sub, outcome, limits, inside
 
     def _refusal(self, outcome: SandboxOutcome, inside: str, outside: str) -> None:

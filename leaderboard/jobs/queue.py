@@ -5,6 +5,13 @@ on SQLite and PostgreSQL alike. The holder extends the lease with :func:`heartbe
 works. A lease that expires (the worker died or hung) puts the job back in the queue, or fails
 it with its log kept once ``max_attempts`` are used (:func:`expire`). Finishing is idempotent:
 only the current holder of a live lease can finish a job, once (:func:`finish`).
+
+Leasing is **round robin across teams**: :func:`take` serves the team with the fewest jobs in
+flight, then the team served longest ago (a team never served first), and within a team its
+oldest job. A team's burst therefore delays another team's first job by at most the jobs that
+are already running, one per worker. On PostgreSQL the candidate rows are locked with
+``FOR UPDATE SKIP LOCKED``, so concurrent workers pass over each other's picks instead of
+waiting; on both databases the lease itself is a conditional update only one worker can win.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard.jobs import quota
@@ -114,39 +121,88 @@ def expire(sessions: Sessions) -> list[int]:
     return touched
 
 
+@dataclass(frozen=True)
+class TeamTurn:
+    """A team with queued work, as :func:`take` ranks it (lower :meth:`key` goes first)."""
+
+    team_id: int
+    next_job: int
+    """The team's oldest queued job."""
+    in_flight: int
+    """How many of the team's jobs are leased now."""
+    last_served: datetime | None
+    """When a job of the team was last leased or heartbeat (None: never served)."""
+
+    def key(self) -> tuple[int, int, datetime, int]:
+        """Return the sort key: fewest in flight, never or longest ago served, oldest job."""
+        last = aware(self.last_served)
+        return (self.in_flight, 0 if last is None else 1, last or datetime.min.replace(tzinfo=UTC), self.next_job)
+
+
+def turns(session: Session) -> list[TeamTurn]:
+    """Return every team with queued jobs, in the order :func:`take` serves them."""
+    queued = Job.state == "queued"
+    teams_waiting = select(Submission.team_id).join(Job, Job.submission_id == Submission.id).where(queued)
+    rows = session.execute(
+        select(
+            Submission.team_id,
+            func.min(case((queued, Job.id))),
+            func.sum(case((Job.state == "leased", 1), else_=0)),
+            func.max(Job.heartbeat_at),
+        )
+        .join(Job, Job.submission_id == Submission.id)
+        .where(Submission.team_id.in_(teams_waiting))
+        .group_by(Submission.team_id)
+    ).all()
+    out = [TeamTurn(int(t), int(j), int(n or 0), last) for t, j, n, last in rows if j is not None]
+    return sorted(out, key=TeamTurn.key)
+
+
+def _lease(s: Session, job_id: int, owner: str, lease_s: float) -> Lease | None:
+    """Lease ``job_id`` for ``owner`` if it is still queued (in the caller's transaction)."""
+    now = utcnow()
+    res = s.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == "queued")
+        .values(
+            state="leased",
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            heartbeat_at=now,
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
+    )
+    if not res.rowcount:  # type: ignore[attr-defined]
+        return None
+    job = s.get(Job, job_id)
+    if job is None:
+        return None
+    job.log = _capped(job.log, f"{stamp(now)} leased by {owner} (attempt {job.attempts}/{job.max_attempts})")
+    return Lease(job.id, job.submission_id, owner, job.attempts, job.max_attempts)
+
+
 def take(sessions: Sessions, owner: str, lease_s: float = 60.0) -> Lease | None:
-    """Lease the oldest queued job for ``owner`` (expired leases first return to the queue);
-    return None when the queue is empty."""
+    """Lease the next queued job for ``owner``, round robin across teams (see the module's
+    docstring; expired leases first return to the queue); return None when the queue is empty."""
     expire(sessions)
     for _ in range(20):
         with sessions() as s:
-            ids = s.execute(select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(8)).scalars().all()
-        if not ids:
+            order = turns(s)
+        if not order:
             return None
-        for job_id in ids:
-            now = utcnow()
-            with sessions.begin() as s:
-                res = s.execute(
-                    update(Job)
-                    .where(Job.id == job_id, Job.state == "queued")
-                    .values(
-                        state="leased",
-                        lease_owner=owner,
-                        lease_expires_at=now + timedelta(seconds=lease_s),
-                        heartbeat_at=now,
-                        attempts=Job.attempts + 1,
-                        updated_at=now,
-                    )
-                )
-                if not res.rowcount:  # type: ignore[attr-defined]
-                    continue
-                job = s.get(Job, job_id)
-                if job is None:
-                    continue
-                job.log = _capped(
-                    job.log, f"{stamp(now)} leased by {owner} (attempt {job.attempts}/{job.max_attempts})"
-                )
-                return Lease(job.id, job.submission_id, owner, job.attempts, job.max_attempts)
+        picks = [t.next_job for t in order[:8]]
+        with sessions.begin() as s:
+            free = set(picks)
+            if s.get_bind().dialect.name == "postgresql":
+                # Lock the picks no other worker has locked, skipping the rest instead of waiting.
+                locked = select(Job.id).where(Job.id.in_(picks), Job.state == "queued")
+                free = set(s.execute(locked.with_for_update(skip_locked=True)).scalars())
+            # SQLite: the transaction's first statement is the conditional update below, so it
+            # takes the write lock at once (never upgrading a read), and only one worker wins.
+            for job_id in picks:
+                if job_id in free and (lease := _lease(s, job_id, owner, lease_s)) is not None:
+                    return lease
     return None
 
 
@@ -212,14 +268,31 @@ def retry(sessions: Sessions, lease: Lease, line: str) -> bool:
 
 
 def position(session: Session, submission_id: int) -> int | None:
-    """Return the 1-based queue position of ``submission_id``'s job (None unless queued)."""
-    job = session.execute(select(Job.id, Job.state).where(Job.submission_id == submission_id)).first()
-    if job is None or job.state != "queued":
+    """Return the 1-based queue position of ``submission_id``'s job (None unless queued), as
+    round robin serves the queue now: the team's own earlier jobs, plus from each other team as
+    many jobs as this one's rank in its team (one fewer for teams whose turn comes after)."""
+    row = session.execute(
+        select(Job.id, Job.state, Submission.team_id)
+        .join(Submission, Job.submission_id == Submission.id)
+        .where(Job.submission_id == submission_id)
+    ).first()
+    if row is None or row.state != "queued":
         return None
-    ahead = session.execute(
-        select(func.count()).select_from(Job).where(Job.state == "queued", Job.id < job.id)
-    ).scalar_one()
-    return int(ahead) + 1
+    per_team = session.execute(
+        select(Submission.team_id, func.count(), func.sum(case((Job.id < row.id, 1), else_=0)))
+        .join(Job, Job.submission_id == Submission.id)
+        .where(Job.state == "queued")
+        .group_by(Submission.team_id)
+    ).all()
+    queued = {int(team): int(n) for team, n, _b in per_team}
+    before = {int(team): int(b or 0) for team, _n, b in per_team}
+    order = [t.team_id for t in turns(session) if t.team_id in queued]
+    if row.team_id not in queued or row.team_id not in order:
+        return None  # leased by a worker between these reads (another transaction committed)
+    rank = before[row.team_id] + 1
+    mine = order.index(row.team_id)
+    others = sum(min(queued[t], rank if i < mine else rank - 1) for i, t in enumerate(order) if t != row.team_id)
+    return rank + others
 
 
 def counts(session: Session) -> dict[str, int]:

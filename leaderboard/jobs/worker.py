@@ -131,8 +131,27 @@ def run_worker(
     sessions = session_factory(url)
     owner = owner or default_owner()
     stop = stop or threading.Event()
-    n = 0
     say(f"worker {owner}: runner '{runner}', lease {lease_s:g} s")
+    try:
+        return _loop(sessions, owner, runner, once, lease_s, poll_s, stop, say)
+    finally:
+        from dataperf.runners.docker_pool import close_pools
+
+        close_pools()  # warm sandboxes this worker started (none unless its runner keeps them)
+
+
+def _loop(
+    sessions: queue.Sessions,
+    owner: str,
+    runner: str,
+    once: bool,
+    lease_s: float,
+    poll_s: float,
+    stop: threading.Event,
+    say: Say,
+) -> int:
+    """Take and work jobs until ``stop`` is set (or, with ``once``, the queue is empty)."""
+    n = 0
     outage = 0.0
     while not stop.is_set():
         try:
