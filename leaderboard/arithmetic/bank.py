@@ -136,20 +136,28 @@ class _Models(Mapping[tuple[str, str, int], Fitted]):
         self._bank = bank
 
     def __getitem__(self, key: tuple[str, str, int]) -> Fitted:
-        where = self._bank._where.get(key)
-        if where is None:
+        bank = self._bank
+        digest, task, seed = key
+        if bank._code(digest, task, seed) not in bank._keys:
             raise KeyError(key)
-        if isinstance(where, _Group):
-            model = where.model(self._bank._digests[key[0]], key[2])
-            assert model is not None
-            return model
-        return where
+        for group in bank._groups.get(task, []):
+            model = group.model(bank._digests[digest], seed)
+            if model is not None:
+                return model
+        return next(m for d, s, m in bank._others[task] if d == digest and s == seed)
 
     def __iter__(self) -> Iterator[tuple[str, str, int]]:
-        return iter(list(self._bank._where))
+        bank = self._bank
+        names = list(bank._digests)
+        keys = [(d, task, seed) for task, others in bank._others.items() for d, seed, _ in others]
+        for task, groups in bank._groups.items():
+            for g in groups:
+                keys += [(names[d], task, seed) for d, seed in zip(g.digests.tolist(), g.seeds.tolist(), strict=True)]
+                keys += [(names[d], task, seed) for d, _, seed, _ in g.pending]
+        return iter(keys)
 
     def __len__(self) -> int:
-        return len(self._bank._where)
+        return len(self._bank._keys)
 
 
 @dataclass
@@ -167,9 +175,11 @@ class Bank:
     version: str
     last_id: int = 0
     """Highest ``fitted_models.id`` loaded, so refreshing reads only newer rows."""
-    _where: dict[tuple[str, str, int], _Group | Fitted] = field(default_factory=dict)
-    """Per model: its group (stacked models) or the model itself (the others)."""
+    _keys: set[int] = field(default_factory=set)
+    """Every model's (digest, task, seed) as one number (see :meth:`_code`): a tuple of names
+    per model would cost a third of the weights."""
     _digests: dict[str, int] = field(default_factory=dict)
+    _tasks: dict[str, int] = field(default_factory=dict)
     _seeds: dict[int, int] = field(default_factory=dict)
     _groups: dict[str, list[_Group]] = field(default_factory=dict)
     _by_key: dict[tuple[str, tuple[int, ...], int], _Group] = field(default_factory=dict)
@@ -182,14 +192,25 @@ class Bank:
         """Return the models by (digest, task, seed) (a read-only view)."""
         return _Models(self)
 
+    def _code(self, digest: str, task: str, seed: int) -> int:
+        """Return the number of (digest, task, seed) in :attr:`_keys` (-1: a name never added)."""
+        d, t, s = self._digests.get(digest), self._tasks.get(task), self._seeds.get(seed)
+        if d is None or t is None or s is None:
+            return -1
+        return (d << 32) | (t << 16) | s
+
     def add(self, digest: str, task: str, seed: int, model: Fitted) -> None:
         """Add one fitted model (ignored if already present)."""
         with self._lock:
-            key = (digest, task, seed)
-            if key in self._where:
-                return
             d = self._digests.setdefault(digest, len(self._digests))
+            ti = self._tasks.setdefault(task, len(self._tasks))
             si = self._seeds.setdefault(seed, len(self._seeds))
+            if ti >= 1 << 16 or si >= 1 << 16:
+                raise ValueError(f"bank {self.problem}: more than 65,536 tasks or seeds")
+            code = self._code(digest, task, seed)
+            if code in self._keys:
+                return
+            self._keys.add(code)
             if isinstance(model, Linear) and np.isfinite(model.w).all() and np.isfinite(model.b).all():
                 gk = (task, tuple(int(c) for c in model.classes), model.w.shape[1])
                 group = self._by_key.get(gk)
@@ -198,10 +219,8 @@ class Bank:
                     self._by_key[gk] = group
                     self._groups.setdefault(task, []).append(group)
                 group.pending.append((d, si, seed, model))
-                self._where[key] = group
             else:  # Constant and any other fitted model: one by one (cheap, or not stackable)
                 self._others.setdefault(task, []).append((digest, seed, model))
-                self._where[key] = model
 
     def digests(self) -> list[str]:
         """Return the training-set digests with models, in the order they were added."""
