@@ -6,11 +6,17 @@ Every figure is a whole fresh interpreter, timed from outside (start to exit), m
 
 - ``python_bare``: ``python -c pass`` (the interpreter's own start, the floor of any process);
 - ``import_evaluator``: ``python -c "import dataperf.evaluator"``;
+- ``import_fixed_model``: ``python -c "import sklearn.linear_model"`` (the fixed model's
+  library alone: it imports SciPy's statistics and pandas itself, a floor no trimming of ours
+  can go under while the fixed model is scikit-learn's);
 - ``library_warm``: a script that calls ``dataperf.evaluator.evaluate`` and prints the score;
 - ``cli_warm``: ``python -m dataperf evaluate synthetic-pool SUB --json``;
 - ``cli_cold``: the same, each run right after preparation: the folder's stamp cache as
   preparation left it, and the data files dropped from the page cache (``posix_fadvise``
   DONTNEED), so the run reads them from disk.
+
+Each figure is also given in CPU seconds of the process (user + system), which a machine
+shared with other work inflates far less than the wall time; the load average is printed.
 
 Preparation here is the pool builder of :mod:`benchmarks.pool_scaling`, which records every
 file's sha256 in the stamp cache as ``dataperf prepare`` does. The reference scorer's figure
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,11 +70,24 @@ def drop_from_page_cache(folder: Path) -> None:
                 os.close(fd)
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Return (seconds from start to exit, stdout) of one fresh process; raise if it fails."""
-    t0 = time.perf_counter()
+CPU: dict[str, list[float]] = {}
+"""Per command name, the CPU seconds (user + system) of each run: a figure a machine shared
+with other work moves far less than the wall time."""
+
+
+def cpu_seconds() -> float:
+    """Return the CPU seconds used so far by this process's waited-for children."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def timed(cmd: list[str], env: dict[str, str], name: str = "") -> tuple[float, str]:
+    """Return (seconds from start to exit, stdout) of one fresh process; raise if it fails.
+    Its CPU seconds are appended to ``CPU[name]``."""
+    c0, t0 = cpu_seconds(), time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    CPU.setdefault(name, []).append(cpu_seconds() - c0)
     if out.returncode != 0:
         raise RuntimeError(f"{cmd} failed ({out.returncode}):\n{out.stderr[-2000:]}")
     return wall, out.stdout
@@ -110,6 +130,7 @@ def main() -> None:
         commands = {
             "python_bare": [py, "-c", "pass"],
             "import_evaluator": [py, "-c", "import dataperf.evaluator"],
+            "import_fixed_model": [py, "-c", "import sklearn.linear_model"],
             "library_warm": [py, "-c", LIBRARY, str(sub)],
             "cli_warm": cli,
         }
@@ -118,11 +139,11 @@ def main() -> None:
         outputs: dict[str, str] = {}
         for _ in range(args.runs):  # interleaved, so drift in the machine's load hits every figure alike
             for name, cmd in commands.items():
-                wall, outputs[name] = timed(cmd, env)
+                wall, outputs[name] = timed(cmd, env, name)
                 runs[name].append(wall)
             (folder / ".sha256-cache.json").write_bytes(prepared_cache)
             drop_from_page_cache(folder)
-            wall, outputs["cli_cold"] = timed(cli, env)
+            wall, outputs["cli_cold"] = timed(cli, env, "cli_cold")
             runs["cli_cold"].append(wall)
         shutil.rmtree(folder, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
@@ -136,6 +157,8 @@ def main() -> None:
         "prepare_pool_s": round(prepare_s, 2),
         "median_s": {k: round(v, 3) for k, v in med.items()},
         "runs_s": {k: [round(t, 3) for t in v] for k, v in runs.items()},
+        "cpu_median_s": {k: round(statistics.median(CPU[k]), 3) for k in runs},
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "cold_over_warm": round(med["cli_cold"] / med["cli_warm"], 2),
         "reference_scorer_s": REFERENCE_S,
         "speedup_vs_reference": {
