@@ -17,6 +17,9 @@ bank only), with the growth of the resident size beside it (an upper bound: it k
 pages freed after the models were stacked). Database writes are not part of these figures (see
 ``benchmarks/ratchet_bench.py`` for SQLite and PostgreSQL end to end at 200 x 20).
 
+Wall and CPU seconds (this process, every thread) are both printed, with the load average:
+on a machine shared with other work the CPU figure is the steadier one.
+
 The batched pass runs on the CPU (numpy float32 products with float64 re-checks); a GPU could
 take the products, which was not measured here.
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import time
 import tracemalloc
@@ -131,14 +135,16 @@ def main() -> None:
 
     # a new test set against every cached model, end to end (rows read, pass, cell values)
     new_test: list[float] = []
+    cpu: dict[str, list[float]] = {"new_test_set": [], "new_training_set": []}
     batched: list[dict[str, Scores]] = []
     counters = RatchetCounters()
     for i, table in enumerate(fresh_tests):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rows = p.test_rows(table)
         scores = bank.score(p, rows, counters).as_dict()
         cells = cells_of(p, scores, f"new-{i}")
         new_test.append(time.perf_counter() - t0)
+        cpu["new_test_set"].append(time.process_time() - c0)
         batched.append(scores)
         assert len(cells) == args.train
     t0 = time.perf_counter()
@@ -150,11 +156,12 @@ def main() -> None:
     new_train: list[float] = []
     fit_part: list[float] = []
     for table in tables[args.real :]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         models = p.fit(p.train_rows(table), RatchetCounters())
         t1 = time.perf_counter()
         cells_t = {j: p.score_one(models, rows, RatchetCounters()) for j, rows in enumerate(suite)}
         new_train.append(time.perf_counter() - t0)
+        cpu["new_training_set"].append(time.process_time() - c0)
         fit_part.append(t1 - t0)
         assert len(cells_t) == args.suite
 
@@ -184,6 +191,8 @@ def main() -> None:
         "new_training_set_fits_s": round(med(fit_part), 3),
         "new_training_set_runs_s": [round(t, 3) for t in new_train],
         "real_fit_median_s": round(med(fits), 3),
+        "cpu_median_s": {k: round(med(v), 3) for k, v in cpu.items()},
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "gpu": "not measured (no GPU on this machine); the batched products are the part a GPU could take",
         "bars": {"new_test_set_s": 1.0, "new_training_set_s": 0.5, "bank_over_raw": 2.0},
     }

@@ -3,8 +3,7 @@
 Selected rows are read from ``<split>.f32`` through a memory map advised for random access
 (``MADV_RANDOM``: no read-around), so a million-row pool costs its id column plus the pages of
 the selected rows, with one gather instead of a read per run of rows. Whole splits are
-memory-mapped. A split's label columns are read from its Parquet file on first use only: a
-training set's evaluation needs the pool's ids, never its labels.
+memory-mapped.
 """
 
 from __future__ import annotations
@@ -35,34 +34,30 @@ class Split:
     """
 
     def __init__(
-        self, name: str, ids: np.ndarray, table: Path, x: np.ndarray, raw: Path, bundle: str, truth: str | None
+        self,
+        name: str,
+        ids: np.ndarray,
+        truth: np.ndarray | None,
+        public_labels: np.ndarray,
+        x: np.ndarray,
+        raw: Path,
+        bundle: str = "private",
     ) -> None:
-        """Hold split ``name`` of ``table`` (its Parquet file) and ``raw`` (its ``.f32``);
-        ``truth``: the column holding the ground truth in this bundle (None: not held)."""
+        """Hold split ``name``: its ids (sorted), ground truth (None where this bundle does not
+        hold it), public labels, embeddings ``x`` (memory-mapped) and the ``.f32`` file ``raw``."""
         self.name = name
         self.ids = ids
         """The split's ids, sorted."""
+        self.truth = truth
+        """The ground truth, or None where this bundle does not hold it."""
+        self.public_labels = public_labels
+        """The labels participants see."""
         self.x = x
         """All embeddings, memory-mapped (for whole-split use)."""
         self.raw = raw
         """The ``.f32`` file behind ``x``."""
         self.bundle = bundle
         """Which bundle the split was read from (``private``: the server's, ``public``: participants')."""
-        self._table = table
-        self._truth_column = truth
-
-    def _column(self, name: str) -> np.ndarray:
-        return np.asarray(pq.read_table(self._table, columns=[name]).column(name).to_numpy().astype(np.int64))
-
-    @cached_property
-    def truth(self) -> np.ndarray | None:
-        """The ground truth, or None where this bundle does not hold it."""
-        return None if self._truth_column is None else self._column(self._truth_column)
-
-    @cached_property
-    def public_labels(self) -> np.ndarray:
-        """The labels participants see."""
-        return self._column("public_label")
 
     @property
     def labels(self) -> np.ndarray:
@@ -135,10 +130,20 @@ class PreparedData:
             path = self.folder / f"{name}.parquet"
             if f"{name}.parquet" not in self.file_hashes:
                 raise DataError(f"{self.folder}: no split '{name}' (has {self.split_names()})")
-            ids = pq.read_table(path, columns=["id"]).column("id").to_numpy()
+            truth = self._truth_column(name)
+            cols = pq.read_table(path, columns=list(dict.fromkeys(["id", truth or "id", "public_label"])))
+            ids = cols.column("id").to_numpy()
             raw = self.folder / f"{name}.f32"
             x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), self.dim))
-            self._splits[name] = Split(name, ids, path, x, raw, self.bundle, self._truth_column(name))
+            self._splits[name] = Split(
+                name,
+                ids,
+                None if truth is None else np.asarray(cols.column(truth).to_numpy().astype(np.int64)),
+                np.asarray(cols.column("public_label").to_numpy().astype(np.int64)),
+                x,
+                raw,
+                self.bundle,
+            )
         return self._splits[name]
 
     def _truth_column(self, name: str) -> str | None:
