@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import math
 import platform
@@ -36,7 +37,13 @@ def single_threaded() -> Any:
 
 
 def package_versions() -> dict[str, str]:
-    """Return the versions of Python and of every package a score can depend on."""
+    """Return the versions of Python and of every package a score can depend on (looked up
+    once per process: a lookup scans every folder on the import path)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "dataperf-evaluator": EVALUATOR_VERSION}
     for name in PACKAGES:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import pytest
 
 from baselines import get_baseline
 from dataperf.contract import ChallengeSpec, Result
+from dataperf.data.bundles import PUBLIC_DIR
+from dataperf.data.croissant import read_file_hashes
 from dataperf.data.prepare import prepare
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import DataError
 from dataperf.evaluator import confidence_interval, evaluate, summarize
+from dataperf.hashing import STAMP_CACHE, cached_sha256s, sha256_file, sha256_files
 from dataperf.kinds.cleaning import checkpoints
 from dataperf.metrics import accuracy, f1, macro_f1
 from dataperf.submission import write_submission
@@ -56,6 +60,44 @@ def test_changed_data_is_refused(tiny_data: dict[str, tuple[ChallengeSpec, Prepa
         fh.write(b"\x00\x00\x80\x7f")
     with pytest.raises(DataError, match=r"train\.f32: sha256 is .* Croissant records"):
         PreparedData(spec, folder)
+
+
+def test_preparation_records_every_digest_in_the_stamp_cache(
+    tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]], tmp_path: Path
+) -> None:
+    spec, _ = tiny_data["vision-selection"]
+    folder = prepare(spec, root=tmp_path / "fresh")
+    for bundle in (folder, folder / PUBLIC_DIR):
+        recorded = read_file_hashes(bundle / "croissant.json")
+        cache = json.loads((bundle / STAMP_CACHE).read_text())
+        assert set(cache) == set(recorded)  # every file, and nothing hidden (no cache of a cache)
+        for name, (stamp, sha) in cache.items():
+            st = (bundle / name).stat()
+            assert stamp == [st.st_size, st.st_mtime_ns, st.st_ino] and sha == recorded[name]
+    assert not [p.name for p in (folder / PUBLIC_DIR).iterdir() if p.name.startswith(".") and p.name != STAMP_CACHE]
+    # the first check after preparation trusts the recorded digests: a same-size, same-time
+    # change is not read (the stamp check), while any changed stamp is hashed and refused
+    pool = folder / "pool.f32"
+    st = pool.stat()
+    with open(pool, "r+b") as fh:
+        fh.write(b"\x01\x02\x03\x04")
+    os.utime(pool, ns=(st.st_atime_ns, st.st_mtime_ns))
+    PreparedData(spec, folder)
+    os.utime(pool, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    with pytest.raises(DataError, match=r"pool\.f32: sha256 is .* Croissant records"):
+        PreparedData(spec, folder)
+
+
+def test_many_files_hash_in_parallel_as_one_by_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"f{i}.bin")
+        paths[-1].write_bytes(rng.bytes(int(rng.integers(0, 3 << 20))))
+    assert sha256_files(paths) == {p: sha256_file(p) for p in paths}
+    cache = tmp_path / STAMP_CACHE
+    assert cached_sha256s(paths, cache) == {p: sha256_file(p) for p in paths}
+    assert set(json.loads(cache.read_text())) == {p.name for p in paths}
 
 
 def test_missing_prepared_data_says_how_to_fix(tiny_data: dict[str, tuple[ChallengeSpec, PreparedData]]) -> None:

@@ -29,7 +29,7 @@ from dataperf.contract import ChallengeSpec, Share
 from dataperf.data.croissant import write_croissant
 from dataperf.data.prepared import BUNDLE_FILE
 from dataperf.data.rai import file_docs, rai_fields
-from dataperf.hashing import sha256_file
+from dataperf.hashing import hash_folder
 
 PUBLIC_DIR = "public"
 """The public bundle's folder inside a prepared folder."""
@@ -56,7 +56,7 @@ def kind_files(spec: ChallengeSpec, private: Path) -> list[str]:
     the private bundle at ``private``: every file that is neither a split's nor the bundle's own."""
     own = {"examples.parquet", "croissant.json", BUNDLE_FILE}
     own |= {f"{n}{ext}" for n in spec.data.split_names() for ext in (".parquet", ".f32")}
-    return sorted(p.name for p in private.iterdir() if p.is_file() and p.name not in own)
+    return sorted(p.name for p in private.iterdir() if p.is_file() and p.name not in own and not p.name.startswith("."))
 
 
 def write_public(spec: ChallengeSpec, private: Path, out: Path) -> Path:
@@ -87,7 +87,7 @@ def write_public(spec: ChallengeSpec, private: Path, out: Path) -> Path:
         "splits": {n: plan[n].value for n in published},
     }
     (out / BUNDLE_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    files = {p.name: sha256_file(p) for p in sorted(out.iterdir())}
+    files = hash_folder(out)
     write_croissant(
         out / "croissant.json",
         name=spec.id,

@@ -33,7 +33,7 @@ from dataperf.data.embed import embed
 from dataperf.data.rai import file_docs, rai_fields, wrong_shares
 from dataperf.data.sources import SOURCES, Raw
 from dataperf.errors import SpecError
-from dataperf.hashing import sha256_file
+from dataperf.hashing import hash_folder
 from dataperf.paths import data_dir
 
 Progress = Callable[[str], None]
@@ -264,7 +264,7 @@ def prepare(
 
         kind_of(spec).publish(spec, tmp)
         say(f"{spec.id}: hashing and writing Croissant metadata")
-        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        files = hash_folder(tmp)  # recorded in the stamp cache: the first evaluation reads no file twice
         wrong = wrong_shares(tmp, spec.data.split_names())
         write_croissant(
             tmp / "croissant.json",

@@ -1,19 +1,17 @@
 """Read prepared data, verifying every file's sha256 against its Croissant record first.
 
-Selected rows are read from ``<split>.f32`` with positioned reads (one per run of adjacent
-rows), so a million-row pool costs its id column plus the selected rows; a memory map would
-let kernel read-around map most of the file into the process. Whole splits are memory-mapped.
+Selected rows are read from ``<split>.f32`` through a memory map advised for random access
+(``MADV_RANDOM``: no read-around), so a million-row pool costs its id column plus the pages of
+the selected rows, with one gather instead of a read per run of rows. Whole splits are
+memory-mapped.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-from dataclasses import dataclass
+import mmap
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -27,7 +25,6 @@ BUNDLE_FILE = "bundle.json"
 """The public bundle's manifest: which bundle it is, and what it holds of each split."""
 
 
-@dataclass(frozen=True)
 class Split:
     """One prepared split: sorted ids, ground-truth and public labels, embeddings (memmap).
 
@@ -36,18 +33,31 @@ class Split:
     private column in participant mode.
     """
 
-    name: str
-    ids: np.ndarray
-    truth: np.ndarray | None
-    """The ground truth, or None where this bundle does not hold it."""
-    public_labels: np.ndarray
-    x: np.ndarray
-    """All embeddings, memory-mapped (for whole-split use)."""
-    raw: Path
-    """The ``.f32`` file behind ``x``."""
-
-    bundle: str = "private"
-    """Which bundle the split was read from (``private``: the server's, ``public``: participants')."""
+    def __init__(
+        self,
+        name: str,
+        ids: np.ndarray,
+        truth: np.ndarray | None,
+        public_labels: np.ndarray,
+        x: np.ndarray,
+        raw: Path,
+        bundle: str = "private",
+    ) -> None:
+        """Hold split ``name``: its ids (sorted), ground truth (None where this bundle does not
+        hold it), public labels, embeddings ``x`` (memory-mapped) and the ``.f32`` file ``raw``."""
+        self.name = name
+        self.ids = ids
+        """The split's ids, sorted."""
+        self.truth = truth
+        """The ground truth, or None where this bundle does not hold it."""
+        self.public_labels = public_labels
+        """The labels participants see."""
+        self.x = x
+        """All embeddings, memory-mapped (for whole-split use)."""
+        self.raw = raw
+        """The ``.f32`` file behind ``x``."""
+        self.bundle = bundle
+        """Which bundle the split was read from (``private``: the server's, ``public``: participants')."""
 
     @property
     def labels(self) -> np.ndarray:
@@ -72,21 +82,14 @@ class Split:
         """Return the embeddings of ``ids`` as a float32 array, reading only those rows."""
         pos = self.positions(np.asarray(ids, dtype=np.int64))
         dim = self.x.shape[1]
-        out = np.empty((len(pos), dim), dtype=np.float32)
         if len(pos) == 0:
-            return out
-        order = np.argsort(pos, kind="stable")
-        sp = pos[order]
-        breaks = np.flatnonzero(np.diff(sp) != 1) + 1
-        bounds = np.concatenate([[0], breaks, [len(sp)]])
-        row_bytes = dim * 4
-        fd = os.open(self.raw, os.O_RDONLY)
-        try:
-            for i, j in itertools.pairwise(bounds):
-                buf = os.pread(fd, int(j - i) * row_bytes, int(sp[i]) * row_bytes)
-                out[order[i:j]] = np.frombuffer(buf, dtype="<f4").reshape(-1, dim)
-        finally:
-            os.close(fd)
+            return np.empty((0, dim), dtype=np.float32)
+        with open(self.raw, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            if hasattr(view, "madvise"):
+                view.madvise(mmap.MADV_RANDOM)
+            whole = np.frombuffer(view, dtype="<f4").reshape(-1, dim)
+            out = np.ascontiguousarray(whole[pos], dtype=np.float32)  # a copy: the map can close
+            del whole
         return out
 
 
@@ -127,28 +130,28 @@ class PreparedData:
             path = self.folder / f"{name}.parquet"
             if f"{name}.parquet" not in self.file_hashes:
                 raise DataError(f"{self.folder}: no split '{name}' (has {self.split_names()})")
-            public = self.shares is not None
-            cols = pq.read_table(path, columns=["id", "public_label"] if public else ["id", "label", "public_label"])
+            truth = self._truth_column(name)
+            cols = pq.read_table(path, columns=list(dict.fromkeys(["id", truth or "id", "public_label"])))
             ids = cols.column("id").to_numpy()
-            dim = self.dim
             raw = self.folder / f"{name}.f32"
-            x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), dim))
+            x = np.memmap(raw, dtype="<f4", mode="r", shape=(len(ids), self.dim))
             self._splits[name] = Split(
-                name=name,
-                ids=ids,
-                truth=self._truth(name, cols),
-                public_labels=cols.column("public_label").to_numpy().astype(np.int64),
-                x=x,
-                raw=raw,
-                bundle=self.bundle,
+                name,
+                ids,
+                None if truth is None else np.asarray(cols.column(truth).to_numpy().astype(np.int64)),
+                np.asarray(cols.column("public_label").to_numpy().astype(np.int64)),
+                x,
+                raw,
+                self.bundle,
             )
         return self._splits[name]
 
-    def _truth(self, name: str, cols: Any) -> np.ndarray | None:
+    def _truth_column(self, name: str) -> str | None:
+        """Return the column holding split ``name``'s ground truth in this bundle (None: not held)."""
         if self.shares is None:
-            return np.asarray(cols.column("label").to_numpy().astype(np.int64))
+            return "label"
         if self.shares.get(name) == "labelled":  # a dev split: its public labels are the truth
-            return np.asarray(cols.column("public_label").to_numpy().astype(np.int64))
+            return "public_label"
         return None
 
     @cached_property

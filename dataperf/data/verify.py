@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dataperf.data.croissant import read_file_hashes
 from dataperf.errors import DataError
-from dataperf.hashing import cached_sha256
+from dataperf.hashing import STAMP_CACHE, cached_sha256s
 
 
 def verified_hashes(challenge: str, version: int, folder: Path, *, check: bool = True) -> dict[str, str]:
@@ -23,15 +23,15 @@ def verified_hashes(challenge: str, version: int, folder: Path, *, check: bool =
     hashes = read_file_hashes(meta)
     if not check:
         return hashes
-    cache = folder / ".sha256-cache.json"
-    for name, expected in sorted(hashes.items()):
-        path = folder / name
+    paths = {name: folder / name for name in sorted(hashes)}
+    for path in paths.values():
         if not path.exists():
             raise DataError(f"{path}: missing (prepared data is incomplete; run 'dataperf prepare --force')")
-        got = cached_sha256(path, cache)
-        if got != expected:
+    got = cached_sha256s(paths.values(), folder / STAMP_CACHE)
+    for name, expected in sorted(hashes.items()):
+        if got[paths[name]] != expected:
             raise DataError(
-                f"{path}: sha256 is {got}, Croissant records {expected}; the file changed "
+                f"{paths[name]}: sha256 is {got[paths[name]]}, Croissant records {expected}; the file changed "
                 f"after it was prepared (run 'dataperf prepare {challenge} --force')"
             )
     return hashes

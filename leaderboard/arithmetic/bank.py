@@ -16,7 +16,7 @@ the rounding of nothing that is decided without a re-check (the bounds hold for 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,29 +71,93 @@ class Batch:
 
 @dataclass
 class _Group:
-    """Linear models of one task with the same classes and width (stacked on demand)."""
+    """Linear models of one task with the same classes and width, held stacked: models added
+    since the last pass wait as objects and join the stack at the next one (then only the
+    stack holds their weights)."""
 
     classes: np.ndarray
-    keys: list[tuple[str, int]] = field(default_factory=list)
-    models: list[Linear] = field(default_factory=list)
+    k: int
+    """Columns per model (1: binary)."""
     stack: batched.Stack | None = None
     digests: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """The stacked models' digest indices in the bank's digest order."""
     seed_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """The stacked models' seed indices in the bank's seed order."""
+    seeds: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The stacked models' seeds."""
+    pending: list[tuple[int, int, int, Linear]] = field(default_factory=list)
+    """(digest index, seed index, seed, model) added since the stack was built."""
+
+    def __len__(self) -> int:
+        return len(self.digests) + len(self.pending)
 
     def fast(self, metric: str) -> bool:
         """Whether the models are binary with labels [0, 1] and ``metric`` comes from counts."""
-        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1
+        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and self.k == 1
 
-    def stacked(self, digest_index: dict[str, int], seed_index: dict[int, int]) -> batched.Stack:
-        """Return the stacked models, restacked only after models were added."""
-        if self.stack is None or len(self.stack.models) != len(self.keys):
-            idx = sorted(range(len(self.keys)), key=lambda j: (digest_index[self.keys[j][0]], self.keys[j][1]))
-            self.stack = batched.Stack.of([self.models[j] for j in idx])
-            self.digests = np.asarray([digest_index[self.keys[j][0]] for j in idx], dtype=np.int64)
-            self.seed_index = np.asarray([seed_index[self.keys[j][1]] for j in idx], dtype=np.int64)
+    def stacked(self) -> batched.Stack:
+        """Return the stacked models in (digest index, seed) order, the pending ones merged in."""
+        if self.stack is not None and not self.pending:
+            return self.stack
+        new = [m for *_, m in self.pending]
+        add = np.vstack([np.hstack([m.w for m in new]), np.concatenate([m.b for m in new])[None, :]]).astype(np.float64)
+        digests = np.concatenate([self.digests, np.asarray([p[0] for p in self.pending], dtype=np.int64)])
+        seed_index = np.concatenate([self.seed_index, np.asarray([p[1] for p in self.pending], dtype=np.int64)])
+        seeds = np.concatenate([self.seeds, np.asarray([p[2] for p in self.pending], dtype=np.int64)])
+        self.pending = []
+        old = self.stack.w64 if self.stack is not None else np.empty((add.shape[0], 0))
+        self.stack = None  # let the old stack's float32 copy go before the new one is made
+        w = np.hstack([old, add])
+        del old, add, new
+        order = np.lexsort((seeds, digests))
+        if not np.array_equal(order, np.arange(len(order))):
+            cols = (order[:, None] * self.k + np.arange(self.k)).reshape(-1)
+            w = np.ascontiguousarray(w[:, cols])
+            digests, seed_index, seeds = digests[order], seed_index[order], seeds[order]
+        self.digests, self.seed_index, self.seeds = digests, seed_index, seeds
+        self.stack = batched.Stack.of_columns(w, self.k, self.classes)
         return self.stack
+
+    def model(self, digest: int, seed: int) -> Linear | None:
+        """Return the model of (digest index, seed), or None if this group has none."""
+        for d, _, s, m in self.pending:
+            if d == digest and s == seed:
+                return m
+        lo, hi = np.searchsorted(self.digests, [digest, digest + 1])  # sorted by (digest, seed)
+        at = lo + np.flatnonzero(self.seeds[lo:hi] == seed)
+        return self.stack.model(int(at[0])) if len(at) and self.stack is not None else None
+
+
+class _Models(Mapping[tuple[str, str, int], Fitted]):
+    """The bank's models by (digest, task, seed), read from where the bank keeps them (a stacked
+    model is rebuilt, bit for bit, on each lookup)."""
+
+    def __init__(self, bank: Bank) -> None:
+        self._bank = bank
+
+    def __getitem__(self, key: tuple[str, str, int]) -> Fitted:
+        bank = self._bank
+        digest, task, seed = key
+        if bank._code(digest, task, seed) not in bank._keys:
+            raise KeyError(key)
+        for group in bank._groups.get(task, []):
+            model = group.model(bank._digests[digest], seed)
+            if model is not None:
+                return model
+        return next(m for d, s, m in bank._others[task] if d == digest and s == seed)
+
+    def __iter__(self) -> Iterator[tuple[str, str, int]]:
+        bank = self._bank
+        names = list(bank._digests)
+        keys = [(d, task, seed) for task, others in bank._others.items() for d, seed, _ in others]
+        for task, groups in bank._groups.items():
+            for g in groups:
+                keys += [(names[d], task, seed) for d, seed in zip(g.digests.tolist(), g.seeds.tolist(), strict=True)]
+                keys += [(names[d], task, seed) for d, _, seed, _ in g.pending]
+        return iter(keys)
+
+    def __len__(self) -> int:
+        return len(self._bank._keys)
 
 
 @dataclass
@@ -102,15 +166,20 @@ class Bank:
 
     ``models[(digest, task, seed)]`` is the fitted model; :meth:`add` appends models (after a
     database load or a fit), :meth:`score` scores a test set against some or all of them. Both
-    hold the bank's lock (its product buffers are reused from pass to pass).
+    hold the bank's lock (its product buffers are reused from pass to pass). A linear model's
+    weights live in its group's stack only (float64, and the float32 copy the products use):
+    the bank's memory is about 1.5x its models' raw float64 weights, plus its keys.
     """
 
     problem: str
     version: str
     last_id: int = 0
     """Highest ``fitted_models.id`` loaded, so refreshing reads only newer rows."""
-    models: dict[tuple[str, str, int], Fitted] = field(default_factory=dict)
+    _keys: set[int] = field(default_factory=set)
+    """Every model's (digest, task, seed) as one number (see :meth:`_code`): a tuple of names
+    per model would cost a third of the weights."""
     _digests: dict[str, int] = field(default_factory=dict)
+    _tasks: dict[str, int] = field(default_factory=dict)
     _seeds: dict[int, int] = field(default_factory=dict)
     _groups: dict[str, list[_Group]] = field(default_factory=dict)
     _by_key: dict[tuple[str, tuple[int, ...], int], _Group] = field(default_factory=dict)
@@ -118,23 +187,38 @@ class Bank:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _scratch: batched.Scratch = field(default_factory=batched.Scratch)
 
+    @property
+    def models(self) -> Mapping[tuple[str, str, int], Fitted]:
+        """Return the models by (digest, task, seed) (a read-only view)."""
+        return _Models(self)
+
+    def _code(self, digest: str, task: str, seed: int) -> int:
+        """Return the number of (digest, task, seed) in :attr:`_keys` (-1: a name never added)."""
+        d, t, s = self._digests.get(digest), self._tasks.get(task), self._seeds.get(seed)
+        if d is None or t is None or s is None:
+            return -1
+        return (d << 32) | (t << 16) | s
+
     def add(self, digest: str, task: str, seed: int, model: Fitted) -> None:
         """Add one fitted model (ignored if already present)."""
         with self._lock:
-            key = (digest, task, seed)
-            if key in self.models:
+            d = self._digests.setdefault(digest, len(self._digests))
+            ti = self._tasks.setdefault(task, len(self._tasks))
+            si = self._seeds.setdefault(seed, len(self._seeds))
+            if ti >= 1 << 16 or si >= 1 << 16:
+                raise ValueError(f"bank {self.problem}: more than 65,536 tasks or seeds")
+            code = self._code(digest, task, seed)
+            if code in self._keys:
                 return
-            self.models[key] = model
-            self._digests.setdefault(digest, len(self._digests))
-            self._seeds.setdefault(seed, len(self._seeds))
+            self._keys.add(code)
             if isinstance(model, Linear) and np.isfinite(model.w).all() and np.isfinite(model.b).all():
                 gk = (task, tuple(int(c) for c in model.classes), model.w.shape[1])
                 group = self._by_key.get(gk)
                 if group is None:
-                    group = self._by_key[gk] = _Group(classes=np.asarray(model.classes, dtype=np.int64))
+                    group = _Group(classes=np.asarray(model.classes, dtype=np.int64), k=int(model.w.shape[1]))
+                    self._by_key[gk] = group
                     self._groups.setdefault(task, []).append(group)
-                group.keys.append((digest, seed))
-                group.models.append(model)
+                group.pending.append((d, si, seed, model))
             else:  # Constant and any other fitted model: one by one (cheap, or not stackable)
                 self._others.setdefault(task, []).append((digest, seed, model))
 
@@ -187,7 +271,7 @@ class Bank:
         prepared: dict[bool, batched.Rows] = {}
         parts = []
         for group in self._groups.get(p.task_names[i], []):
-            stack = group.stacked(self._digests, self._seeds)
+            stack = group.stacked()
             keep = wanted[group.digests]
             if keep.any():
                 fast = group.fast(p.metric_name)
@@ -242,7 +326,7 @@ class _Part:
             if self.fast and finite:
                 self.counted = batched.count_decisions(stack, rows, keep, scratch)
             elif not finite:  # beyond float32's range: one by one
-                self.labels = np.stack([exact.whole(j) for j in range(len(stack.models))], axis=1)
+                self.labels = np.stack([exact.whole(j) for j in range(stack.count)], axis=1)
             elif stack.k == 1:
                 decided = batched.binary_decisions(stack, rows, keep, scratch, exact)
                 self.labels = self.group.classes[decided.astype(np.int64)]

@@ -49,17 +49,21 @@ scored one model at a time."""
 
 @dataclass
 class Stack:
-    """A group's models stacked for one product, in (digest, seed) order."""
+    """A group's models stacked for one product, in (digest, seed) order.
 
-    models: list[Linear]
+    The stack is the only copy of its models' weights (:meth:`model` rebuilds one), so a bank
+    costs its float64 weights, their float32 copy and a few numbers per model."""
+
+    count: int
+    """Models stacked."""
     k: int
     """Columns per model (1 for a binary model's single score)."""
+    classes: np.ndarray
+    """The labels every model of the stack predicts among."""
     w32: np.ndarray
     """(d + 1, models * k) float32, the last row the intercepts; unit-norm columns when k == 1."""
     w64: np.ndarray
-    """The exact weights in float64 (not scaled), for re-checks."""
-    w64t: np.ndarray
-    """``w64`` transposed, contiguous: one model's column per row."""
+    """The exact weights in float64 (not scaled), the last row the intercepts, for re-checks."""
     wnorm: np.ndarray
     """(models * k,) float64 norms of the augmented columns of ``w64``."""
     wmax: float
@@ -67,15 +71,27 @@ class Stack:
 
     @classmethod
     def of(cls, models: list[Linear]) -> Stack:
-        """Return ``models`` stacked."""
-        k = int(models[0].w.shape[1])
+        """Return ``models`` (all with the same classes and width) stacked."""
         w = np.vstack([np.hstack([m.w for m in models]), np.concatenate([m.b for m in models])[None, :]]).astype(
             np.float64
         )
+        return cls.of_columns(w, int(models[0].w.shape[1]), np.asarray(models[0].classes, dtype=np.int64))
+
+    @classmethod
+    def of_columns(cls, w: np.ndarray, k: int, classes: np.ndarray) -> Stack:
+        """Return the stack of the augmented float64 weight columns ``w`` (k per model)."""
         norm = np.sqrt((w * w).sum(axis=0))
         scaled = w / np.where(norm > 0, norm, 1.0) if k == 1 else w
         w32 = np.ascontiguousarray(scaled, dtype=np.float32)
-        return cls(models, k, w32, w, np.ascontiguousarray(w.T), norm, float(norm.max(initial=0.0)))
+        del scaled
+        return cls(w.shape[1] // k, k, classes, w32, w, norm, float(norm.max(initial=0.0)))
+
+    def model(self, j: int) -> Linear:
+        """Return model ``j`` (the same weights, bit for bit, as the model stacked)."""
+        cols = slice(j * self.k, (j + 1) * self.k)
+        return Linear(
+            w=np.ascontiguousarray(self.w64[:-1, cols]), b=self.w64[-1, cols].copy(), classes=self.classes.copy()
+        )
 
     def finite_for(self, xnorm: float) -> bool:
         """Whether float32 products of rows of norm ``xnorm`` stay far from overflow."""
@@ -139,12 +155,12 @@ class Exact:
         bound = 2 * SAFETY * bounds(rows.xa.shape[1], rows.norm, stack.wnorm)[1]
         yes, undecided = np.empty(len(r), dtype=bool), np.empty(len(r), dtype=bool)
         left = kernels.compiled().recheck(
-            _native(rows.x), given, r, c, stack.w64t, bound, rows.npos, yes, undecided, pp, tp
+            _native(rows.x), given, r, c, stack.w64, bound, rows.npos, yes, undecided, pp, tp
         )
         if left:
             for j in set(c[undecided].tolist()):
                 at = np.flatnonzero((c == j) & undecided)
-                yes[at] = (self.whole(j) == stack.models[j].classes[1])[r[at]]
+                yes[at] = (self.whole(j) == stack.classes[1])[r[at]]
                 pp[j] += int(yes[at].sum())
                 tp[j] += int((yes[at] & (r[at] < rows.npos)).sum())
         return yes
@@ -154,7 +170,7 @@ class Exact:
         self.rechecked.add(j)
         if self._given64 is None:  # the rows exactly as the loop converts them
             self._given64 = self.rows.x.astype(np.float64)
-        labels = self.stack.models[j].predict(self._given64)
+        labels = self.stack.model(j).predict(self._given64)
         return labels if self.rows.order is None else labels[self.rows.order]
 
 
@@ -220,7 +236,7 @@ def binary_decisions(stack: Stack, rows: Rows, keep: np.ndarray, scratch: Scratc
 
 def multiclass_labels(stack: Stack, rows: Rows, keep: np.ndarray, classes: np.ndarray, exact: Exact) -> np.ndarray:
     """Return each k-class model's exact argmax labels (n, models)."""
-    n, m, k = len(rows.xa), len(stack.models), stack.k
+    n, m, k = len(rows.xa), stack.count, stack.k
     s3 = (rows.xa @ stack.w32).reshape(n, m, k)
     labels = classes[s3.argmax(axis=2)]
     if n:

@@ -124,7 +124,7 @@ def recheck(
     given: np.ndarray,
     r: np.ndarray,
     c: np.ndarray,
-    wt: np.ndarray,
+    w: np.ndarray,
     bound: np.ndarray,
     npos: int,
     yes: np.ndarray,
@@ -133,12 +133,12 @@ def recheck(
     tp: np.ndarray,
 ) -> int:
     """For each entry ``e`` (row ``r[e]``, given as ``x[given[e]]``, of column ``c[e]``): the
-    float64 score ``s`` of the row (converted to float64) by the augmented column ``wt[c[e]]``
+    float64 score ``s`` of the row (converted to float64) by the augmented column ``w[:, c[e]]``
     (weights, then intercept), summed in order; ``yes[e] = s > 0``, ``undecided[e] = not |s| >
     bound[c[e]]``. A decided yes adds one to ``pp[c[e]]``, and to ``tp[c[e]]`` if ``r[e] < npos``.
     Return the number undecided."""
     d, m = x.shape[1], len(bound)
-    if wt.shape[0] != m or wt.shape[1] != d + 1 or len(pp) != m or len(tp) != m:
+    if w.shape[1] != m or w.shape[0] != d + 1 or len(pp) != m or len(tp) != m:
         raise ValueError("recheck: weights, bounds and counts must have one entry per column")
     if len(given) != len(r) or len(c) != len(r) or len(yes) != len(r) or len(undecided) != len(r):
         raise ValueError("recheck: one row, column and output per entry")
@@ -147,8 +147,8 @@ def recheck(
         i, j = given[e], c[e]
         s = 0.0
         for t in range(d):
-            s += np.float64(x[i, t]) * wt[j, t]
-        s += wt[j, d]
+            s += np.float64(x[i, t]) * w[t, j]
+        s += w[d, j]
         yes[e] = s > 0
         undecided[e] = not abs(s) > bound[j]
         if undecided[e]:

@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 
 from leaderboard.http.api.models.common import ENUM_KEY, Error
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"
 """The version of the HTTP API's contract (``info.version`` of the schema)."""
 
 BEARER = "bearer"

@@ -148,6 +148,39 @@ def test_models_added_after_a_pass_are_restacked() -> None:
         assert bank.score(p, rows, RatchetCounters()).as_dict() == _one_by_one(p, models, rows)  # type: ignore[arg-type]
 
 
+def test_the_stack_is_the_only_copy_and_gives_back_every_model_bit_for_bit() -> None:
+    rng = np.random.default_rng(6)
+    problems = {"t": _Problem("accuracy", ["t"], 3), "u": _Problem("accuracy", ["u"], 2)}
+    rows = {"t": _rows(rng, ["t"], 3), "u": _rows(rng, ["u"], 2)}
+    bank = Bank("p", "v")
+    models: dict[tuple[str, str, int], Fitted] = {}
+    # a later seed of an earlier training set arrives after a pass: the stack is re-ordered
+    for wave in ([(d, s) for d in range(5) for s in (0, 1)], [(d, 2) for d in range(5)] + [(7, 0), (6, 1)]):
+        for d, seed in wave:
+            x_t, x_u = rows["t"]["t"][0], rows["u"]["u"][0]
+            models[(f"d{d}", "t", seed)] = _edge_multi(rng, x_t, 3)
+            models[(f"d{d}", "u", seed)] = Constant(1) if d == 3 else _edge_binary(rng, x_u, [0, 1], d + seed)
+            for t in ("t", "u"):
+                bank.add(f"d{d}", t, seed, models[(f"d{d}", t, seed)])
+        for t, p in problems.items():
+            mine = {k: m for k, m in models.items() if k[1] == t}
+            got = bank.score(p, rows[t], RatchetCounters()).as_dict()  # type: ignore[arg-type]
+            assert got == _one_by_one(p, mine, rows[t])  # type: ignore[arg-type]
+    assert len(bank.models) == len(models) and set(bank.models) == set(models)
+    for key, want in models.items():
+        got = bank.models[key]
+        if isinstance(want, Linear):
+            assert isinstance(got, Linear)
+            assert np.array_equal(got.w, want.w) and np.array_equal(got.b, want.b)
+            assert np.array_equal(got.classes, want.classes) and got.w.flags.c_contiguous
+        else:
+            assert got == want
+    with pytest.raises(KeyError):
+        bank.models[("d0", "t", 9)]
+    for group in bank._groups["t"]:
+        assert not group.pending and group.stack is not None  # weights held once, stacked
+
+
 def test_float64_rows_are_checked_against_their_exact_values() -> None:
     rng = np.random.default_rng(9)
     p = _Problem("f1", ["t"], 2)

@@ -85,7 +85,7 @@ def test_recheck_equals_float64_scores_and_counts_the_decided(dtype: type) -> No
     yes, undecided = np.empty(40, dtype=bool), np.empty(40, dtype=bool)
     pp, tp = np.full(5, 3, dtype=np.int64), np.zeros(5, dtype=np.int64)
     bound = np.full(5, 1e-9)
-    left = kernels.compiled().recheck(x, given, r, c, wt, bound, 12, yes, undecided, pp, tp)
+    left = kernels.compiled().recheck(x, given, r, c, np.ascontiguousarray(wt.T), bound, 12, yes, undecided, pp, tp)
     decided = ~undecided
     assert undecided[0] and left == undecided.sum() and decided.sum() >= 35  # 0 is undecided, whatever its sign
     assert np.array_equal(yes[decided], s[decided] > 0)

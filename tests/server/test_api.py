@@ -86,6 +86,26 @@ def test_challenges_and_openapi(make_client: Any) -> None:
     assert r.status_code == 404 and "did you mean" in r.json()["error"].lower()
 
 
+def test_leaderboard_answers_pages_of_rows(make_client: Any, db_url: str, files: Any) -> None:
+    from leaderboard.http.api.challenges import DEFAULT_ROWS, MAX_ROWS
+
+    c = make_client()
+    h = team(db_url, "ada")
+    for p in files.train[:2]:
+        assert upload(c, "tiny-selection", p, h).status_code == 202
+    assert work(db_url) == 2
+    url = "/api/challenges/tiny-selection/leaderboard"
+    whole = c.get(url).json()
+    assert (whole["total"], whole["offset"], whole["limit"]) == (2, 0, DEFAULT_ROWS) and len(whole["rows"]) == 2
+    second = c.get(url, params={"offset": 1, "limit": 1}).json()
+    assert second["rows"] == whole["rows"][1:] and second["rows"][0]["rank"] == 2 and second["total"] == 2
+    assert c.get(url, params={"offset": 5}).json()["rows"] == []
+    for bad in ({"limit": 0}, {"limit": MAX_ROWS + 1}, {"offset": -1}):
+        assert c.get(url, params=bad).status_code == 422, bad
+    csv_rows = c.get(url, params={"format": "csv", "limit": 1}).text.splitlines()
+    assert len(csv_rows) == 1 + 2  # the CSV export holds every row
+
+
 def test_submit_work_and_read_everything(make_client: Any, db_url: str, files: Any) -> None:
     c = make_client()
     h = team(db_url, "ada")

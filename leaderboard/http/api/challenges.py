@@ -39,6 +39,12 @@ def cached(request: Request, key: tuple[Any, ...], challenge_id: str, build: Any
     return st.cache.get((*key, str(view)), current, make)
 
 
+DEFAULT_ROWS = 100
+"""Rows of a leaderboard answered as JSON when the request names no ``limit``."""
+MAX_ROWS = 1000
+"""The most rows one JSON leaderboard answer holds (CSV answers every row)."""
+
+
 def board_for(request: Request, challenge_id: str) -> dict[str, Any]:
     """Return the shown leaderboard of ``challenge_id`` (cached)."""
     challenge(challenge_id)
@@ -116,8 +122,19 @@ def leaderboard(
     challenge_id: str,
     request: Request,
     format: Annotated[Literal["json", "csv"], Query(description="csv: the rows as CSV text")] = "json",
+    offset: Annotated[int, Query(ge=0, description="JSON: rows skipped from the top (ranks offset + 1 on)")] = 0,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_ROWS,
+            description=f"JSON: most rows answered (default {DEFAULT_ROWS}, at most {MAX_ROWS}); "
+            "``total`` says how many the board has. CSV answers every row.",
+        ),
+    ] = DEFAULT_ROWS,
 ) -> Any:
-    """Return the leaderboard, best first; ``format=csv`` answers CSV."""
+    """Return the leaderboard, best first, one page of rows (``offset``, ``limit``); ``format=csv``
+    answers every row as CSV."""
     board = board_for(request, challenge_id)
     if format == "csv":
         return Response(
@@ -125,7 +142,13 @@ def leaderboard(
             media_type=CSV,
             headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'},
         )
-    return board
+    return page_of(board, offset, limit)
+
+
+def page_of(board: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
+    """Return ``board`` with only rows ``offset`` to ``offset + limit`` and the paging fields."""
+    rows = board["rows"]
+    return board | {"rows": rows[offset : offset + limit], "total": len(rows), "offset": offset, "limit": limit}
 
 
 @router.get(

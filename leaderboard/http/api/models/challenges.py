@@ -83,7 +83,10 @@ class Board(Closed):
     evaluator_version: str
     stale: bool = Field(description="Some scores come from an older evaluator version")
     note: str
-    rows: list[BoardRow]
+    rows: list[BoardRow] = Field(description="One page of rows, best first (see ``offset`` and ``limit``)")
+    total: int = Field(description="Rows of the whole board")
+    offset: int = Field(description="Rows skipped from the top")
+    limit: int = Field(description="Most rows in this answer")
     problem: str | None = Field(None, description="Ratchet boards: the ratchet problem")
     top_k: list[str] | None = Field(None, description="Ratchet boards: digests of the top training sets")
     bar: float | None = Field(None, description="Ratchet boards: the difficulty a test set must beat")
