@@ -56,7 +56,7 @@ def write_tiny(root: Path) -> Path:
     folder = prepare(parse_spec(docs["tiny-selection"], "tiny-selection"), root=home / "data" / "tiny-selection" / "v1")
     for other in ("tiny-testset", "tiny-plain"):
         (home / "data" / other).mkdir(parents=True)
-        (home / "data" / other / "v1").symlink_to(folder)
+        (home / "data" / other / f"v{docs[other]['version']}").symlink_to(folder)
     return root
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dataperf.metrics import Metric
 from dataperf.models import Fitted, Linear
 from leaderboard.arithmetic import batched
 from leaderboard.arithmetic.blas import controller
@@ -34,8 +35,6 @@ BATCH_THREADS = 1
 Measured in benchmarks/ratchet_bench.py (``--threads``): on a 2-core machine shared with
 other work, two threads were slower than one; set 2 on a quiet multi-core host."""
 THREADED_MIN_FLOPS = 20_000_000
-FAST_METRICS = ("f1", "accuracy")
-"""Metrics of [0, 1] binary models computed from confusion counts."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,8 @@ class Batch:
     seeds: list[int]
     values: np.ndarray
     present: np.ndarray
+    measured: np.ndarray | None = None
+    """``measured[i, t, s]``: the second measure asked of :meth:`Bank.score` (None: none asked)."""
 
     def __len__(self) -> int:
         return len(self.digests)
@@ -68,6 +69,12 @@ class Batch:
         """Return digest -> task -> seed -> metric."""
         return dict(self.items())
 
+    def measures(self) -> dict[str, Scores]:
+        """Return digest -> task -> seed -> the second measure (empty when none was asked)."""
+        if self.measured is None:
+            return {}
+        return dict(Batch(self.digests, self.tasks, self.seeds, self.measured, self.present).items())
+
 
 @dataclass
 class _Group:
@@ -82,9 +89,10 @@ class _Group:
     seed_index: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     """The stacked models' seed indices in the bank's seed order."""
 
-    def fast(self, metric: str) -> bool:
-        """Whether the models are binary with labels [0, 1] and ``metric`` comes from counts."""
-        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1
+    def fast(self, metrics: list[Metric]) -> bool:
+        """Whether the models are binary with labels [0, 1] and every metric comes from counts."""
+        counted = all(m.counts is not None for m in metrics)
+        return counted and self.classes.tolist() == [0, 1] and int(self.models[0].w.shape[1]) == 1
 
     def stacked(self, digest_index: dict[str, int], seed_index: dict[int, int]) -> batched.Stack:
         """Return the stacked models, restacked only after models were added."""
@@ -142,10 +150,18 @@ class Bank:
         """Return the training-set digests with models, in the order they were added."""
         return list(self._digests)
 
-    def score(self, p: Scoring, rows: TaskRows, counters: RatchetCounters, only: Iterable[str] | None = None) -> Batch:
+    def score(
+        self,
+        p: Scoring,
+        rows: TaskRows,
+        counters: RatchetCounters,
+        only: Iterable[str] | None = None,
+        also: Metric | None = None,
+    ) -> Batch:
         """Return every model's metric on ``rows`` (per training-set digest, task and seed).
 
-        ``only`` restricts the result to those digests (the stacked product still covers every
+        ``also``: a second measure computed from the same predictions in the same pass (the
+        batch's ``measured``). ``only`` restricts the result to those digests (the stacked product still covers every
         model of a group: cheaper than re-stacking). Counts one batched pass. The pass runs in
         three phases over every task in turn (prepare, products, metrics), so the many small
         steps of the first and last find the cache warm rather than evicted by a product.
@@ -161,27 +177,36 @@ class Bank:
             tasks = p.task_names
             shape = (len(self._digests), len(tasks), len(self._seeds))
             values, present = np.zeros(shape), np.zeros(shape, dtype=bool)
+            measured = np.zeros(shape) if also is not None else None
+            metrics = [p.metric] if also is None else [p.metric, also]
             with blas_threads(1):
-                parts = [part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted)]
+                parts = [
+                    part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted, metrics)
+                ]
                 for part in parts:
                     part.products(self._scratch)
                 for part in parts:
                     g = part.group
-                    values[g.digests, part.task, g.seed_index] = part.metric(p)
+                    values[g.digests, part.task, g.seed_index] = part.metric(p, p.metric)
+                    if measured is not None and also is not None:
+                        measured[g.digests, part.task, g.seed_index] = part.metric(p, also)
                     present[g.digests, part.task, g.seed_index] = True
                     counters.matmuls += 1
                     counters.models_scored += int(part.keep.sum())
                     counters.exact_rechecks += len(part.exact.rechecked)
                 for i, task in enumerate(tasks):
-                    self._score_others(p, i, task, rows[task], wanted, counters, values[:, i], present[:, i])
+                    out = values[:, i], present[:, i], None if measured is None else measured[:, i]
+                    self._score_others(p, i, task, rows[task], wanted, counters, out, also)
             seeds = sorted(self._seeds)  # ascending, whatever order the models arrived in
             seed_order = [self._seeds[s] for s in seeds]
             if only is None and seed_order == sorted(seed_order):  # already in the result's order
-                return Batch(digests, tasks, seeds, values, present)
+                return Batch(digests, tasks, seeds, values, present, measured)
             at = np.ix_([self._digests[d] for d in digests], range(len(tasks)), seed_order)
-            return Batch(digests, tasks, seeds, values[at], present[at])
+            return Batch(digests, tasks, seeds, values[at], present[at], None if measured is None else measured[at])
 
-    def _parts(self, p: Scoring, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray) -> list[_Part]:
+    def _parts(
+        self, p: Scoring, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray, metrics: list[Metric]
+    ) -> list[_Part]:
         """Return the stacked groups of task ``i`` with wanted models, their rows prepared."""
         x, truth = xy
         prepared: dict[bool, batched.Rows] = {}
@@ -190,7 +215,7 @@ class Bank:
             stack = group.stacked(self._digests, self._seeds)
             keep = wanted[group.digests]
             if keep.any():
-                fast = group.fast(p.metric_name)
+                fast = group.fast(metrics)
                 if fast not in prepared:
                     prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
                 rows = prepared[fast]
@@ -205,15 +230,20 @@ class Bank:
         xy: tuple[np.ndarray, np.ndarray],
         wanted: np.ndarray,
         c: RatchetCounters,
-        values: np.ndarray,
-        present: np.ndarray,
+        out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        also: Metric | None,
     ) -> None:
-        """Fill ``values[digest, seed]`` (and ``present``) for one task's unstacked models."""
+        """Fill ``values[digest, seed]`` (``present``, and ``measured`` by ``also``) for one task's
+        unstacked models; ``out`` is (values, present, measured)."""
+        values, present, measured = out
         x, truth = xy
         for d, seed, model in self._others.get(task, []):
             at = self._digests[d], self._seeds[seed]
             if wanted[at[0]]:
-                values[at] = p.metric(truth, model.predict(x.astype(np.float64)), p.n_classes(i))
+                predicted = model.predict(x.astype(np.float64))
+                values[at] = p.metric(truth, predicted, p.n_classes(i))
+                if measured is not None and also is not None:
+                    measured[at] = also(truth, predicted, p.n_classes(i))
                 present[at] = True
                 c.models_scored += 1
 
@@ -232,6 +262,8 @@ class _Part:
     fast: bool
     """Binary [0, 1] models scored by a metric of counts (see :meth:`_Group.fast`)."""
     counted: batched.Counted | None = None
+    settled: tuple[np.ndarray, np.ndarray] | None = None
+    """The exact (predicted positives, true positives) once settled."""
     labels: np.ndarray | None = None
 
     def products(self, scratch: batched.Scratch) -> None:
@@ -249,13 +281,14 @@ class _Part:
             else:
                 self.labels = batched.multiclass_labels(stack, rows, keep, self.group.classes, exact)
 
-    def metric(self, p: Scoring) -> np.ndarray:
-        """Return the metric of every model of the group (after :meth:`products`)."""
+    def metric(self, p: Scoring, metric: Metric) -> np.ndarray:
+        """Return ``metric`` of every model of the group (after :meth:`products`)."""
         if self.counted is not None:
-            counts = batched.settle(self.counted, self.exact)
-            return batched.metric_from_counts(p.metric_name, counts, len(self.rows.truth), self.rows.npos)
+            if self.settled is None:  # settling adds the re-checked decisions in place: once
+                self.settled = batched.settle(self.counted, self.exact)
+            return batched.metric_from_counts(metric, self.settled, len(self.rows.truth), self.rows.npos)
         assert self.labels is not None
-        return batched.metric_columns(p.metric_name, p.metric, self.rows.truth, self.labels, p.n_classes(self.task))
+        return batched.metric_columns(metric, self.rows.truth, self.labels, p.n_classes(self.task))
 
 
 def _threads(rows: batched.Rows, stack: batched.Stack) -> AbstractContextManager[None]:

@@ -17,6 +17,9 @@ Rows = dict[str, tuple[np.ndarray, np.ndarray]]
 """Per task: (x float32 rows, labels) of one set; a test set's labels are the ground truth."""
 Scores = dict[str, dict[int, float]]
 """Per task, per seed: the metric."""
+CellValue = tuple[Scores, Scores | None]
+"""What one cell holds: (the metric, the test set's hardness measure; None when not measured),
+each per task and seed."""
 
 
 @dataclass

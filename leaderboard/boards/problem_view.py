@@ -51,13 +51,13 @@ class ProblemView:
         """What a public view scores training sets over: every public test set (membership of
         the suite depends on the hidden test set, so it plays no part before publish)."""
         rows = session.execute(
-            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores).where(
+            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores, Cell.hardness_mean).where(
                 Cell.problem == problem, Cell.evaluator_version == self.version
             )
         ).all()
-        self.all_cells = [(a, b, float(m)) for a, b, m, _ in rows]
+        self.all_cells = [(a, b, float(m), hm) for a, b, m, _, hm in rows]
         self.public_cells = [c for c in self.all_cells if c[1] not in self.hidden]
-        self._cell_scores = {(a, b): sc for a, b, _, sc in rows}
+        self._cell_scores = {(a, b): sc for a, b, _, sc, _ in rows}
 
     @property
     def tests(self) -> list[str]:
@@ -121,7 +121,7 @@ class ProblemView:
     def values(self) -> dict[tuple[str, str], float]:
         """Return the cells this view may show, keyed by (training set, test set)."""
         cells = self.all_cells if self.view.shows_hidden_cells else self.public_cells
-        return {(a, b): v for a, b, v in cells}
+        return {(a, b): v for a, b, v, _ in cells}
 
     def history_point(self, trains: list[str], suite: list[str]) -> dict[str, Any]:
         """Return the bar and the best score of a past ratchet state (its training sets and

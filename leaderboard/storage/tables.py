@@ -158,6 +158,12 @@ class Cell(Base):
     """Metric per task and seed: ``{task: {seed: value}}`` (seeds as strings)."""
     mean: Mapped[float] = mapped_column(Double)
     """Mean over tasks of the mean over seeds."""
+    hardness: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The test-set challenge's metric per task and seed (the same models, the same rows);
+    None for cells of evaluator versions that did not measure it."""
+    hardness_mean: Mapped[float | None] = mapped_column(Double, nullable=True)
+    """How hard the models find the test set: the measure's mean over tasks and seeds, turned so
+    that higher is harder (see :meth:`leaderboard.ratchet.problem.Problem.hardness`)."""
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
