@@ -1,0 +1,98 @@
+"""Tiers of a board: which neighbours a paired bootstrap over the test rows can tell apart.
+
+Every submission of a board has, for each test row shared by all of them, a per-row score (its
+fixed models' correctness on that row, averaged over the model seeds). One bootstrap draw
+resamples the shared rows with replacement (a generator with a fixed seed, so a board is the
+same on every build) and recomputes each submission's mean on the draw; the same draw serves
+every submission (paired). For two neighbours on the board, ``P(ordered as shown)`` is the share
+of draws in which the upper one is better (a tie counts half). A new **tier** starts below a
+neighbour when that probability is at least :data:`CONFIDENCE`; submissions in one tier cannot
+be told apart by the test rows.
+
+Per-row correctness is stored compactly, one bit per (seed, row): :func:`pack_hits` and
+:func:`unpack_hits` turn a boolean ``(seeds, rows)`` array into text for a result's extras.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+CONFIDENCE = 0.95
+"""A new tier starts where P(ordered as shown) reaches this."""
+DRAWS = 1000
+"""Bootstrap draws per board."""
+SEED = 20261130
+"""The fixed seed of the draws."""
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """The tiers of a board, in board order."""
+
+    tier: list[int]
+    """Each submission's tier (1: the top tier)."""
+    p_ordered: list[float | None]
+    """For each submission, P(ordered as shown) against the one below it (None for the last)."""
+
+
+def pack_hits(hits: np.ndarray) -> str:
+    """Return a boolean ``(seeds, rows)`` correctness array as base64 text (one bit per entry)."""
+    arr = np.asarray(hits, dtype=bool)
+    if arr.ndim != 2:
+        raise ValueError(f"hits must be a (seeds, rows) array, got shape {arr.shape}")
+    return base64.b64encode(np.packbits(arr, axis=1).tobytes()).decode("ascii")
+
+
+def unpack_hits(text: str, seeds: int, rows: int) -> np.ndarray:
+    """Return the boolean ``(seeds, rows)`` array :func:`pack_hits` packed."""
+    raw = np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype=np.uint8)
+    width = (rows + 7) // 8
+    if raw.size != seeds * width:
+        raise ValueError(f"packed hits hold {raw.size} bytes, expected {seeds * width} for {seeds} x {rows}")
+    return np.unpackbits(raw.reshape(seeds, width), axis=1, count=rows).astype(bool)
+
+
+@lru_cache(maxsize=4)
+def draw_counts(rows: int, draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
+    """Return how often each row is drawn in each bootstrap draw: ``(rows, draws)`` float32
+    (kept for the next board of the same size; read-only)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(rows, np.full(rows, 1.0 / rows), size=draws) if rows else np.zeros((draws, 0))
+    out = np.ascontiguousarray(counts.T, dtype=np.float32)
+    out.setflags(write=False)
+    return out
+
+
+def p_ordered(per_row: np.ndarray, higher_is_better: bool = True, draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
+    """Return P(ordered as shown) for each pair of neighbours of a board.
+
+    ``per_row[i, r]`` is submission ``i``'s score on shared test row ``r``, submissions in board
+    order (best first). The result has one entry per neighbour pair (``len - 1``).
+    """
+    scores = np.asarray(per_row, dtype=np.float32)
+    n_sub, n_rows = scores.shape
+    if n_sub < 2:
+        return np.zeros(0)
+    if n_rows == 0:
+        return np.full(n_sub - 1, 0.5)
+    means = scores @ draw_counts(n_rows, draws, seed)  # (submissions, draws): sums on each draw
+    diff = means[:-1] - means[1:]
+    if not higher_is_better:
+        diff = -diff
+    return np.asarray(((diff > 0).sum(axis=1) + 0.5 * (diff == 0).sum(axis=1)) / draws, dtype=np.float64)
+
+
+def tiers(per_row: np.ndarray, higher_is_better: bool = True, confidence: float = CONFIDENCE) -> Tiers:
+    """Return the tiers of a board whose submissions (in board order) have ``per_row`` scores."""
+    probs = p_ordered(per_row, higher_is_better)
+    tier, out = 1, [1]
+    for p in probs:
+        if p >= confidence:
+            tier += 1
+        out.append(tier)
+    shown: list[float | None] = [float(p) for p in probs]
+    return Tiers(out[: len(per_row)], [*shown, None] if len(per_row) else [])
