@@ -17,7 +17,8 @@ import json
 import numpy as np
 
 from benchmarks._util import median_time, peak_rss_mb
-from leaderboard.boards.tiers import DRAWS, pack_hits, tiers, unpack_hits
+from dataperf.hits import pack_hits, unpack_hits
+from leaderboard.boards.tiers import DRAWS, tiers
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     packed = [pack_hits(rng.random((args.seeds, args.rows)) < p) for p in skill]
 
     def per_row() -> np.ndarray:
-        return np.stack([unpack_hits(t, args.seeds, args.rows).mean(axis=0) for t in packed])
+        return np.stack([unpack_hits(t, args.seeds).mean(axis=0) for t in packed])
 
     unpack_s, unpack_all, scores = median_time(per_row, args.runs)
     tiers_s, tiers_all, got = median_time(lambda: tiers(scores), args.runs)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dataperf.hits import packed_text
 from dataperf.metrics import Metric
 from dataperf.models import Fitted, Linear
 from leaderboard.arithmetic import batched
@@ -49,6 +50,11 @@ class Batch:
     present: np.ndarray
     measured: np.ndarray | None = None
     """``measured[i, t, s]``: the second measure asked of :meth:`Bank.score` (None: none asked)."""
+    hit_bits: list[np.ndarray] | None = None
+    """Per task, ``(digests, seeds, bytes)``: which rows each model got right, one bit per row
+    (``numpy.packbits`` order; None: not asked)."""
+    hit_rows: list[int] = field(default_factory=list)
+    """Per task, the number of rows (with :attr:`hit_bits`)."""
 
     def __len__(self) -> int:
         return len(self.digests)
@@ -74,6 +80,21 @@ class Batch:
         if self.measured is None:
             return {}
         return dict(Batch(self.digests, self.tasks, self.seeds, self.measured, self.present).items())
+
+    def packed_hits(self) -> dict[str, dict[str, str] | None]:
+        """Return digest -> task -> its models' per-row correctness as :func:`dataperf.hits.pack_hits`
+        text (seeds in order); None for a digest lacking a model (empty when not asked)."""
+        if self.hit_bits is None:
+            return {}
+        out: dict[str, dict[str, str] | None] = {}
+        for i, d in enumerate(self.digests):
+            whole = bool(self.present[i].all())
+            out[d] = (
+                {t: packed_text(self.hit_bits[j][i], self.hit_rows[j]) for j, t in enumerate(self.tasks)}
+                if whole
+                else None
+            )
+        return out
 
 
 @dataclass
@@ -157,11 +178,14 @@ class Bank:
         counters: RatchetCounters,
         only: Iterable[str] | None = None,
         also: Metric | None = None,
+        hits: bool = False,
     ) -> Batch:
         """Return every model's metric on ``rows`` (per training-set digest, task and seed).
 
         ``also``: a second measure computed from the same predictions in the same pass (the
-        batch's ``measured``). ``only`` restricts the result to those digests (the stacked product still covers every
+        batch's ``measured``). ``hits``: also which rows each model got right (the batch's
+        ``hit_bits``; every model's labels are then computed, never only their counts).
+        ``only`` restricts the result to those digests (the stacked product still covers every
         model of a group: cheaper than re-stacking). Counts one batched pass. The pass runs in
         three phases over every task in turn (prepare, products, metrics), so the many small
         steps of the first and last find the cache warm rather than evicted by a product.
@@ -179,9 +203,13 @@ class Bank:
             values, present = np.zeros(shape), np.zeros(shape, dtype=bool)
             measured = np.zeros(shape) if also is not None else None
             metrics = [p.metric] if also is None else [p.metric, also]
+            n_rows = [len(rows[t][1]) for t in tasks]
+            bits = [np.zeros((shape[0], shape[2], (n + 7) // 8), dtype=np.uint8) for n in n_rows] if hits else None
             with blas_threads(1):
                 parts = [
-                    part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted, metrics)
+                    part
+                    for i, task in enumerate(tasks)
+                    for part in self._parts(p, i, rows[task], wanted, metrics, counted=not hits)
                 ]
                 for part in parts:
                     part.products(self._scratch)
@@ -190,6 +218,8 @@ class Bank:
                     values[g.digests, part.task, g.seed_index] = part.metric(p, p.metric)
                     if measured is not None and also is not None:
                         measured[g.digests, part.task, g.seed_index] = part.metric(p, also)
+                    if bits is not None:
+                        bits[part.task][g.digests, g.seed_index] = part.hit_bits()
                     present[g.digests, part.task, g.seed_index] = True
                     counters.matmuls += 1
                     counters.models_scored += int(part.keep.sum())
@@ -197,15 +227,33 @@ class Bank:
                 for i, task in enumerate(tasks):
                     out = values[:, i], present[:, i], None if measured is None else measured[:, i]
                     self._score_others(p, i, task, rows[task], wanted, counters, out, also)
+                    if bits is not None:
+                        self._hits_of_others(i, task, rows[task], wanted, bits[i])
             seeds = sorted(self._seeds)  # ascending, whatever order the models arrived in
             seed_order = [self._seeds[s] for s in seeds]
             if only is None and seed_order == sorted(seed_order):  # already in the result's order
-                return Batch(digests, tasks, seeds, values, present, measured)
+                return Batch(digests, tasks, seeds, values, present, measured, bits, n_rows)
             at = np.ix_([self._digests[d] for d in digests], range(len(tasks)), seed_order)
-            return Batch(digests, tasks, seeds, values[at], present[at], None if measured is None else measured[at])
+            two = np.ix_([self._digests[d] for d in digests], seed_order)
+            return Batch(
+                digests,
+                tasks,
+                seeds,
+                values[at],
+                present[at],
+                None if measured is None else measured[at],
+                None if bits is None else [b[two] for b in bits],
+                n_rows,
+            )
 
     def _parts(
-        self, p: Scoring, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray, metrics: list[Metric]
+        self,
+        p: Scoring,
+        i: int,
+        xy: tuple[np.ndarray, np.ndarray],
+        wanted: np.ndarray,
+        metrics: list[Metric],
+        counted: bool = True,
     ) -> list[_Part]:
         """Return the stacked groups of task ``i`` with wanted models, their rows prepared."""
         x, truth = xy
@@ -215,7 +263,7 @@ class Bank:
             stack = group.stacked(self._digests, self._seeds)
             keep = wanted[group.digests]
             if keep.any():
-                fast = group.fast(metrics)
+                fast = counted and group.fast(metrics)
                 if fast not in prepared:
                     prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
                 rows = prepared[fast]
@@ -246,6 +294,16 @@ class Bank:
                     measured[at] = also(truth, predicted, p.n_classes(i))
                 present[at] = True
                 c.models_scored += 1
+
+    def _hits_of_others(
+        self, i: int, task: str, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray, bits: np.ndarray
+    ) -> None:
+        """Fill ``bits[digest, seed]`` with the packed per-row correctness of one task's unstacked models."""
+        x, truth = xy
+        for d, seed, model in self._others.get(task, []):
+            at = self._digests[d], self._seeds[seed]
+            if wanted[at[0]]:
+                bits[at] = np.packbits(model.predict(x.astype(np.float64)) == truth)
 
 
 @dataclass
@@ -280,6 +338,12 @@ class _Part:
                 self.labels = self.group.classes[decided.astype(np.int64)]
             else:
                 self.labels = batched.multiclass_labels(stack, rows, keep, self.group.classes, exact)
+
+    def hit_bits(self) -> np.ndarray:
+        """Return ``(models, bytes)``: which rows each model of the group got right, packed
+        (after :meth:`products` computed labels; rows in the order given)."""
+        assert self.labels is not None and self.rows.order is None
+        return np.packbits(self.labels == self.rows.truth[:, None], axis=0).T
 
     def metric(self, p: Scoring, metric: Metric) -> np.ndarray:
         """Return ``metric`` of every model of the group (after :meth:`products`)."""

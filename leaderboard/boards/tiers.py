@@ -9,13 +9,11 @@ of draws in which the upper one is better (a tie counts half). A new **tier** st
 neighbour when that probability is at least :data:`CONFIDENCE`; submissions in one tier cannot
 be told apart by the test rows.
 
-Per-row correctness is stored compactly, one bit per (seed, row): :func:`pack_hits` and
-:func:`unpack_hits` turn a boolean ``(seeds, rows)`` array into text for a result's extras.
+Per-row correctness is stored compactly, one bit per (seed, row) (:mod:`dataperf.hits`).
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -37,23 +35,6 @@ class Tiers:
     """Each submission's tier (1: the top tier)."""
     p_ordered: list[float | None]
     """For each submission, P(ordered as shown) against the one below it (None for the last)."""
-
-
-def pack_hits(hits: np.ndarray) -> str:
-    """Return a boolean ``(seeds, rows)`` correctness array as base64 text (one bit per entry)."""
-    arr = np.asarray(hits, dtype=bool)
-    if arr.ndim != 2:
-        raise ValueError(f"hits must be a (seeds, rows) array, got shape {arr.shape}")
-    return base64.b64encode(np.packbits(arr, axis=1).tobytes()).decode("ascii")
-
-
-def unpack_hits(text: str, seeds: int, rows: int) -> np.ndarray:
-    """Return the boolean ``(seeds, rows)`` array :func:`pack_hits` packed."""
-    raw = np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype=np.uint8)
-    width = (rows + 7) // 8
-    if raw.size != seeds * width:
-        raise ValueError(f"packed hits hold {raw.size} bytes, expected {seeds * width} for {seeds} x {rows}")
-    return np.unpackbits(raw.reshape(seeds, width), axis=1, count=rows).astype(bool)
 
 
 @lru_cache(maxsize=4)

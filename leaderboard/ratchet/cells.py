@@ -105,10 +105,11 @@ def write_cells(
             "mean": p.cell_mean(scores),
             "hardness": None if hard is None else scores_to_json(hard),
             "hardness_mean": None if hard is None else p.hardness(p.cell_mean(hard)),
+            "hits": hits,
             "provenance": prov,
             "created_at": now,
         }
-        for (t, s), (scores, hard) in cells.items()
+        for (t, s), (scores, hard, hits) in cells.items()
     ]
     insert_ignore(session, Cell.__table__, rows, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
 
@@ -230,9 +231,9 @@ def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, cou
     if not missing:
         return 0
     start = time.perf_counter()
-    batch = bank.score(p, rows, counters, only=missing, also=p.measure)
-    hard = batch.measures()
-    found = {(d, digest): (sc, hard[d]) for d, sc in batch.items()}
+    batch = bank.score(p, rows, counters, only=missing, also=p.measure, hits=True)
+    hard, hits = batch.measures(), batch.packed_hits()
+    found = {(d, digest): (sc, hard[d], hits[d]) for d, sc in batch.items()}
     write_cells(session, p, found, "batched", time.perf_counter() - start)
     counters.cells_computed += len(found)
     return len(found)

@@ -29,13 +29,14 @@ from dataperf.contract import ChallengeSpec, Role
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import EvaluationError, SpecError
 from dataperf.evaluator import load_data, overall_mean, package_versions, task_means
+from dataperf.hits import pack_hits
 from dataperf.kinds import kind_of
 from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, options_of, task_truth
 from dataperf.metrics import METRICS
 from dataperf.models import Fitted, build_model
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.arithmetic.blas import single_threaded_blas
-from leaderboard.arithmetic.types import CellValue, RatchetCounters, Rows, Scores
+from leaderboard.arithmetic.types import CellValue, Hits, RatchetCounters, Rows, Scores
 
 
 def problem_id_for(spec: ChallengeSpec) -> str | None:
@@ -153,17 +154,21 @@ class Problem:
         set's models on one test set (one prediction per task and seed serves both)."""
         out: Scores = {}
         hard: Scores = {}
+        hits: Hits = {}
         with single_threaded_blas():
             for i, task in enumerate(self.tasks):
                 x, truth = rows[task.name]
                 x64 = x.astype(np.float64)
                 out[task.name], hard[task.name] = {}, {}
-                for seed in self.seeds:
+                right = np.zeros((len(self.seeds), len(truth)), dtype=bool)
+                for j, seed in enumerate(self.seeds):
                     predicted = models[(task.name, seed)].predict(x64)
                     out[task.name][seed] = self.metric(truth, predicted, self.n_classes(i))
                     hard[task.name][seed] = self.measure(truth, predicted, self.n_classes(i))
+                    right[j] = predicted == truth
                     counters.predictions += 1
-        return out, hard
+                hits[task.name] = pack_hits(right)
+        return out, hard, hits
 
     def hardness(self, measure_mean: float) -> float:
         """Return how hard a cell's mean measure makes its test set (higher: harder)."""

@@ -164,6 +164,9 @@ class Cell(Base):
     hardness_mean: Mapped[float | None] = mapped_column(Double, nullable=True)
     """How hard the models find the test set: the measure's mean over tasks and seeds, turned so
     that higher is harder (see :meth:`leaderboard.ratchet.problem.Problem.hardness`)."""
+    hits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Per task: which of the test set's rows each seed's model got right, one bit per (seed, row)
+    (:func:`dataperf.hits.pack_hits`, seeds in the spec's order); what board tiers are computed from."""
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

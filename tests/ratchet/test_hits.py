@@ -1,0 +1,44 @@
+"""Per-row correctness stored with every cell: the batched pass and the one-by-one loop agree,
+and the bits say which rows each seed's model got right."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import select
+
+from dataperf.hits import unpack_hits
+from leaderboard.arithmetic.types import RatchetCounters
+from leaderboard.ratchet.cells import bank_for
+from leaderboard.ratchet.problem import Problem
+from leaderboard.ratchet.steps import Ratchet
+from leaderboard.storage.tables import Cell
+from tests.ratchet.ratchet_helpers import baseline_table
+
+TRAIN, TEST = "tiny-selection", "tiny-testset"
+
+
+def test_batched_hits_equal_one_by_one_and_are_stored(sessions) -> None:  # type: ignore[no-untyped-def]
+    r = Ratchet(sessions, Problem.load(TRAIN))
+    for name, seed in [("random", 0), ("balanced", 0), ("kcenter", 0)]:
+        r.add_training_set(baseline_table(TRAIN, "training-set", name, seed))
+    table = baseline_table(TEST, "test-set", "hard", 0)
+    rows = r.p.test_rows(table)
+    with sessions() as s:
+        bank = bank_for(s, r.p)
+        batch = bank.score(r.p, rows, RatchetCounters(), also=r.p.measure, hits=True)
+    packed = batch.packed_hits()
+    assert batch.as_dict() == bank.score(r.p, rows, RatchetCounters()).as_dict()
+    for digest in batch.digests:
+        models = {(t, seed): bank.models[(digest, t, seed)] for t in r.p.task_names for seed in r.p.seeds}
+        scores, hard, hits = r.p.score_cell(models, rows, RatchetCounters())
+        assert batch.as_dict()[digest] == scores and batch.measures()[digest] == hard
+        assert packed[digest] == hits
+        for task in r.p.task_names:
+            x, truth = rows[task]
+            got = unpack_hits(hits[task], len(r.p.seeds))
+            want = [models[(task, seed)].predict(x.astype(np.float64)) == truth for seed in r.p.seeds]
+            assert np.array_equal(got, np.asarray(want))
+    step = r.add_test_set(table)
+    with sessions() as s:
+        stored = dict(s.execute(select(Cell.train_sha256, Cell.hits).where(Cell.test_sha256 == step.digest)).all())
+    assert stored == packed
