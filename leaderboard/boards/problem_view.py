@@ -13,6 +13,7 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from dataperf.challenges import get_challenge
 from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import options_of
 from leaderboard.arithmetic.standings import Standings, compute
+from leaderboard.boards.tiers import mean_hits
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import effective_version
 from leaderboard.ratchet.problem import dual_of
@@ -34,6 +36,8 @@ class ProblemView:
         self.problem, self.view = problem, view
         self.direction = spec.metric.direction
         self.seeds = [str(s) for s in spec.seeds]
+        self.task_names = [t.name for t in spec.tasks]
+        self._session = session
         self.k = options_of(dual_of(problem)).top_k
         self.version = effective_version(session, problem, evaluator_version)
         sets = session.execute(
@@ -117,6 +121,26 @@ class ProblemView:
                     counts[seed] += 1
         ci = confidence_interval([sums[s] / counts[s] for s in self.seeds if counts.get(s)])
         return list(ci) if ci is not None else None
+
+    def per_row(self, digests: list[str]) -> dict[str, np.ndarray]:
+        """Return, for each training set of ``digests`` with a known correctness on every row of
+        the shown suite, its models' per-row correctness (mean over seeds), the suite members'
+        rows one after another (task by task): the rows every training set is scored on."""
+        if not digests or not self.suite:
+            return {}
+        q = select(Cell.train_sha256, Cell.test_sha256, Cell.hits).where(
+            Cell.problem == self.problem,
+            Cell.evaluator_version == self.version,
+            Cell.train_sha256.in_(digests),
+            Cell.test_sha256.in_(self.suite),
+        )
+        hits = {(a, b): h for a, b, h in self._session.execute(q) if h is not None}
+        out = {}
+        for d in digests:
+            if all((d, s) in hits for s in self.suite):
+                parts = [mean_hits(hits[(d, s)], len(self.seeds), self.task_names) for s in self.suite]
+                out[d] = np.concatenate(parts)
+        return out
 
     def values(self) -> dict[tuple[str, str], float]:
         """Return the cells this view may show, keyed by (training set, test set)."""

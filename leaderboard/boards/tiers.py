@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+
+from dataperf.hits import unpack_hits
 
 CONFIDENCE = 0.95
 """A new tier starts where P(ordered as shown) reaches this."""
@@ -77,3 +80,27 @@ def tiers(per_row: np.ndarray, higher_is_better: bool = True, confidence: float 
         out.append(tier)
     shown: list[float | None] = [float(p) for p in probs]
     return Tiers(out[: len(per_row)], [*shown, None] if len(per_row) else [])
+
+
+def assign(rows: list[dict[str, Any]], per_row: dict[int, np.ndarray]) -> None:
+    """Set ``tier`` and ``p_next`` on each board row (best first) from ``per_row``, keyed by the
+    row's submission id: its per-row correctness on the rows every submission shares. Rows
+    without one, or whose length differs from the first's, get None; tiers are over the others
+    in board order."""
+    known = [r for r in rows if r["submission"] in per_row]
+    if known:
+        width = len(per_row[known[0]["submission"]])
+        known = [r for r in known if len(per_row[r["submission"]]) == width]
+    for r in rows:
+        r["tier"], r["p_next"] = None, None
+    if not known:
+        return
+    found = tiers(np.stack([per_row[r["submission"]] for r in known]))
+    for r, t, p in zip(known, found.tier, found.p_ordered, strict=True):
+        r["tier"], r["p_next"] = t, p
+
+
+def mean_hits(hits: dict[str, str], seeds: int, tasks: list[str]) -> np.ndarray:
+    """Return per-row correctness averaged over seeds, the tasks' rows one after another."""
+    parts = [unpack_hits(hits[t], seeds).mean(axis=0) for t in tasks]
+    return np.concatenate(parts) if parts else np.zeros(0)

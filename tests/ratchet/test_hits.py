@@ -3,6 +3,8 @@ and the bits say which rows each seed's model got right."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from sqlalchemy import select
 
@@ -42,3 +44,50 @@ def test_batched_hits_equal_one_by_one_and_are_stored(sessions) -> None:  # type
     with sessions() as s:
         stored = dict(s.execute(select(Cell.train_sha256, Cell.hits).where(Cell.test_sha256 == step.digest)).all())
     assert stored == packed
+
+
+def _submit(sessions, steps, challenge: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    from dataperf.challenges import get_challenge
+    from leaderboard.jobs.service import ensure_challenge, ensure_team
+    from leaderboard.storage.tables import Submission
+
+    with sessions.begin() as s:
+        ensure_challenge(s, get_challenge(challenge))
+        team = ensure_team(s, "t")
+        for st in steps:
+            s.add(
+                Submission(
+                    challenge=challenge,
+                    challenge_version=get_challenge(challenge).version,
+                    kind=kind,
+                    team_id=team.id,
+                    sha256="0" * 64,
+                    filename="f",
+                    path="/nonexistent",
+                    status="done",
+                    dataset_id=st.dataset_id,
+                    content_sha256=st.digest,
+                )
+            )
+
+
+def test_training_set_board_has_tiers_from_stored_hits(sessions) -> None:  # type: ignore[no-untyped-def]
+    from leaderboard.boards.boards import board
+    from leaderboard.boards.tiers import CONFIDENCE
+    from leaderboard.boards.visibility import Visibility
+
+    r = Ratchet(sessions, Problem.load(TRAIN))
+    names = [("random", 0), ("random", 1), ("balanced", 0), ("kcenter", 0), ("crossval", 0)]
+    steps = [r.add_training_set(baseline_table(TRAIN, "training-set", n, seed)) for n, seed in names]
+    _submit(sessions, steps, TRAIN, "training-set")
+    with sessions() as s:
+        shown = board(s, TRAIN, Visibility.ORGANIZER)
+    assert "tier" in shown["layout"]["table"] and "p_next" in shown["layout"]["table"]
+    rows = shown["rows"]
+    assert rows[0]["tier"] == 1 and all(isinstance(row["tier"], int) for row in rows)
+    for upper, lower in itertools.pairwise(rows):
+        assert 0.0 <= upper["p_next"] <= 1.0
+        assert lower["tier"] == upper["tier"] + (1 if upper["p_next"] >= CONFIDENCE else 0)
+    assert rows[-1]["p_next"] is None
+    # The probabilities are the bootstrap's over the rows of S0 the sets share, not a refit.
+    assert max(row["tier"] for row in rows) >= 2
