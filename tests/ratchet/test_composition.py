@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 
 from dataperf.kinds.test_set import EVAL_SPLIT, task_truth
 from dataperf.metrics import METRICS
@@ -92,3 +93,37 @@ def test_filler_rows_the_models_get_right_never_make_a_set_harder(sessions) -> N
     with sessions() as s:
         st = r.standings(s)
     assert st.difficulty[hard_step.digest] == hard_step.difficulty
+
+
+def test_rescore_shows_the_difficulty_change_from_cells_without_hardness(sessions) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from leaderboard.boards.diffs import rescore
+    from leaderboard.storage.tables import Cell
+    from tests.ratchet.test_hits import _submit
+
+    old = Ratchet(sessions, Problem.load(TRAIN, "0.9.0"))
+    for name in ("random", "balanced"):
+        old.add_training_set(baseline_table(TRAIN, "training-set", name, 0))
+    steps = [old.add_test_set(baseline_table("tiny-testset", "test-set", n, 0)) for n in ("hard", "random")]
+    with sessions.begin() as s:  # cells of an evaluator that did not measure hardness
+        s.execute(update(Cell).values(hardness=None, hardness_mean=None, hits=None))
+    _submit(sessions, steps, "tiny-testset", "test-set")
+    with sessions() as s:
+        st_old = old.standings(s)
+        legacy = {st.digest: st_old.difficulty[st.digest] for st in steps}
+        cells = {(c.train_sha256, c.test_sha256): c.mean for c in s.execute(select(Cell)).scalars()}
+    for st in steps:  # such cells keep their rule: one minus the mean F1 over the top-k
+        want = 1.0 - float(np.mean([cells[(t, st.digest)] for t in st_old.top_k]))
+        assert abs(legacy[st.digest] - want) < 1e-12
+    diffs = rescore(sessions, evaluator_version="1.1.0", challenge_ids=["tiny-testset"])
+    new = Ratchet(sessions, Problem.load(TRAIN, "1.1.0"))
+    with sessions() as s:
+        now = new.standings(s).difficulty
+    assert diffs and diffs[0]["before_version"] == "0.9.0" and diffs[0]["after_version"] == "1.1.0"
+    changed = {c["submission"]: c for c in diffs[0]["changes"]}
+    assert changed, diffs
+    for c in changed.values():
+        assert c["before"]["score"] != c["after"]["score"]
+        assert c["after"]["score"] in {now[st.digest] for st in steps}
+        assert c["before"]["score"] in set(legacy.values())
