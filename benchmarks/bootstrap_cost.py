@@ -4,7 +4,8 @@ A board of ``--board`` submissions (default 1,000) scored on ``--rows`` shared t
 (default 5,000, the size of a hidden test split) with ``--seeds`` model seeds: each submission's
 per-row correctness is stored packed (one bit per seed and row); building the tiers unpacks it,
 averages over seeds and runs :data:`leaderboard.boards.tiers.DRAWS` bootstrap draws. Prints
-the median of ``--runs`` runs of each phase, as JSON.
+the median of ``--runs`` runs of each phase, as JSON (the bootstrap draws for one number of rows
+are kept between builds, so the first run, listed in ``tiers_runs_s``, also draws them).
 
 Run: .venv/bin/python -m benchmarks.bootstrap_cost [--board 1000] [--rows 5000] [--runs 5]
 """

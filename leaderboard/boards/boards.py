@@ -11,7 +11,9 @@ public ``test`` split only, so their board is the same at every level. Views rea
 the current evaluator version; when that version has no cell yet for a problem (just bumped,
 before ``dataperf rescore``), they show the newest older version's and mark the board stale.
 Confidence intervals: 95% Student-t over seeds of the per-seed mean over tasks and the shown
-suite members (the evaluator's rule).
+suite members (the evaluator's rule). Significance: every row also gets ``tier`` and
+``p_next`` (:mod:`leaderboard.boards.tiers`), from the per-row correctness stored with the
+cells (ratchet boards, over the shown suite) or with the results (other boards); never a refit.
 """
 
 from __future__ import annotations
