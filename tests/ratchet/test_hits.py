@@ -91,3 +91,33 @@ def test_training_set_board_has_tiers_from_stored_hits(sessions) -> None:  # typ
     assert rows[-1]["p_next"] is None
     # The probabilities are the bootstrap's over the rows of S0 the sets share, not a refit.
     assert max(row["tier"] for row in rows) >= 2
+
+
+def test_board_outside_a_ratchet_takes_tiers_from_the_results_hits(tiny_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from dataperf.challenges import get_challenge
+    from dataperf.evaluator import evaluate
+    from leaderboard.boards.boards import _plain_hits
+    from leaderboard.boards.tiers import assign
+    from tests.ratchet.ratchet_helpers import baseline_file
+
+    spec = get_challenge("tiny-plain")
+    subs = []
+    for i, (name, seed) in enumerate([("crossval", 0), ("random", 0), ("random", 1)]):
+        result = evaluate(spec, baseline_file("tiny-plain", "training-set", name, seed, tmp_path)).to_dict()
+        hits = result["extra"]["hits"]
+        assert set(hits) == {t.name for t in spec.tasks}
+        assert unpack_hits(hits[spec.tasks[0].name], len(spec.seeds)).shape[0] == len(spec.seeds)
+        subs.append(SimpleNamespace(id=i + 1, result=result))
+    per_row = _plain_hits(subs, spec.seeds, spec.tasks)
+    assert sorted(per_row) == [1, 2, 3]
+    rows = sorted(({"submission": s.id, "score": s.result["mean"]} for s in subs), key=lambda r: -r["score"])
+    assign(rows, per_row)
+    assert rows[0]["tier"] == 1 and rows[-1]["p_next"] is None
+    assert all(0.0 <= r["p_next"] <= 1.0 for r in rows[:-1])
+    # a result without hits (an older evaluator's) gets no tier; the others keep theirs
+    subs[1].result = {**subs[1].result, "extra": {}}
+    rows2 = [dict(r) for r in rows]
+    assign(rows2, _plain_hits(subs, spec.seeds, spec.tasks))
+    assert [r["tier"] is None for r in rows2] == [r["submission"] == 2 for r in rows2]
