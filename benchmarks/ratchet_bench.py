@@ -200,9 +200,11 @@ def batched_vs_single(
 
             def e2e(b: Bank = b, digest: str = digest) -> None:
                 fresh = p.test_rows(table)
-                scores = b.score(p, fresh, RatchetCounters())
+                scores = b.score(p, fresh, RatchetCounters(), also=p.measure, hits=True)
+                hard, hits = scores.measures(), scores.packed_hits()
+                found = {(d, digest): (sc, hard[d], hits[d]) for d, sc in scores.items()}
                 with sessions.begin() as s:
-                    cells.write_cells(s, p, {(d, digest): sc for d, sc in scores.items()}, "batched", 0.0)
+                    cells.write_cells(s, p, found, "batched", 0.0)
 
             res[name + "_e2e"].append(timed(e2e)[0])
         if alt_threads:

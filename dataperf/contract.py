@@ -468,15 +468,35 @@ class BoardLayout:
 
     LEAD: ClassVar[tuple[str, ...]] = ("rank", "team", "label", "baseline")
     """The columns every board starts with."""
+    SIGNIFICANCE: ClassVar[tuple[BoardColumn, ...]] = (
+        BoardColumn(
+            "tier",
+            "Tier",
+            "num",
+            "submissions in one tier cannot be told apart: a new tier starts where a paired bootstrap over the "
+            "shared test rows orders a submission above the next with probability at least 0.95 (empty where the "
+            "rows' correctness is not known)",
+        ),
+        BoardColumn(
+            "p_next",
+            "P(above next)",
+            "num",
+            "the paired bootstrap's probability that this submission's models get more of the shared test rows "
+            "right than the next one's",
+        ),
+    )
+    """The columns every board ends with (:mod:`leaderboard.boards.tiers`)."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the layout as JSON-ready data: title, meaning, its columns, and ``table``
-        (every column of a board row in the order tables and CSV files show them)."""
+        """Return the layout as JSON-ready data: title, meaning, its columns (the kind's, then the
+        significance columns every board has), and ``table`` (every column of a board row in the
+        order tables and CSV files show them)."""
+        cols = (*self.columns, *self.SIGNIFICANCE)
         return {
             "title": self.title,
             "meaning": self.meaning,
-            "columns": [asdict(c) for c in self.columns],
-            "table": [*self.LEAD, *(c.key for c in self.columns), "submission"],
+            "columns": [asdict(c) for c in cols],
+            "table": [*self.LEAD, *(c.key for c in cols), "submission"],
         }
 
 

@@ -117,8 +117,8 @@ def _metric_section(spec: ChallengeSpec) -> Section:
     direction = "higher is better" if spec.metric.direction == "max" else "lower is better"
     parts = [f"metric = {spec.metric.name} ({direction})."]
     if spec.metric.name in METRICS:
-        fn = METRICS.get(spec.metric.name)
-        doc = " ".join((fn.__doc__ or "").split())
+        metric = METRICS.get(spec.metric.name)
+        doc = " ".join((metric.compute.__doc__ or metric.doc).split())
         parts.append(re.sub(r"^Return (the )?", "The ", doc))
         parts.append(
             "For a one-vs-rest task (one with a positive class) labels are 0/1 and the metric sees 2 classes; "

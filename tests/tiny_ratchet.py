@@ -53,10 +53,11 @@ def write_tiny(root: Path) -> Path:
     docs = tiny_specs()
     for name, doc in docs.items():
         (specs / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    folder = prepare(parse_spec(docs["tiny-selection"], "tiny-selection"), root=home / "data" / "tiny-selection" / "v1")
+    sel = docs["tiny-selection"]
+    folder = prepare(parse_spec(sel, "tiny-selection"), root=home / "data" / "tiny-selection" / f"v{sel['version']}")
     for other in ("tiny-testset", "tiny-plain"):
         (home / "data" / other).mkdir(parents=True)
-        (home / "data" / other / "v1").symlink_to(folder)
+        (home / "data" / other / f"v{docs[other]['version']}").symlink_to(folder)
     return root
 
 

@@ -8,12 +8,16 @@ every class of every task, counted with the ground truth.
 
 The challenge names the training-set challenge it is the dual of in ``pair`` and takes its data
 recipe, classes, tasks, fixed model and seeds from it (:mod:`dataperf.challenges`).
-On the leaderboard a test set's difficulty is ``1 - mean A[t, s]`` over the dual's top-k
-training sets and it joins the suite when it beats the easiest member by
-``margin`` (see :mod:`leaderboard.ratchet.steps`). Scored alone (``dataperf evaluate``), there is no
-leaderboard, so it is scored against a reference training set instead: ``ref_rows`` random
-pool rows per task with their ground-truth labels (seeded by the recipe); the metric of that
-model on the submitted rows, per task and seed, lower is harder.
+The challenge's ``metric`` is how hard a test set is for a model, and which way is harder
+(``balanced-error``, ``direction: max``: one minus the mean per-class recall, so each class
+weighs the same whatever the mix of rows chosen, and rows a model gets right never make a set
+look harder). On the leaderboard a test set's difficulty is that measure for the models of the
+dual's top-k training sets, averaged over them (turned so that higher is harder), and it joins
+the suite when it beats the easiest member by ``margin`` (see :mod:`leaderboard.ratchet.steps`).
+Scored alone (``dataperf evaluate``), there is no leaderboard, so it is scored against a
+reference training set instead: ``ref_rows`` random pool rows per task with their ground-truth
+labels (seeded by the recipe); the metric of that model on the submitted rows, per task and
+seed.
 """
 
 from __future__ import annotations
@@ -110,7 +114,12 @@ class TestSet(ChallengeKind):
         if not ratchet:
             return super().board(spec, ratchet)
         cols = (
-            BoardColumn("difficulty", "Difficulty", "num", "1 - mean cell over the top training sets"),
+            BoardColumn(
+                "difficulty",
+                "Difficulty",
+                "num",
+                f"{spec.metric.name} of the top training sets' models on the set (higher is harder)",
+            ),
             BoardColumn("in_suite", "In suite", "yes", "accepted into the suite of test sets"),
         )
         return BoardLayout("Test-set leaderboard", cols, "difficulty over the top-k training sets")
@@ -123,7 +132,8 @@ class TestSet(ChallengeKind):
         """Return what a test set's score alone is: a reference model's metric on its rows."""
         return (
             f"{spec.metric.name} on the submitted rows of the public evaluation pool ('{EVAL_SPLIT}' split) of a "
-            f"reference model trained on {options_of(spec).ref_rows} clean pool rows (lower is harder)"
+            f"reference model trained on {options_of(spec).ref_rows} clean pool rows "
+            f"({'higher' if spec.metric.direction == 'max' else 'lower'} is harder)"
         )
 
     def rules(self, spec: ChallengeSpec) -> list[Section]:

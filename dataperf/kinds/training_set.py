@@ -25,6 +25,7 @@ from dataperf.contract import (
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
+from dataperf.hits import pack_hits
 from dataperf.kinds import KINDS
 from dataperf.metrics import METRICS
 from dataperf.models import build_model
@@ -126,12 +127,21 @@ class TrainingSet(ChallengeKind):
         self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> dict[str, dict[int, float]]:
         """Return the metric per task and seed on the test split."""
+        return self.score_in_full(spec, data, sub, counters)[0]
+
+    def score_in_full(
+        self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
+    ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
+        """Return the metric per task and seed on the test split, and in the extras ``hits``:
+        per task, which test rows each seed's model got right (:func:`dataperf.hits.pack_hits`;
+        what the board's significance tiers are computed from)."""
         model = build_model(spec.model.name, dict(spec.model.params))
         metric = METRICS.get(spec.metric.name)
         pool, test = data.split("pool"), data.split("test")
         x_test = np.asarray(test.x)
         counters.rows_read += len(x_test)
         out: dict[str, dict[int, float]] = {}
+        hits: dict[str, str] = {}
         for task in spec.tasks:
             # rows in id order: a training set's score depends on its rows, not the file's order
             rows = sub.table[sub.table["task"] == task.name].sort_values("id", kind="stable")
@@ -141,13 +151,16 @@ class TrainingSet(ChallengeKind):
             truth = test.labels if task.positive is None else (test.labels == task.positive).astype(np.int64)
             n_classes = len(spec.task_labels(task))
             out[task.name] = {}
-            for seed in spec.seeds:
+            right = np.zeros((len(spec.seeds), len(truth)), dtype=bool)
+            for j, seed in enumerate(spec.seeds):
                 fitted = model.fit(x, y, seed)
                 counters.fits += 1
                 pred = fitted.predict(x_test)
                 counters.predictions += 1
                 out[task.name][seed] = metric(truth, pred, n_classes)
-        return out
+                right[j] = pred == truth
+            hits[task.name] = pack_hits(right)
+        return out, {"hits": hits}
 
 
 KINDS.add(TrainingSet.name, TrainingSet())

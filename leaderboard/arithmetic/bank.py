@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from dataperf.hits import packed_text
+from dataperf.metrics import Metric
 from dataperf.models import Fitted, Linear
 from leaderboard.arithmetic import batched
 from leaderboard.arithmetic.blas import controller
@@ -34,8 +36,6 @@ BATCH_THREADS = 1
 Measured in benchmarks/ratchet_bench.py (``--threads``): on a 2-core machine shared with
 other work, two threads were slower than one; set 2 on a quiet multi-core host."""
 THREADED_MIN_FLOPS = 20_000_000
-FAST_METRICS = ("f1", "accuracy")
-"""Metrics of [0, 1] binary models computed from confusion counts."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,13 @@ class Batch:
     seeds: list[int]
     values: np.ndarray
     present: np.ndarray
+    measured: np.ndarray | None = None
+    """``measured[i, t, s]``: the second measure asked of :meth:`Bank.score` (None: none asked)."""
+    hit_bits: list[np.ndarray] | None = None
+    """Per task, ``(digests, seeds, bytes)``: which rows each model got right, one bit per row
+    (``numpy.packbits`` order; None: not asked)."""
+    hit_rows: list[int] = field(default_factory=list)
+    """Per task, the number of rows (with :attr:`hit_bits`)."""
 
     def __len__(self) -> int:
         return len(self.digests)
@@ -67,6 +74,27 @@ class Batch:
     def as_dict(self) -> dict[str, Scores]:
         """Return digest -> task -> seed -> metric."""
         return dict(self.items())
+
+    def measures(self) -> dict[str, Scores]:
+        """Return digest -> task -> seed -> the second measure (empty when none was asked)."""
+        if self.measured is None:
+            return {}
+        return dict(Batch(self.digests, self.tasks, self.seeds, self.measured, self.present).items())
+
+    def packed_hits(self) -> dict[str, dict[str, str] | None]:
+        """Return digest -> task -> its models' per-row correctness as :func:`dataperf.hits.pack_hits`
+        text (seeds in order); None for a digest lacking a model (empty when not asked)."""
+        if self.hit_bits is None:
+            return {}
+        out: dict[str, dict[str, str] | None] = {}
+        for i, d in enumerate(self.digests):
+            whole = bool(self.present[i].all())
+            out[d] = (
+                {t: packed_text(self.hit_bits[j][i], self.hit_rows[j]) for j, t in enumerate(self.tasks)}
+                if whole
+                else None
+            )
+        return out
 
 
 @dataclass
@@ -91,9 +119,10 @@ class _Group:
     def __len__(self) -> int:
         return len(self.digests) + len(self.pending)
 
-    def fast(self, metric: str) -> bool:
-        """Whether the models are binary with labels [0, 1] and ``metric`` comes from counts."""
-        return metric in FAST_METRICS and self.classes.tolist() == [0, 1] and self.k == 1
+    def fast(self, metrics: list[Metric]) -> bool:
+        """Whether the models are binary with labels [0, 1] and every metric comes from counts."""
+        counted = all(m.counts is not None for m in metrics)
+        return counted and self.classes.tolist() == [0, 1] and self.k == 1
 
     def stacked(self) -> batched.Stack:
         """Return the stacked models in (digest index, seed) order, the pending ones merged in."""
@@ -226,9 +255,20 @@ class Bank:
         """Return the training-set digests with models, in the order they were added."""
         return list(self._digests)
 
-    def score(self, p: Scoring, rows: TaskRows, counters: RatchetCounters, only: Iterable[str] | None = None) -> Batch:
+    def score(
+        self,
+        p: Scoring,
+        rows: TaskRows,
+        counters: RatchetCounters,
+        only: Iterable[str] | None = None,
+        also: Metric | None = None,
+        hits: bool = False,
+    ) -> Batch:
         """Return every model's metric on ``rows`` (per training-set digest, task and seed).
 
+        ``also``: a second measure computed from the same predictions in the same pass (the
+        batch's ``measured``). ``hits``: also which rows each model got right (the batch's
+        ``hit_bits``; every model's labels are then computed, never only their counts).
         ``only`` restricts the result to those digests (the stacked product still covers every
         model of a group: cheaper than re-stacking). Counts one batched pass. The pass runs in
         three phases over every task in turn (prepare, products, metrics), so the many small
@@ -245,27 +285,60 @@ class Bank:
             tasks = p.task_names
             shape = (len(self._digests), len(tasks), len(self._seeds))
             values, present = np.zeros(shape), np.zeros(shape, dtype=bool)
+            measured = np.zeros(shape) if also is not None else None
+            metrics = [p.metric] if also is None else [p.metric, also]
+            n_rows = [len(rows[t][1]) for t in tasks]
+            bits = [np.zeros((shape[0], shape[2], (n + 7) // 8), dtype=np.uint8) for n in n_rows] if hits else None
             with blas_threads(1):
-                parts = [part for i, task in enumerate(tasks) for part in self._parts(p, i, rows[task], wanted)]
+                parts = [
+                    part
+                    for i, task in enumerate(tasks)
+                    for part in self._parts(p, i, rows[task], wanted, metrics, counted=not hits)
+                ]
                 for part in parts:
                     part.products(self._scratch)
                 for part in parts:
                     g = part.group
-                    values[g.digests, part.task, g.seed_index] = part.metric(p)
+                    values[g.digests, part.task, g.seed_index] = part.metric(p, p.metric)
+                    if measured is not None and also is not None:
+                        measured[g.digests, part.task, g.seed_index] = part.metric(p, also)
+                    if bits is not None:
+                        bits[part.task][g.digests, g.seed_index] = part.hit_bits()
                     present[g.digests, part.task, g.seed_index] = True
                     counters.matmuls += 1
                     counters.models_scored += int(part.keep.sum())
                     counters.exact_rechecks += len(part.exact.rechecked)
                 for i, task in enumerate(tasks):
-                    self._score_others(p, i, task, rows[task], wanted, counters, values[:, i], present[:, i])
+                    out = values[:, i], present[:, i], None if measured is None else measured[:, i]
+                    self._score_others(p, i, task, rows[task], wanted, counters, out, also)
+                    if bits is not None:
+                        self._hits_of_others(i, task, rows[task], wanted, bits[i])
             seeds = sorted(self._seeds)  # ascending, whatever order the models arrived in
             seed_order = [self._seeds[s] for s in seeds]
             if only is None and seed_order == sorted(seed_order):  # already in the result's order
-                return Batch(digests, tasks, seeds, values, present)
+                return Batch(digests, tasks, seeds, values, present, measured, bits, n_rows)
             at = np.ix_([self._digests[d] for d in digests], range(len(tasks)), seed_order)
-            return Batch(digests, tasks, seeds, values[at], present[at])
+            two = np.ix_([self._digests[d] for d in digests], seed_order)
+            return Batch(
+                digests,
+                tasks,
+                seeds,
+                values[at],
+                present[at],
+                None if measured is None else measured[at],
+                None if bits is None else [b[two] for b in bits],
+                n_rows,
+            )
 
-    def _parts(self, p: Scoring, i: int, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray) -> list[_Part]:
+    def _parts(
+        self,
+        p: Scoring,
+        i: int,
+        xy: tuple[np.ndarray, np.ndarray],
+        wanted: np.ndarray,
+        metrics: list[Metric],
+        counted: bool = True,
+    ) -> list[_Part]:
         """Return the stacked groups of task ``i`` with wanted models, their rows prepared."""
         x, truth = xy
         prepared: dict[bool, batched.Rows] = {}
@@ -274,7 +347,7 @@ class Bank:
             stack = group.stacked()
             keep = wanted[group.digests]
             if keep.any():
-                fast = group.fast(p.metric_name)
+                fast = counted and group.fast(metrics)
                 if fast not in prepared:
                     prepared[fast] = batched.Rows.of(x, truth, positives_first=fast)
                 rows = prepared[fast]
@@ -289,17 +362,32 @@ class Bank:
         xy: tuple[np.ndarray, np.ndarray],
         wanted: np.ndarray,
         c: RatchetCounters,
-        values: np.ndarray,
-        present: np.ndarray,
+        out: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+        also: Metric | None,
     ) -> None:
-        """Fill ``values[digest, seed]`` (and ``present``) for one task's unstacked models."""
+        """Fill ``values[digest, seed]`` (``present``, and ``measured`` by ``also``) for one task's
+        unstacked models; ``out`` is (values, present, measured)."""
+        values, present, measured = out
         x, truth = xy
         for d, seed, model in self._others.get(task, []):
             at = self._digests[d], self._seeds[seed]
             if wanted[at[0]]:
-                values[at] = p.metric(truth, model.predict(x.astype(np.float64)), p.n_classes(i))
+                predicted = model.predict(x.astype(np.float64))
+                values[at] = p.metric(truth, predicted, p.n_classes(i))
+                if measured is not None and also is not None:
+                    measured[at] = also(truth, predicted, p.n_classes(i))
                 present[at] = True
                 c.models_scored += 1
+
+    def _hits_of_others(
+        self, i: int, task: str, xy: tuple[np.ndarray, np.ndarray], wanted: np.ndarray, bits: np.ndarray
+    ) -> None:
+        """Fill ``bits[digest, seed]`` with the packed per-row correctness of one task's unstacked models."""
+        x, truth = xy
+        for d, seed, model in self._others.get(task, []):
+            at = self._digests[d], self._seeds[seed]
+            if wanted[at[0]]:
+                bits[at] = np.packbits(model.predict(x.astype(np.float64)) == truth)
 
 
 @dataclass
@@ -316,6 +404,8 @@ class _Part:
     fast: bool
     """Binary [0, 1] models scored by a metric of counts (see :meth:`_Group.fast`)."""
     counted: batched.Counted | None = None
+    settled: tuple[np.ndarray, np.ndarray] | None = None
+    """The exact (predicted positives, true positives) once settled."""
     labels: np.ndarray | None = None
 
     def products(self, scratch: batched.Scratch) -> None:
@@ -333,13 +423,20 @@ class _Part:
             else:
                 self.labels = batched.multiclass_labels(stack, rows, keep, self.group.classes, exact)
 
-    def metric(self, p: Scoring) -> np.ndarray:
-        """Return the metric of every model of the group (after :meth:`products`)."""
+    def hit_bits(self) -> np.ndarray:
+        """Return ``(models, bytes)``: which rows each model of the group got right, packed
+        (after :meth:`products` computed labels; rows in the order given)."""
+        assert self.labels is not None and self.rows.order is None
+        return np.packbits(self.labels == self.rows.truth[:, None], axis=0).T
+
+    def metric(self, p: Scoring, metric: Metric) -> np.ndarray:
+        """Return ``metric`` of every model of the group (after :meth:`products`)."""
         if self.counted is not None:
-            counts = batched.settle(self.counted, self.exact)
-            return batched.metric_from_counts(p.metric_name, counts, len(self.rows.truth), self.rows.npos)
+            if self.settled is None:  # settling adds the re-checked decisions in place: once
+                self.settled = batched.settle(self.counted, self.exact)
+            return batched.metric_from_counts(metric, self.settled, len(self.rows.truth), self.rows.npos)
         assert self.labels is not None
-        return batched.metric_columns(p.metric_name, p.metric, self.rows.truth, self.labels, p.n_classes(self.task))
+        return batched.metric_columns(metric, self.rows.truth, self.labels, p.n_classes(self.task))
 
 
 def _threads(rows: batched.Rows, stack: batched.Stack) -> AbstractContextManager[None]:

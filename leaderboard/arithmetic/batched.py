@@ -25,11 +25,12 @@ confusion counts are column sums of the decisions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from dataperf.metrics import Metric
 from dataperf.models import Linear
 from leaderboard.arithmetic import kernels
 
@@ -317,34 +318,20 @@ def block_rows(models: int) -> int:
     return max(16, min(ROW_BLOCK, BLOCK_BYTES // (4 * max(models, 1))))
 
 
-def metric_from_counts(name: str, counts: tuple[np.ndarray, np.ndarray], n: int, npos: int) -> np.ndarray:
-    """Return F1 or accuracy per model from (predicted positives, true positives), with the same
-    float arithmetic as :func:`dataperf.metrics.f1` and :func:`dataperf.metrics.accuracy`."""
+def metric_from_counts(metric: Metric, counts: tuple[np.ndarray, np.ndarray], n: int, npos: int) -> np.ndarray:
+    """Return ``metric`` per model from (predicted positives, true positives), with its vectorized
+    form (:attr:`dataperf.metrics.Metric.counts`: the same float arithmetic as the metric itself)."""
+    if metric.counts is None:
+        raise ValueError(f"metric '{metric.name}' has no form over confusion counts")
     pp, tp = counts
-    if name == "f1":
-        denom = (pp + npos).astype(np.float64)
-        return np.divide(2 * tp.astype(np.float64), denom, out=np.zeros(len(pp)), where=denom > 0)
-    if n == 0:
-        return np.zeros(len(pp))
-    correct = tp + (n - npos) - (pp - tp)
-    return correct / n
+    return metric.counts(pp, tp, n, npos)
 
 
-def metric_columns(
-    name: str,
-    metric: Callable[[np.ndarray, np.ndarray, int], float],
-    truth: np.ndarray,
-    labels: np.ndarray,
-    n_classes: int,
-) -> np.ndarray:
-    """Return the metric of each column of ``labels``; vectorized where the vectorized form is
-    the same float arithmetic as the registered metric (f1, accuracy), else one by one."""
-    if name == "f1":
+def metric_columns(metric: Metric, truth: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Return the metric of each column of ``labels``; vectorized where the metric has a form over
+    binary confusion counts (the same float arithmetic), else one by one."""
+    if metric.counts is not None and n_classes == 2:
         is_one = labels == 1
         counts = is_one.sum(axis=0), is_one[truth == 1].sum(axis=0)
-        return metric_from_counts(name, counts, len(truth), int((truth == 1).sum()))
-    if name == "accuracy":
-        if len(truth) == 0:
-            return np.zeros(labels.shape[1])
-        return (labels == truth[:, None]).sum(axis=0) / len(truth)
+        return metric_from_counts(metric, counts, len(truth), int((truth == 1).sum()))
     return np.asarray([metric(truth, labels[:, j], n_classes) for j in range(labels.shape[1])], dtype=np.float64)

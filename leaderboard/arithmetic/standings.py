@@ -6,8 +6,12 @@ Rules (DESIGN.md, "The data ratchet"; choices written down here):
   is shown beside it. Only training sets with a cell for every suite member are *complete*;
   complete ones rank first, by score (best first for a ``max`` metric), ties by arrival.
 - The **top-k** are the first k complete training sets.
-- A test set's **difficulty** is ``1 - mean A[t, s]`` over the top-k (for a ``min`` metric,
-  the mean itself); None while the top-k is empty or a top-k cell is missing.
+- A test set's **difficulty** is the mean over the top-k of each cell's *hardness*: the test-set
+  challenge's own measure of the same models on the same rows (``balanced-error``: one minus
+  the mean per-class recall, so rows of a class the models get right never make a set look
+  harder). A cell stored without one (an evaluator version that did not measure it) counts
+  ``1 - A[t, s]`` (for a ``min`` metric, ``A[t, s]`` itself), the rule of those versions.
+  None while the top-k is empty or a top-k cell is missing.
 - An **empty suite** is allowed: no training set is complete, every score and worst cell is
   None, training sets rank by arrival, the top-k is empty and every difficulty and the bar are None.
 - The **bar** is the difficulty of the easiest suite member; a test set is accepted when its
@@ -42,20 +46,23 @@ def compute(
     train: Sequence[str],
     test: Sequence[str],
     suite: Sequence[str],
-    cells: Sequence[tuple[str, str, float]],
+    cells: Sequence[tuple[str, str, float] | tuple[str, str, float, float | None]],
     k: int,
     direction: str = "max",
 ) -> Standings:
     """Return the standings of ``train`` (in arrival order) and ``test`` sets given ``cells``
-    as (train digest, test digest, value) triples, the active ``suite`` and top-``k`` size."""
+    as (train digest, test digest, value) triples, or (train, test, value, hardness) where the
+    cell's hardness is known, the active ``suite`` and top-``k`` size."""
     ti = {d: i for i, d in enumerate(train)}
     si = {d: i for i, d in enumerate(test)}
     a = np.full((len(train), len(test)), np.nan)
+    h = np.full((len(train), len(test)), np.nan)
     if cells:
-        rows = [(ti[t], si[s], v) for t, s, v in cells if t in ti and s in si]
+        rows = [(ti[c[0]], si[c[1]], c[2], _hardness(c, direction)) for c in cells if c[0] in ti and c[1] in si]
         if rows:
-            r, c, v = (np.asarray(x) for x in zip(*rows, strict=True))
+            r, c, v, hv = (np.asarray(x, dtype=np.float64) for x in zip(*rows, strict=True))
             a[r.astype(np.int64), c.astype(np.int64)] = v
+            h[r.astype(np.int64), c.astype(np.int64)] = hv
     cols = np.asarray([si[s] for s in suite if s in si], dtype=np.int64)
     sub = a[:, cols] if len(cols) else np.full((len(train), 0), np.nan)
     have = ~np.isnan(sub)
@@ -77,9 +84,7 @@ def compute(
     top_idx = np.asarray([ti[d] for d in top], dtype=np.int64)
     diff: dict[str, float | None] = {}
     if len(top_idx):
-        block = a[top_idx, :]
-        means = block.mean(axis=0)
-        values = 1.0 - means if direction == "max" else means
+        values = h[top_idx, :].mean(axis=0)
         diff = {s: (None if np.isnan(values[j]) else float(values[j])) for s, j in si.items()}
     else:
         diff = dict.fromkeys(test)
@@ -96,3 +101,10 @@ def compute(
         difficulty=diff,
         bar=min(known) if known and len(known) == len(member_diffs) else None,
     )
+
+
+def _hardness(cell: tuple[str, str, float] | tuple[str, str, float, float | None], direction: str) -> float:
+    """Return a cell's hardness: its stored one, else what its metric says (see the rules)."""
+    if len(cell) > 3 and cell[3] is not None:
+        return float(cell[3])
+    return 1.0 - float(cell[2]) if direction == "max" else float(cell[2])

@@ -17,6 +17,11 @@ Rows = dict[str, tuple[np.ndarray, np.ndarray]]
 """Per task: (x float32 rows, labels) of one set; a test set's labels are the ground truth."""
 Scores = dict[str, dict[int, float]]
 """Per task, per seed: the metric."""
+Hits = dict[str, str]
+"""Per task: which test rows each seed's model got right, packed (:func:`dataperf.hits.pack_hits`)."""
+CellValue = tuple[Scores, Scores | None, Hits | None]
+"""What one cell holds: the metric and the test set's hardness measure per task and seed, and the
+per-row correctness (None when not measured)."""
 
 
 @dataclass

@@ -11,13 +11,16 @@ public ``test`` split only, so their board is the same at every level. Views rea
 the current evaluator version; when that version has no cell yet for a problem (just bumped,
 before ``dataperf rescore``), they show the newest older version's and mark the board stale.
 Confidence intervals: 95% Student-t over seeds of the per-seed mean over tasks and the shown
-suite members (the evaluator's rule).
+suite members (the evaluator's rule). Significance: every row also gets ``tier`` and
+``p_next`` (:mod:`leaderboard.boards.tiers`), from the per-row correctness stored with the
+cells (ratchet boards, over the shown suite) or with the results (other boards); never a refit.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +28,7 @@ from dataperf.challenges import get_challenge
 from dataperf.contract import Role
 from dataperf.kinds import kind_of
 from dataperf.version import EVALUATOR_VERSION
+from leaderboard.boards import tiers
 from leaderboard.boards.problem_view import ProblemView
 from leaderboard.boards.visibility import Visibility, is_published
 from leaderboard.ratchet.problem import problem_id_for
@@ -98,9 +102,11 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
     }
     if pid is None:
         keys = [c["key"] for c in head["layout"]["columns"]]
-        rows = [_plain_row(r, keys) for r in _subs(session, challenge)]
+        subs = _subs(session, challenge)
+        rows = [_plain_row(r, keys) for r in subs]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
+        tiers.assign([r for r in rows if r["score"] is not None], _plain_hits(subs, spec.seeds, spec.tasks))
         return head | {
             "metric": spec.metric.name,
             "direction": spec.metric.direction,
@@ -162,6 +168,12 @@ def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> li
             }
         )
     rows.sort(key=lambda r: (st.rank.get(r["digest"], 10**9), r["submission"]))
+    complete = [r for r in rows if r["complete"]]
+    per_digest = pv.per_row([r["digest"] for r in complete])
+    tiers.assign(complete, {r["submission"]: per_digest[r["digest"]] for r in complete if r["digest"] in per_digest})
+    for r in rows:
+        r.setdefault("tier", None)
+        r.setdefault("p_next", None)
     return _ranked(rows)
 
 
@@ -175,6 +187,7 @@ def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> lis
         in_suite = d in pv.full_suite if pv.view.uses_hidden else None  # a decision made with S0: hidden before publish
         rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": in_suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
+    tiers.assign(rows, {})  # test sets share no rows: a paired bootstrap cannot compare them
     return _ranked(rows)
 
 
@@ -190,6 +203,22 @@ def _plain_row(row: Any, columns: list[str]) -> dict[str, Any]:
     }
     extra = res.get("extra") or {}
     return out | {k: extra.get(k) for k in columns if k not in out}
+
+
+def _plain_hits(subs: list[Any], seeds: list[int], tasks: list[Any]) -> dict[int, np.ndarray]:
+    """Return each done submission's per-row correctness (mean over seeds, task by task) from its
+    result's ``hits``, for results of the current seeds that carry every task's."""
+    names = [t.name for t in tasks]
+    out = {}
+    for row in subs:
+        res = row.result or {}
+        hits = (res.get("extra") or {}).get("hits")
+        if not isinstance(hits, dict) or set(hits) != set(names):
+            continue
+        if list(res.get("provenance", {}).get("seeds", [])) != list(seeds):
+            continue
+        out[row.id] = tiers.mean_hits(hits, len(seeds), names)
+    return out
 
 
 def _labels(session: Session, problem: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from dataperf.challenges import get_challenge
 from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import options_of
 from leaderboard.arithmetic.standings import Standings, compute
+from leaderboard.boards.tiers import mean_hits
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import effective_version
 from leaderboard.ratchet.problem import dual_of
@@ -34,6 +36,8 @@ class ProblemView:
         self.problem, self.view = problem, view
         self.direction = spec.metric.direction
         self.seeds = [str(s) for s in spec.seeds]
+        self.task_names = [t.name for t in spec.tasks]
+        self._session = session
         self.k = options_of(dual_of(problem)).top_k
         self.version = effective_version(session, problem, evaluator_version)
         sets = session.execute(
@@ -51,13 +55,13 @@ class ProblemView:
         """What a public view scores training sets over: every public test set (membership of
         the suite depends on the hidden test set, so it plays no part before publish)."""
         rows = session.execute(
-            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores).where(
+            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores, Cell.hardness_mean).where(
                 Cell.problem == problem, Cell.evaluator_version == self.version
             )
         ).all()
-        self.all_cells = [(a, b, float(m)) for a, b, m, _ in rows]
+        self.all_cells = [(a, b, float(m), hm) for a, b, m, _, hm in rows]
         self.public_cells = [c for c in self.all_cells if c[1] not in self.hidden]
-        self._cell_scores = {(a, b): sc for a, b, _, sc in rows}
+        self._cell_scores = {(a, b): sc for a, b, _, sc, _ in rows}
 
     @property
     def tests(self) -> list[str]:
@@ -131,10 +135,30 @@ class ProblemView:
                     sums[task][str(seed)] += float(v) / len(cells)
         return {t: dict(per) for t, per in sums.items()}
 
+    def per_row(self, digests: list[str]) -> dict[str, np.ndarray]:
+        """Return, for each training set of ``digests`` with a known correctness on every row of
+        the shown suite, its models' per-row correctness (mean over seeds), the suite members'
+        rows one after another (task by task): the rows every training set is scored on."""
+        if not digests or not self.suite:
+            return {}
+        q = select(Cell.train_sha256, Cell.test_sha256, Cell.hits).where(
+            Cell.problem == self.problem,
+            Cell.evaluator_version == self.version,
+            Cell.train_sha256.in_(digests),
+            Cell.test_sha256.in_(self.suite),
+        )
+        hits = {(a, b): h for a, b, h in self._session.execute(q) if h is not None}
+        out = {}
+        for d in digests:
+            if all((d, s) in hits for s in self.suite):
+                parts = [mean_hits(hits[(d, s)], len(self.seeds), self.task_names) for s in self.suite]
+                out[d] = np.concatenate(parts)
+        return out
+
     def values(self) -> dict[tuple[str, str], float]:
         """Return the cells this view may show, keyed by (training set, test set)."""
         cells = self.all_cells if self.view.shows_hidden_cells else self.public_cells
-        return {(a, b): v for a, b, v in cells}
+        return {(a, b): v for a, b, v, _ in cells}
 
     def history_point(self, trains: list[str], suite: list[str]) -> dict[str, Any]:
         """Return the bar and the best score of a past ratchet state (its training sets and

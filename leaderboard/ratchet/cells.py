@@ -7,7 +7,7 @@ row and a retried step never fails on what an earlier try already wrote.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dataperf.models import Fitted
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.arithmetic.bank import Bank
-from leaderboard.arithmetic.types import RatchetCounters, Scores
+from leaderboard.arithmetic.types import CellValue, RatchetCounters
 from leaderboard.ratchet.problem import Problem, scores_to_json
 from leaderboard.storage.blobs import canonical_digest, decode_fitted, decode_rows, encode_fitted, encode_rows
 from leaderboard.storage.db import insert_ignore, insert_ignore_one
@@ -88,8 +88,11 @@ def cell_keys(
     return {(a, b) for a, b in session.execute(q)}
 
 
-def write_cells(session: Session, p: Problem, cells: dict[tuple[str, str], Scores], path: str, wall_s: float) -> None:
-    """Insert cells (each whole: every task and seed in one row), skipping existing keys."""
+def write_cells(
+    session: Session, p: Problem, cells: Mapping[tuple[str, str], CellValue], path: str, wall_s: float
+) -> None:
+    """Insert cells (each whole: every task and seed in one row, the metric and the hardness),
+    skipping existing keys."""
     prov = p.provenance(path, wall_s / max(len(cells), 1))
     now = utcnow()
     rows: list[dict[str, Any]] = [
@@ -100,10 +103,13 @@ def write_cells(session: Session, p: Problem, cells: dict[tuple[str, str], Score
             "evaluator_version": p.evaluator_version,
             "scores": scores_to_json(scores),
             "mean": p.cell_mean(scores),
+            "hardness": None if hard is None else scores_to_json(hard),
+            "hardness_mean": None if hard is None else p.hardness(p.cell_mean(hard)),
+            "hits": hits,
             "provenance": prov,
             "created_at": now,
         }
-        for (t, s), scores in cells.items()
+        for (t, s), (scores, hard, hits) in cells.items()
     ]
     insert_ignore(session, Cell.__table__, rows, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
 
@@ -225,7 +231,9 @@ def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, cou
     if not missing:
         return 0
     start = time.perf_counter()
-    scores = bank.score(p, rows, counters, only=missing)
-    write_cells(session, p, {(d, digest): sc for d, sc in scores.items()}, "batched", time.perf_counter() - start)
-    counters.cells_computed += len(scores)
-    return len(scores)
+    batch = bank.score(p, rows, counters, only=missing, also=p.measure, hits=True)
+    hard, hits = batch.measures(), batch.packed_hits()
+    found = {(d, digest): (sc, hard[d], hits[d]) for d, sc in batch.items()}
+    write_cells(session, p, found, "batched", time.perf_counter() - start)
+    counters.cells_computed += len(found)
+    return len(found)

@@ -25,7 +25,7 @@ from dataperf.contract import ChallengeSpec
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import EvaluationError
 from dataperf.evaluator import package_versions
-from leaderboard.arithmetic.types import RatchetCounters, Rows, Scores
+from leaderboard.arithmetic.types import CellValue, RatchetCounters, Rows
 from leaderboard.ratchet.problem import Problem
 from leaderboard.storage.blobs import decode_fitted, decode_rows, encode_fitted
 
@@ -67,7 +67,7 @@ class GroupResult:
     """What a task sends back: the cells, the models it fitted or reused, its counters."""
 
     train: str
-    cells: dict[str, Scores]
+    cells: dict[str, CellValue]
     models: Encoded | None
     counters: dict[str, int]
     wall_s: float
@@ -135,7 +135,7 @@ def compute_group(ref: ProblemRef, group: Group, tests: dict[str, bytes]) -> Gro
         for digest in group.tests:
             blob = tests[digest]
             rows = _cached(_TEST_ROWS, (ref.key(), digest), partial(_rows_of, p, blob))
-            cells[digest] = p.score_one(models, rows, counters)
+            cells[digest] = p.score_cell(models, rows, counters)
     encoded = None if group.models is not None else {k: encode_fitted(m) for k, m in models.items()}
     counters.cells_computed = len(cells)
     return GroupResult(group.train, cells, encoded, counters.as_dict(), time.perf_counter() - start)

@@ -10,7 +10,10 @@ rows from the training-set challenge's prepared data only.
 A cell ``A[t, s]`` is the metric per task and seed of the fixed model trained on t's rows of a
 task and scored on s's rows of the same task; its value is the mean over tasks of the mean over
 seeds (:func:`dataperf.evaluator.summarize`, the evaluator's own rule), so the cell of a
-training set against the whole ``test`` split equals ``dataperf evaluate``'s mean.
+training set against the whole ``test`` split equals ``dataperf evaluate``'s mean. Beside it, a
+cell holds the same models' *hardness* on s: the test-set challenge's own metric (its
+``metric``, e.g. ``balanced-error``), from the same predictions, mean over tasks and seeds the
+same way; a test set's difficulty is the mean hardness over the top-k training sets.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from dataperf.contract import ChallengeSpec, Role
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import EvaluationError, SpecError
 from dataperf.evaluator import load_data, overall_mean, package_versions, task_means
+from dataperf.hits import pack_hits
 from dataperf.kinds import kind_of
 from dataperf.kinds.test_set import EVAL_SPLIT, HIDDEN_SPLIT, options_of, task_truth
 from dataperf.metrics import METRICS
 from dataperf.models import Fitted, build_model
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.arithmetic.blas import single_threaded_blas
-from leaderboard.arithmetic.types import RatchetCounters, Rows, Scores
+from leaderboard.arithmetic.types import CellValue, Hits, RatchetCounters, Rows, Scores
 
 
 def problem_id_for(spec: ChallengeSpec) -> str | None:
@@ -72,6 +76,10 @@ class Problem:
         self.metric_name = train_spec.metric.name
         self.metric = METRICS.get(self.metric_name)
         self.direction = train_spec.metric.direction
+        self.measure = METRICS.get(test_spec.metric.name)
+        """The test-set challenge's metric: a cell's hardness (how wrong the models are on s)."""
+        self.measure_direction = test_spec.metric.direction
+        """``max`` when a higher measure means a harder test set (an error), ``min`` otherwise."""
         self.margin = options_of(test_spec).margin
         self.top_k = options_of(test_spec).top_k
 
@@ -139,16 +147,32 @@ class Problem:
 
     def score_one(self, models: dict[tuple[str, int], Fitted], rows: Rows, counters: RatchetCounters) -> Scores:
         """Return the metric per task and seed of one training set's models on one test set."""
+        return self.score_cell(models, rows, counters)[0]
+
+    def score_cell(self, models: dict[tuple[str, int], Fitted], rows: Rows, counters: RatchetCounters) -> CellValue:
+        """Return a cell: the metric and the hardness measure per task and seed of one training
+        set's models on one test set (one prediction per task and seed serves both)."""
         out: Scores = {}
+        hard: Scores = {}
+        hits: Hits = {}
         with single_threaded_blas():
             for i, task in enumerate(self.tasks):
                 x, truth = rows[task.name]
                 x64 = x.astype(np.float64)
-                out[task.name] = {}
-                for seed in self.seeds:
-                    out[task.name][seed] = self.metric(truth, models[(task.name, seed)].predict(x64), self.n_classes(i))
+                out[task.name], hard[task.name] = {}, {}
+                right = np.zeros((len(self.seeds), len(truth)), dtype=bool)
+                for j, seed in enumerate(self.seeds):
+                    predicted = models[(task.name, seed)].predict(x64)
+                    out[task.name][seed] = self.metric(truth, predicted, self.n_classes(i))
+                    hard[task.name][seed] = self.measure(truth, predicted, self.n_classes(i))
+                    right[j] = predicted == truth
                     counters.predictions += 1
-        return out
+                hits[task.name] = pack_hits(right)
+        return out, hard, hits
+
+    def hardness(self, measure_mean: float) -> float:
+        """Return how hard a cell's mean measure makes its test set (higher: harder)."""
+        return measure_mean if self.measure_direction == "max" else 1.0 - measure_mean
 
     def cell_mean(self, scores: Scores) -> float:
         """Return a cell's value: the mean over tasks of the mean over seeds."""

@@ -70,10 +70,10 @@ def load_standings(session: Session, problem: str, version: str, k: int, directi
     ).all()
     train = [d for d, r in sets if r == "train"]
     test = [d for d, r in sets if r == "test"]
-    q = select(Cell.train_sha256, Cell.test_sha256, Cell.mean).where(
+    q = select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.hardness_mean).where(
         Cell.problem == problem, Cell.evaluator_version == version
     )
-    values = [(a, b, v) for a, b, v in session.execute(q)]
+    values = [(a, b, v, hm) for a, b, v, hm in session.execute(q)]
     return compute(train, test, cells.suite_digests(session, problem), values, k, direction)
 
 
@@ -236,7 +236,7 @@ class Ratchet:
         with self.sessions() as s:
             tables = {d: cells.dataset_table(ds) for d, ds in self._datasets(s, tests).items()}
         start = time.perf_counter()
-        out = {(digest, d): self.p.score_one(models, self.p.test_rows(t), counters) for d, t in tables.items()}
+        out = {(digest, d): self.p.score_cell(models, self.p.test_rows(t), counters) for d, t in tables.items()}
         with self.sessions.begin() as s:
             cells.write_cells(s, self.p, out, "fit", time.perf_counter() - start)
         counters.cells_computed += len(out)

@@ -158,6 +158,15 @@ class Cell(Base):
     """Metric per task and seed: ``{task: {seed: value}}`` (seeds as strings)."""
     mean: Mapped[float] = mapped_column(Double)
     """Mean over tasks of the mean over seeds."""
+    hardness: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The test-set challenge's metric per task and seed (the same models, the same rows);
+    None for cells of evaluator versions that did not measure it."""
+    hardness_mean: Mapped[float | None] = mapped_column(Double, nullable=True)
+    """How hard the models find the test set: the measure's mean over tasks and seeds, turned so
+    that higher is harder (see :meth:`leaderboard.ratchet.problem.Problem.hardness`)."""
+    hits: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """Per task: which of the test set's rows each seed's model got right, one bit per (seed, row)
+    (:func:`dataperf.hits.pack_hits`, seeds in the spec's order); what board tiers are computed from."""
     provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

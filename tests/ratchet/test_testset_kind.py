@@ -65,6 +65,6 @@ def test_a_pair_is_declared_not_copied(tmp_path: Path) -> None:
 def test_standalone_evaluation_scores_every_task_and_seed(tiny_env: Path, tmp_path: Path) -> None:
     spec = get_challenge("tiny-testset")
     result = evaluate(spec, baseline_file("tiny-testset", "test-set", "hard", 0, tmp_path))
-    assert result.direction == "min" and set(result.scores) == {t.name for t in spec.tasks}
+    assert result.direction == spec.metric.direction == "max" and set(result.scores) == {t.name for t in spec.tasks}
     assert all(set(per) == set(spec.seeds) for per in result.scores.values())
     assert result.counters["fits"] == len(spec.tasks) * len(spec.seeds)
