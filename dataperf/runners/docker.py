@@ -26,13 +26,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dataperf.contract import CanonicalSubmission, ChallengeSpec, ResourceSpec, Result, Runner
-from dataperf.errors import ChangedFileError, MissingExtraError, RunnerError, SubmissionError, Violation, param_error
+from dataperf.errors import (
+    UNAVAILABLE,
+    ChangedFileError,
+    MissingExtraError,
+    RunnerError,
+    SubmissionError,
+    Violation,
+    param_error,
+)
 from dataperf.runners import RUNNERS
 
 DockerClient = Any
 """A ``DockerClient``; the SDK ships no type information (and the repo's ``docker/``
 folder would shadow it for mypy), so it is typed loosely."""
 Status = Literal["ok", "oom", "timeout", "crashed"]
+ENGINE_RETURN_S = 120.0
+"""How long a run the daemon dropped waits for it to answer again, to remove its container."""
+SIGTERM_EXIT = 143
+"""Exit code of a container stopped with SIGTERM: sent by the daemon (stopping, or an operator's
+``docker stop``), never by this runner, which kills with SIGKILL."""
 
 UID = 10001
 """The unprivileged user every container runs as (created in docker/Dockerfile.*)."""
@@ -112,9 +125,38 @@ def client() -> DockerClient:
         c.ping()
     except docker.errors.DockerException as e:
         raise RunnerError(
-            f"cannot reach the docker daemon ({e}); start it with scripts/start-dockerd", status="error"
+            f"cannot reach the docker daemon ({e}); start it with scripts/start-dockerd", status=UNAVAILABLE
         ) from None
     return c
+
+
+def engine_answers(c: DockerClient) -> bool:
+    """Return True when the daemon behind ``c`` answers a ping now."""
+    try:
+        return bool(c.ping())
+    except Exception:  # any failure to answer means it is away
+        return False
+
+
+def _engine_lost(c: DockerClient, container: Any, out_dir: Path, image: str, wait_s: float) -> RunnerError:
+    """Return the RunnerError for a run the docker daemon dropped (it stopped or restarted while
+    the container ran). Waits up to ``wait_s`` seconds for the daemon to answer again so that the
+    container it left stopped is removed; the ``/out`` folder is removed in any case."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    deadline = time.monotonic() + wait_s
+    not_found = sdk().errors.NotFound
+    while container is not None and time.monotonic() < deadline:
+        try:
+            container.remove(force=True)
+            break
+        except not_found:
+            break
+        except Exception:  # not answering yet, or still restoring its containers
+            time.sleep(1.0)
+    return RunnerError(
+        f"the docker daemon stopped or restarted while {image} ran; the run is lost, not the submission's fault",
+        status=UNAVAILABLE,
+    )
 
 
 def gpus_available(c: DockerClient) -> bool:
@@ -208,6 +250,10 @@ def run_sandboxed(
         try:
             container.wait(timeout=max(limits.timeout - (time.monotonic() - start), 0.01))
         except (ReadTimeout, RequestsConnectionError):
+            # A read timeout can come back as either class over the daemon's socket; a broken
+            # connection before the limit, or a daemon that no longer answers, is the engine's.
+            if time.monotonic() - start < limits.timeout - 1.0 or not engine_answers(c):
+                raise _engine_lost(c, container, out_dir, image, ENGINE_RETURN_S) from None
             timed_out = True
             container.kill()
             container.wait(timeout=30)
@@ -215,15 +261,22 @@ def run_sandboxed(
         container.reload()
         state = container.attrs["State"]
         log = _cap_log(container.logs(stdout=True, stderr=True))
+        if not timed_out and state.get("ExitCode") == SIGTERM_EXIT:
+            raise _engine_lost(c, container, out_dir, image, ENGINE_RETURN_S)
+    except RequestsConnectionError:
+        # The daemon's socket broke mid-run: it stopped or restarted (it may answer already).
+        raise _engine_lost(c, container, out_dir, image, ENGINE_RETURN_S) from None
     except docker.errors.DockerException as e:
+        if not engine_answers(c):
+            raise _engine_lost(c, container, out_dir, image, ENGINE_RETURN_S) from None
         shutil.rmtree(out_dir, ignore_errors=True)
         raise RunnerError(f"docker failed to run {image}: {e}", status="error") from None
     finally:
         if container is not None:
             try:
                 container.remove(force=True)
-            except docker.errors.DockerException:
-                pass  # already gone; nothing of it is left to clean up
+            except (docker.errors.DockerException, RequestsConnectionError):
+                pass  # already gone (or the daemon is away: see _engine_lost)
     return SandboxOutcome(
         status=_status(state, timed_out, log),
         exit_code=None if timed_out else state.get("ExitCode"),
