@@ -120,7 +120,7 @@ def test_json_stream_reads_what_the_json_module_reads(tmp_path: Path, text: str)
 
 def test_json_rows_share_their_repeated_strings(tmp_path: Path) -> None:
     path = tmp_path / "many.json"
-    path.write_text("[" + ",".join('{"task": "shirt", "id": %d, "label": "0"}' % i for i in range(50_000)) + "]")
+    path.write_text("[" + ",".join(f'{{"task": "shirt", "id": {i}, "label": "0"}}' for i in range(50_000)) + "]")
     frame, _ = read_frame(path)
     assert len(frame) == 50_000 and frame["task"].map(id).nunique() == 1 and frame["label"].map(id).nunique() == 1
     assert frame["id"].tolist() == list(range(50_000))
