@@ -79,7 +79,7 @@ async def submit(challenge_id: str, request: Request, filename: Annotated[str, F
     if q.remaining <= 0:
         raise uploads.over_quota(q)
     limit = st.settings.max_upload_bytes
-    st.limits.start_upload(who.team_id)
+    slot = st.limits.start_upload(who.team_id)
     try:
         raw = request.headers.get("content-length")
         declared = int(raw) if raw and raw.isdigit() else None
@@ -99,7 +99,7 @@ async def submit(challenge_id: str, request: Request, filename: Annotated[str, F
                 quota.record_refusal(s, who.team_id, e.code)
         raise
     finally:
-        st.limits.end_upload(who.team_id)
+        st.limits.end_upload(who.team_id, slot)
     return accepted.to_dict() | {
         "challenge": spec.id,
         "team": who.team,
