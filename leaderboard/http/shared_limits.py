@@ -106,6 +106,10 @@ class StoredLimiter(Limiter):
     sessions: Sessions | None = None
     clock: Callable[[], float] = time.time
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._mine: dict[int, list[int]] = {}
+
     def start_upload(self, team_id: int) -> int | None:
         """Count an upload of ``team_id`` in progress (return its slot), or raise 429 when the
         team has its cap of uploads in progress already."""
@@ -127,12 +131,25 @@ class StoredLimiter(Limiter):
                 s.execute(delete(UploadSlot).where(UploadSlot.id == slot_id))
         if ahead >= self.max_concurrent_uploads:
             raise too_many("uploads at once", f"{self.max_concurrent_uploads} per team", 1, code="too_many_uploads")
+        with self._lock:
+            self._mine.setdefault(team_id, []).append(int(slot_id))
         return int(slot_id)
 
     def end_upload(self, team_id: int, slot: int | None = None) -> None:
-        """Count the upload of ``team_id`` in ``slot`` as finished (and forget stale slots)."""
-        if self.sessions is None or slot is None:
+        """Count the upload of ``team_id`` in ``slot`` as finished (and forget stale slots);
+        without ``slot``, the latest one this process started for the team."""
+        if self.sessions is None:
             return super().end_upload(team_id)
+        with self._lock:
+            mine = self._mine.get(team_id, [])
+            if slot is None and mine:
+                slot = mine[-1]
+            if slot in mine:
+                mine.remove(slot)
+            if not mine:
+                self._mine.pop(team_id, None)
+        if slot is None:
+            return None
         with self.sessions.begin() as s:
             s.execute(
                 delete(UploadSlot).where((UploadSlot.id == slot) | (UploadSlot.started < self.clock() - SLOT_TTL_S))
