@@ -3,7 +3,11 @@ processes) on one database count against one limit, not each against its own."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +89,48 @@ def test_two_apps_on_one_database_share_the_limits(db_url: str, files: Any) -> N
     lim_b.end_upload(7, lim_b.start_upload(7))
 
 
+SERVE = """
+import sys, uvicorn
+from leaderboard.http.api.deps import Settings
+from leaderboard.http.app import create_app
+from leaderboard.http.limits import Rate
+slow = Rate(per_minute=0.001, burst=20)  # 20 wrong tokens, then (for this test) no more
+uvicorn.run(create_app(Settings(db_url=sys.argv[1], failed_tokens=slow)), host="127.0.0.1", port=int(sys.argv[2]))
+"""
+
+
+def serve(db_url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a server process on ``db_url`` (the test's data home) and wait until it answers."""
+    from tests.server.test_faults import REPO, free_port
+
+    port = free_port()
+    env = dict(os.environ) | {"PYTHONPATH": str(REPO), "DATAPERF_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE, db_url, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        assert proc.poll() is None, "the server exited"
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("the server did not start")
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_two_server_processes_share_the_wrong_token_allowance(db_url: str, home: Path) -> None:
     """Two ``uvicorn`` processes on one database: 20 wrong tokens from one address in all."""
-    from tests.server.test_faults import serve, stop
+    from tests.server.test_faults import stop
 
     a, url_a = serve(db_url, home)
-    b, url_b = serve(db_url, home)
+    try:
+        b, url_b = serve(db_url, home)
+    except BaseException:
+        stop(a)
+        raise
     try:
         codes = [
             httpx.get(f"{url}/api/quota", headers={"Authorization": f"Bearer dp_wrong{i}"}, timeout=30).status_code
