@@ -165,3 +165,15 @@ def test_parquet_is_measured_decoded_chunk_by_chunk(tmp_path: Path) -> None:
     assert "unpacks to more than 5000000 bytes" in str(e)
     frame, _ = read_frame(path, Limits(max_bytes=50_000_000))
     assert len(frame) == n
+
+
+def test_rows_with_a_bad_cell_past_the_listing_cap_are_dropped_too(tmp_path: Path) -> None:
+    """Only the first bad cells of a column are listed, but no row with a bad cell is kept:
+    it would reach the kind's checks as a row of zeros (id 0, label 0)."""
+    from dataperf.submission import _BAD_CELLS, read_leniently
+
+    path = tmp_path / "bad.csv"
+    path.write_text("task,id,label\n" + "shirt,x,1\n" * (_BAD_CELLS + 50) + "shirt,7,1\n")
+    sub, problems = read_leniently(path, COLS, "x")
+    assert len(problems) == _BAD_CELLS and all(v.field == "id" for v in problems)
+    assert sub.table["id"].tolist() == [7] and sub.rows.tolist() == [_BAD_CELLS + 51]
