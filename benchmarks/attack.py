@@ -79,6 +79,16 @@ def worst_uploads(tmp: Path) -> dict[str, Path]:
     with js.open("wb") as fh:
         fh.write(b"[" + obj * (n - 1) + obj[:-1] + b"]")
     out["json of invalid rows"] = js
+    # as many Parquet rows as are accepted, every value of the wrong type
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dataperf.submission import MAX_ROWS
+
+    n = MAX_ROWS - 1
+    pqt = tmp / "bad-values.parquet"
+    pq.write_table(pa.table({"task": ["shirt"] * n, "id": ["x"] * n, "label": ["y"] * n}), pqt)
+    out["parquet full of bad values"] = pqt
     return out
 
 

@@ -41,8 +41,15 @@ class EvaluationError(DataPerfError):
     """An evaluation could not produce a score (the platform's fault, never the submitter's)."""
 
 
+UNAVAILABLE = "unavailable"
+"""The :class:`RunnerError` status of a run the engine behind a runner could not start or
+dropped (the docker daemon unreachable, stopped or restarted): nothing is known about the
+submission, so the run is to be repeated once the engine answers."""
+
+
 class RunnerError(DataPerfError):
-    """A runner failed to run an evaluation; ``status`` names the kind of failure."""
+    """A runner failed to run an evaluation; ``status`` names the kind of failure (``oom``,
+    ``timeout``, ``crashed``, ``invalid``, ``error``, or :data:`UNAVAILABLE`)."""
 
     def __init__(self, message: str, status: str = "error", log: str = "") -> None:
         super().__init__(message)

@@ -5,7 +5,8 @@ Every limit is checked on what the parser really produces, not on what the file 
 - CSV: the header is the first non-blank record (the same record the parser uses), its width
   is capped before the rows are read; rows are read in a stream and counted; a row of another
   width, a byte that is not UTF-8, or a compressed or binary file is refused by name.
-- JSON: objects are counted and their keys capped while the document is decoded.
+- JSON: the document is parsed as a stream; rows are counted, their keys capped and their
+  values stored column by column as they arrive (memory follows the values kept).
 - Parquet: the footer's declared sizes are checked first, then every column chunk is decoded
   one at a time and its real size added up, so a footer that lies cannot make the reader
   allocate more than the limit.
@@ -19,10 +20,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -204,54 +206,219 @@ class _TooBig(Exception):
         self.message = message
 
 
+_SCAN_BYTES = 1 << 20
+"""Bytes read at a time by the cheap counting pass over a JSON file."""
+_INTERNED = 100_000
+"""Distinct short strings shared between rows (task names, labels): one object each."""
+_TOP_KEYS = frozenset({"challenge", "rows"})
+_BATCH_ROWS = 20_000
+"""Rows parsed before they are checked and added to the columns together."""
+
+
+def _json_counts(path: Path, limits: Limits) -> bytes:
+    """Refuse a JSON file with more brackets or commas than its rows may have (a few bytes of
+    text per object, far more in memory), or with brackets opened deeper than
+    :data:`_MAX_DEPTH`, reading it a chunk at a time; return its first non-blank byte (after
+    a UTF-8 byte-order mark)."""
+    import numpy as np
+
+    opened = commas = depth = deepest = 0
+    first = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_SCAN_BYTES):
+            if not first:
+                first = chunk.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:1]
+            raw = np.frombuffer(chunk, dtype=np.uint8)
+            step = np.isin(raw, _OPENING).astype(np.int64) - np.isin(raw, _CLOSING)
+            if step.any():
+                levels = np.cumsum(step) + depth
+                deepest, depth = max(deepest, int(levels.max())), int(levels[-1])
+            opened += int(np.count_nonzero(step > 0))
+            commas += chunk.count(b",")
+    if opened > limits.max_rows + 2:
+        raise fail(path, f"holds more than {limits.max_rows} rows")
+    if commas > limits.max_rows * 8:
+        raise fail(path, f"holds more than {limits.max_rows * 8} values")
+    if deepest > _MAX_DEPTH:
+        raise fail(path, "is nested too deeply (a JSON submission is a list of flat row objects)")
+    return first
+
+
+_OPENING = (ord("["), ord("{"))
+_CLOSING = (ord("]"), ord("}"))
+_MAX_DEPTH = 1000
+"""Deepest bracket nesting counted in a JSON file's bytes before it is parsed (brackets inside
+strings count too: a bound, not a parse). The streaming parser's own bookkeeping grows with
+the square of the depth, so a deeper file is refused before it reaches the parser."""
+
+
+def _check_nested(value: Any, limits: Limits) -> None:
+    """Raise _TooBig when ``value`` (a row, or an array or object inside one) holds an object
+    with more than ``max_columns`` keys (its depth is bounded by :func:`_json_counts`); turn
+    every Decimal inside it into a float, in place, as Python's json module reads numbers."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if len(v) > limits.max_columns:
+                raise _TooBig(f"has an object with {len(v)} keys; at most {limits.max_columns} are accepted")
+            pairs: Any = v.items()
+        elif isinstance(v, list):
+            pairs = enumerate(v)
+        else:
+            continue
+        for k, x in list(pairs):
+            if type(x) is Decimal:
+                v[k] = float(x)
+            elif isinstance(x, dict | list):
+                stack.append(x)
+
+
+class _Columns:
+    """Rows gathered column by column as they stream in, a batch at a time: one list per key
+    (``None`` where a row lacks it), short strings shared, non-object rows noted by number."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.columns: dict[str, list[Any]] = {}
+        self.rows = 0
+        self.bad: list[int] = []
+        self._strings: dict[str, str] = {}
+        self._batch: list[Any] = []
+
+    def add(self, row: Any) -> None:
+        """Take the next row; raise _TooBig past a limit."""
+        self._batch.append(row)
+        if len(self._batch) >= _BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Check the rows taken since the last flush and add them to the columns."""
+        batch, self._batch = self._batch, []
+        limits, start = self.limits, self.rows
+        self.rows += len(batch)
+        if self.rows > limits.max_rows:
+            raise _TooBig(f"holds more than {limits.max_rows} rows")
+        if set(map(type, batch)) - {dict}:
+            for i, row in enumerate(batch, start + 1):
+                if not isinstance(row, dict):
+                    _check_nested(row, limits)
+                    if len(self.bad) < limits.max_bad_rows:
+                        self.bad.append(i)
+            batch = [row for row in batch if isinstance(row, dict)]
+        widest = max(map(len, batch), default=0)
+        if widest > limits.max_columns:
+            raise _TooBig(f"has an object with {widest} keys; at most {limits.max_columns} are accepted")
+        if self.bad:
+            return  # the file is refused for its non-object rows: keep counting, not storing
+        for key in sorted(set().union(*batch) - self.columns.keys()):
+            if len(self.columns) >= limits.max_columns:
+                most = limits.max_columns
+                raise _TooBig(f"has more than {most} distinct keys; at most {most} are accepted")
+            self.columns[key] = [None] * start
+        for key, column in self.columns.items():
+            values = list(map(dict.get, batch, repeat(key)))
+            kinds = set(map(type, values))
+            if dict in kinds or list in kinds:
+                for v in values:
+                    if isinstance(v, dict | list):
+                        _check_nested(v, limits)
+            elif str in kinds:
+                values = self._shared(values)
+            if Decimal in kinds:  # as Python's json module reads a number with a point or exponent
+                values = [float(v) if type(v) is Decimal else v for v in values]
+            column.extend(values)
+
+    def _shared(self, values: list[Any]) -> list[Any]:
+        """Return ``values`` (all hashable) with each short string replaced by one shared copy."""
+        strings = self._strings
+        room = _INTERNED - len(strings)
+        if room > 0:
+            fresh = [v for v in set(values) - strings.keys() if type(v) is str and len(v) <= 64]
+            strings.update((v, v) for v in fresh[:room])
+        return list(map(strings.get, values, values))
+
+    def frame(self) -> pd.DataFrame:
+        """Return the rows as a frame of Python values, its columns in sorted order."""
+        return pd.DataFrame({k: pd.Series(self.columns.pop(k), dtype=object) for k in sorted(self.columns)})
+
+
+def _json_refusal(path: Path, e: Exception) -> SubmissionError:
+    text = str(e.args[0] if e.args else e)
+    if isinstance(e.args[0] if e.args else None, bytes):
+        text = e.args[0].decode("utf-8", "replace")
+    first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+    return fail(path, f"is not valid JSON ({first[:300]})")
+
+
+def _open_json(path: Path) -> Any:
+    """Return ``path`` opened for reading, past a UTF-8 byte-order mark if it starts with one."""
+    fh = open(path, "rb")  # the caller closes it
+    if fh.read(3) != codecs.BOM_UTF8:
+        fh.seek(0)
+    return fh
+
+
+def _top_level(path: Path, limits: Limits) -> tuple[list[str], Any, str]:
+    """Return the keys of the JSON object at ``path`` (at most ``max_columns`` + 1), its
+    ``challenge`` value and the parser event that opens its ``rows`` value (``start_array``
+    for a list), reading it as a stream of parser events."""
+    import ijson
+
+    keys: list[str] = []
+    challenge: Any = None
+    rows = ""
+    with _open_json(path) as fh:
+        for prefix, event, value in ijson.parse(fh):
+            if prefix == "":
+                if event == "map_key" and len(keys) <= limits.max_columns:
+                    keys.append(value)
+            elif prefix == "challenge" and challenge is None:
+                challenge = value if event not in _OPENS else f"(a JSON {_OPENS[event]})"
+            elif prefix == "rows" and not rows:
+                rows = event
+    return keys, challenge, rows
+
+
+_OPENS = {"start_map": "object", "start_array": "array"}
+
+
 def read_json(path: Path, limits: Limits = LIMITS) -> tuple[pd.DataFrame, str | None]:
     """Return the JSON submission at ``path`` (a list of row objects, or ``{"challenge": ...,
-    "rows": [...]}``) as a frame and its challenge mark."""
-    raw = path.read_bytes()
-    # Cheap bounds first: every object costs far more in memory than its two bytes of text.
-    if raw.count(b"{") + raw.count(b"[") > limits.max_rows + 2:
-        raise fail(path, f"holds more than {limits.max_rows} rows")
-    if raw.count(b",") > limits.max_rows * 8:
-        raise fail(path, f"holds more than {limits.max_rows * 8} values")
-    objects = 0
+    "rows": [...]}``) as a frame and its challenge mark.
 
-    def on_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal objects
-        objects += 1
-        if objects > limits.max_rows + 1:
-            raise _TooBig(f"holds more than {limits.max_rows} rows")
-        if len(pairs) > limits.max_columns:
-            raise _TooBig(f"has an object with {len(pairs)} keys; at most {limits.max_columns} are accepted")
-        return dict(pairs)
+    The document is parsed as a stream (strict JSON, RFC 8259: ``NaN`` and ``Infinity`` are not
+    JSON): rows are counted, checked and stored column by column as they arrive, so memory
+    grows with the values kept, never with a parse tree of the whole document.
+    """
+    import ijson
 
+    first = _json_counts(path, limits)
+    challenge: Any = None
+    prefix, listed = "item", first == b"["
     try:
-        doc = json.loads(raw, object_pairs_hook=on_object)
+        if first == b"{":
+            keys, challenge, opens = _top_level(path, limits)
+            unknown = sorted(set(keys) - _TOP_KEYS)
+            if unknown or "rows" not in keys:
+                shown = sorted(keys)[: limits.max_columns]
+                expected = "a JSON submission is a list of rows or {'challenge': ..., 'rows': [...]}"
+                raise fail(path, f"{expected}; got keys {shown}")
+            prefix, listed = "rows.item", opens == "start_array"
+        columns = _Columns(limits)
+        with _open_json(path) as fh:
+            for row in ijson.items(fh, prefix):  # integers stay exact; the rest are Decimal
+                columns.add(row)
+        columns.flush()
     except _TooBig as e:
         raise fail(path, e.message) from None
-    except RecursionError:
-        raise fail(path, "is nested too deeply (a JSON submission is a list of flat row objects)") from None
-    except (ValueError, UnicodeDecodeError) as e:
-        raise fail(path, f"is not valid JSON ({str(e)[:300]})") from None
-    del raw
-    challenge = None
-    if isinstance(doc, dict):
-        unknown = sorted(set(doc) - {"challenge", "rows"})
-        if unknown or "rows" not in doc:
-            shown = sorted(doc)[: limits.max_columns]
-            expected = "a JSON submission is a list of rows or {'challenge': ..., 'rows': [...]}"
-            raise fail(path, f"{expected}; got keys {shown}")
-        challenge = doc.get("challenge")
-        doc = doc["rows"]
-    if not isinstance(doc, list):
+    except (ijson.JSONError, UnicodeDecodeError) as e:
+        raise _json_refusal(path, e) from None
+    if not listed:
         raise fail(path, "a JSON submission must hold a list of row objects")
-    bad = [i for i, r in enumerate(doc, 1) if not isinstance(r, dict)][: limits.max_bad_rows]
-    if bad:
-        raise SubmissionError([Violation(path.name, i, None, "each row must be a JSON object") for i in bad])
-    keys = sorted({k for r in doc for k in r})
-    if len(keys) > limits.max_columns:
-        raise fail(path, f"has {len(keys)} distinct keys; at most {limits.max_columns} are accepted")
-    frame = pd.DataFrame({k: pd.Series([r.get(k, None) for r in doc], dtype=object) for k in keys})
-    return frame, str(challenge) if challenge is not None else None
+    if columns.bad:
+        raise SubmissionError([Violation(path.name, i, None, "each row must be a JSON object") for i in columns.bad])
+    return columns.frame(), str(challenge) if challenge is not None else None
 
 
 # ----------------------------------------------------------------------------------- Parquet

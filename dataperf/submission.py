@@ -40,12 +40,16 @@ def _show(value: object) -> str:
     return repr(item() if callable(item) else value)
 
 
-def _convert(name: str, col: Column, values: pd.Series, path: Path, out: list[Violation]) -> np.ndarray:
-    """Return the column converted to its dtype; append a violation for every bad cell."""
+def _convert(
+    name: str, col: Column, values: pd.Series, path: Path, out: list[Violation], bad: np.ndarray
+) -> np.ndarray:
+    """Return the column converted to its dtype; append a violation for every bad cell (the
+    first ``_BAD_CELLS`` of the column) and mark every row with a bad cell in ``bad``."""
     n = len(values)
     fname = path.name
     if col.dtype == "str":
         ok = values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+        bad |= ~ok
         for i in np.flatnonzero(~ok)[:_BAD_CELLS]:
             out.append(Violation(fname, int(i) + 1, name, f"must be a non-empty string, got {_show(values.iloc[i])}"))
         return values.astype(str).to_numpy(dtype=object)
@@ -80,9 +84,11 @@ def _convert(name: str, col: Column, values: pd.Series, path: Path, out: list[Vi
             is_text = np.array([isinstance(v, str) for v in values.to_numpy(dtype=object)], dtype=bool)
             matches = np.array([bool(re.fullmatch(_INT_RE, t.strip())) for t in text], dtype=bool)
             good &= ~is_text | matches
+        bad |= ~good
         for i in np.flatnonzero(~good)[:_BAD_CELLS]:
             out.append(Violation(fname, int(i) + 1, name, f"must be an integer, got {_show(values.iloc[i])}"))
         return np.where(good, num, 0).astype(np.int64)
+    bad |= ~finite
     for i in np.flatnonzero(~finite)[:_BAD_CELLS]:
         out.append(Violation(fname, int(i) + 1, name, f"must be a finite number, got {_show(values.iloc[i])}"))
     return np.where(finite, num, 0.0)
@@ -134,12 +140,13 @@ def read_leniently(
     if len(frame) == 0 or missing or extra:
         raise SubmissionError(violations)
     cells: list[Violation] = []
-    data = {c.name: _convert(c.name, c, frame[c.name], path, cells) for c in columns}
+    bad = np.zeros(len(frame), dtype=bool)  # rows with a bad cell, listed or past the listing cap
+    data = {c.name: _convert(c.name, c, frame[c.name], path, cells, bad) for c in columns}
+    del frame
     table = pd.DataFrame(data)
     rows = np.arange(1, len(table) + 1)
-    if cells:
-        keep = ~np.isin(rows, [v.row for v in cells if v.row is not None])
-        table, rows = table[keep].reset_index(drop=True), rows[keep]
+    if bad.any():
+        table, rows = table[~bad].reset_index(drop=True), rows[~bad]
     sub = ParsedSubmission(path=path, sha256=sha256_file(path), table=table, rows=rows)
     return sub, violations + cells
 

@@ -26,13 +26,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dataperf.contract import CanonicalSubmission, ChallengeSpec, ResourceSpec, Result, Runner
-from dataperf.errors import ChangedFileError, MissingExtraError, RunnerError, SubmissionError, Violation, param_error
+from dataperf.errors import (
+    UNAVAILABLE,
+    ChangedFileError,
+    MissingExtraError,
+    RunnerError,
+    SubmissionError,
+    Violation,
+    param_error,
+)
 from dataperf.runners import RUNNERS
 
 DockerClient = Any
 """A ``DockerClient``; the SDK ships no type information (and the repo's ``docker/``
 folder would shadow it for mypy), so it is typed loosely."""
 Status = Literal["ok", "oom", "timeout", "crashed"]
+ENGINE_RETURN_S = 120.0
+"""How long a run the daemon dropped waits for it to answer again, to remove its container."""
+SIGTERM_EXIT = 143
+"""Exit code of a container stopped with SIGTERM: sent by the daemon (stopping, or an operator's
+``docker stop``), never by this runner, which kills with SIGKILL."""
 
 UID = 10001
 """The unprivileged user every container runs as (created in docker/Dockerfile.*)."""
@@ -112,9 +125,38 @@ def client() -> DockerClient:
         c.ping()
     except docker.errors.DockerException as e:
         raise RunnerError(
-            f"cannot reach the docker daemon ({e}); start it with scripts/start-dockerd", status="error"
+            f"cannot reach the docker daemon ({e}); start it with scripts/start-dockerd", status=UNAVAILABLE
         ) from None
     return c
+
+
+def engine_answers(c: DockerClient) -> bool:
+    """Return True when the daemon behind ``c`` answers a ping now."""
+    try:
+        return bool(c.ping())
+    except Exception:  # any failure to answer means it is away
+        return False
+
+
+def engine_lost(c: DockerClient, container: Any, out_dir: Path, image: str, wait_s: float) -> RunnerError:
+    """Return the RunnerError for a run the docker daemon dropped (it stopped or restarted while
+    the container ran). Waits up to ``wait_s`` seconds for the daemon to answer again so that the
+    container it left stopped is removed; the ``/out`` folder is removed in any case."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    deadline = time.monotonic() + wait_s
+    not_found = sdk().errors.NotFound
+    while container is not None and time.monotonic() < deadline:
+        try:
+            container.remove(force=True)
+            break
+        except not_found:
+            break
+        except Exception:  # not answering yet, or still restoring its containers
+            time.sleep(1.0)
+    return RunnerError(
+        f"the docker daemon stopped or restarted while {image} ran; the run is lost, not the submission's fault",
+        status=UNAVAILABLE,
+    )
 
 
 def gpus_available(c: DockerClient) -> bool:
@@ -172,6 +214,8 @@ def run_sandboxed(
     removes it). Never raises for what the command does (crash, out of memory, timeout: see
     ``status``); raises RunnerError when the image is missing or the engine fails.
     """
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
     docker = sdk()
     c = docker_client or client()
     img = find_image(c, image)
@@ -183,16 +227,21 @@ def run_sandboxed(
         container = c.containers.create(
             img.id, command, entrypoint=entrypoint, **hardened(docker, limits, binds, env or {})
         )
-        outcome = await_exit(container, limits, img.id, out_dir)
+        outcome = await_exit(container, limits, img.id, out_dir, engine=c)
+    except (EngineGone, RequestsConnectionError):
+        # The daemon's socket broke mid-run, or it stopped the container: it stopped or restarted.
+        raise engine_lost(c, container, out_dir, image, ENGINE_RETURN_S) from None
     except docker.errors.DockerException as e:
+        if not engine_answers(c):
+            raise engine_lost(c, container, out_dir, image, ENGINE_RETURN_S) from None
         shutil.rmtree(out_dir, ignore_errors=True)
         raise RunnerError(f"docker failed to run {image}: {e}", status="error") from None
     finally:
         if container is not None:
             try:
                 container.remove(force=True)
-            except docker.errors.DockerException:
-                pass  # already gone; nothing of it is left to clean up
+            except (docker.errors.DockerException, RequestsConnectionError):
+                pass  # already gone (or the daemon is away: see engine_lost)
     return outcome
 
 
@@ -224,12 +273,25 @@ def hardened(docker: Any, limits: Limits, mounts: list[Mount], env: dict[str, st
     }
 
 
+class EngineGone(Exception):
+    """The docker daemon stopped or restarted while a container ran (not the container's doing)."""
+
+
 def await_exit(
-    container: Any, limits: Limits, image_id: str, out_dir: Path, *, started: bool = False, warm: bool = False
+    container: Any,
+    limits: Limits,
+    image_id: str,
+    out_dir: Path,
+    *,
+    started: bool = False,
+    warm: bool = False,
+    engine: DockerClient | None = None,
 ) -> SandboxOutcome:
     """Start ``container`` (unless ``started``: a warm one, released just now), wait for it to
     exit within ``limits.timeout`` (killing it after), and return how it ended. The wall time
-    runs from the start (or release) to the exit. Docker errors propagate."""
+    runs from the start (or release) to the exit. Docker errors propagate; with ``engine`` (the
+    client), a daemon that broke the connection before the limit, stopped answering or stopped
+    the container itself raises :class:`EngineGone`."""
     from requests.exceptions import ConnectionError as RequestsConnectionError
     from requests.exceptions import ReadTimeout
 
@@ -240,6 +302,10 @@ def await_exit(
     try:
         container.wait(timeout=max(limits.timeout - (time.monotonic() - start), 0.01))
     except (ReadTimeout, RequestsConnectionError):
+        # A read timeout can come back as either class over the daemon's socket; a broken
+        # connection before the limit, or a daemon that no longer answers, is the engine's.
+        if engine is not None and (time.monotonic() - start < limits.timeout - 1.0 or not engine_answers(engine)):
+            raise EngineGone from None
         timed_out = True
         container.kill()
         container.wait(timeout=30)
@@ -247,6 +313,8 @@ def await_exit(
     container.reload()
     state = container.attrs["State"]
     log = _cap_log(container.logs(stdout=True, stderr=True))
+    if engine is not None and not timed_out and state.get("ExitCode") == SIGTERM_EXIT:
+        raise EngineGone  # the daemon stopped it on its way down
     return SandboxOutcome(
         status=_status(state, timed_out, log),
         exit_code=None if timed_out else state.get("ExitCode"),

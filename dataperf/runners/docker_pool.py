@@ -42,13 +42,16 @@ from typing import Any
 from dataperf.errors import RunnerError
 from dataperf.runners import RUNNERS
 from dataperf.runners.docker import (
+    ENGINE_RETURN_S,
     DockerClient,
     DockerRunner,
+    EngineGone,
     Limits,
     Mount,
     SandboxOutcome,
     await_exit,
     client,
+    engine_lost,
     find_image,
     hardened,
     sdk,
@@ -257,7 +260,11 @@ class WarmPool:
             tmp.write_text(json.dumps({"argv": argv}))
             tmp.chmod(0o644)
             os.replace(tmp, slot.in_dir / SIGNAL)  # the release: every input is in place
-            return await_exit(slot.container, self.limits, self.image_id, slot.out_dir, started=True, warm=slot.warm)
+            return await_exit(
+                slot.container, self.limits, self.image_id, slot.out_dir, started=True, warm=slot.warm, engine=self.c
+            )
+        except EngineGone:
+            raise engine_lost(self.c, slot.container, slot.out_dir, self.image, ENGINE_RETURN_S) from None
         except docker.errors.DockerException as e:
             shutil.rmtree(slot.out_dir, ignore_errors=True)
             raise RunnerError(f"docker failed to run {self.image}: {e}", status="error") from None

@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
-    app.state.dp = State(settings, session_factory(settings.db_url), ViewCache(), settings.limiter())
+    sessions = session_factory(settings.db_url)
+    app.state.dp = State(settings, sessions, ViewCache(), settings.limiter(sessions))
     for mod in (challenges, submissions, account, bundle):
         app.include_router(mod.router, prefix="/api")
     app.get("/api/health", tags=["meta"], summary="Liveness", operation_id="health", response_model=Health)(_health)

@@ -67,7 +67,7 @@ async def take(
     if q.remaining <= 0:
         raise uploads.over_quota(q)
     limit = st.settings.max_upload_bytes
-    st.limits.start_upload(who.team_id)
+    slot = st.limits.start_upload(who.team_id)
     try:
         raw = request.headers.get("content-length")
         declared = int(raw) if raw and raw.isdigit() else None
@@ -97,7 +97,7 @@ async def take(
             _refused(request, who, e.code)
         raise
     finally:
-        st.limits.end_upload(who.team_id)
+        st.limits.end_upload(who.team_id, slot)
     return accepted.to_dict() | {"challenge": spec.id, "team": who.team, "url": f"/submissions/{accepted.submission}"}
 
 

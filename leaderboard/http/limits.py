@@ -1,4 +1,7 @@
-"""Request rate limits: token buckets per client address and per team, kept in this process.
+"""Request rate limits: token buckets per client address and per team.
+
+These classes keep their state in this process; the server keeps it in its database instead
+(:mod:`leaderboard.http.shared_limits`), so that several server processes share one limit.
 
 A bucket holds at most ``burst`` requests and refills at ``per_minute`` a minute; a request
 that finds it empty is refused with 429 and a ``Retry-After`` saying when one is back. Buckets
@@ -101,16 +104,18 @@ class Limiter:
         self._lock = threading.Lock()
         self._uploading: dict[int, int] = {}
 
-    def start_upload(self, team_id: int) -> None:
-        """Count an upload of ``team_id`` in progress, or raise 429 when it has its cap already."""
+    def start_upload(self, team_id: int) -> int | None:
+        """Count an upload of ``team_id`` in progress, or raise 429 when it has its cap already;
+        return what :meth:`end_upload` is given back (nothing here)."""
         with self._lock:
             n = self._uploading.get(team_id, 0)
             if n >= self.max_concurrent_uploads:
                 raise too_many("uploads at once", f"{self.max_concurrent_uploads} per team", 1, code="too_many_uploads")
             self._uploading[team_id] = n + 1
+        return None
 
-    def end_upload(self, team_id: int) -> None:
-        """Count an upload of ``team_id`` as finished."""
+    def end_upload(self, team_id: int, slot: int | None = None) -> None:
+        """Count an upload of ``team_id`` as finished (``slot``: what start_upload returned)."""
         with self._lock:
             n = self._uploading.get(team_id, 0) - 1
             if n > 0:

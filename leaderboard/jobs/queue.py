@@ -299,3 +299,30 @@ def counts(session: Session) -> dict[str, int]:
     """Return the number of jobs in each state."""
     rows = session.execute(select(Job.state, func.count()).group_by(Job.state)).all()
     return {state: int(n) for state, n in rows}
+
+
+def release(sessions: Sessions, lease: Lease, line: str) -> bool:
+    """Put ``lease``'s job back in the queue without counting the attempt: its runner's engine
+    was away (the run said nothing about the submission). Return False if the lease was lost."""
+    now = utcnow()
+    with sessions.begin() as s:
+        res = s.execute(
+            update(Job)
+            .where(Job.id == lease.job_id, Job.state == "leased", Job.lease_owner == lease.owner)
+            .values(
+                state="queued",
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=Job.attempts - 1,  # take() counted it
+                updated_at=now,
+            )
+        )
+        if not res.rowcount:  # type: ignore[attr-defined]
+            return False
+        log(s, lease.job_id, line)
+        s.execute(
+            update(Submission)
+            .where(Submission.id == lease.submission_id, Submission.status.not_in(["done", "rejected"]))
+            .values(status="queued", updated_at=now)
+        )
+    return True

@@ -5,7 +5,10 @@ One job is a short pipeline (lease -> evaluate -> record -> release) with the re
 ratchet's cells are cached), so a job re-run after a crash recomputes only what is missing.
 Outcomes: the submission is ``done`` or ``rejected`` -> the job is done; anything else is a
 platform failure -> the job goes back to the queue while attempts remain, else fails with its
-log kept; a failed submission's quota charge is refunded.
+log kept; a failed submission's quota charge is refunded. A run whose engine was away (the
+docker daemon unreachable, stopped or restarted mid-run: :data:`dataperf.errors.UNAVAILABLE`)
+says nothing about the submission: the job goes back to the queue without using an attempt,
+and the worker waits, backing off, before it takes the next job.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
+from dataperf.errors import UNAVAILABLE, RunnerError
 from leaderboard.jobs import queue
 from leaderboard.jobs.faults import one_line
 from leaderboard.storage.tables import Submission
@@ -60,18 +64,20 @@ def default_owner() -> str:
 
 def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s: float, say: Say) -> str:
     """Evaluate the leased job's submission and record the outcome; return the job's new state
-    (``done``, ``queued`` for a retry, ``failed``, or ``lost`` when the lease was lost)."""
+    (``done``, ``queued`` for a retry, ``waiting`` when it went back to the queue because the
+    runner's engine was away, ``failed``, or ``lost`` when the lease was lost)."""
     from leaderboard.jobs.service import process_submission
 
     start = time.perf_counter()
     with sessions.begin() as s:
         queue.log(s, lease.job_id, f"evaluating with runner '{runner}'")
-    error = ""
+    error, engine_away = "", False
     with Heartbeat(sessions, lease, lease_s) as beat:
         try:
             process_submission(sessions, lease.submission_id, runner)
         except Exception as e:
             error = one_line(e)  # the traceback is in the server's log, under the submission's error id
+            engine_away = isinstance(e, RunnerError) and e.status == UNAVAILABLE
     wall = time.perf_counter() - start
     if beat.lost.is_set():
         say(f"job {lease.job_id}: lease lost while running; another worker owns it now")
@@ -106,6 +112,9 @@ def work_one(sessions: queue.Sessions, lease: queue.Lease, runner: str, lease_s:
             refund_reason="rejected by the evaluator",
         )
         return "done" if ok else "lost"
+    if engine_away:
+        line = f"the runner's engine was away after {wall:.2f} s ({error}); back in the queue, attempt not counted"
+        return "waiting" if queue.release(sessions, lease, line) else "lost"
     line = f"attempt {lease.attempt}/{lease.max_attempts} failed after {wall:.2f} s: {error or status}"
     if lease.attempt < lease.max_attempts:
         return "queued" if queue.retry(sessions, lease, line + "\nback in the queue") else "lost"
@@ -170,7 +179,13 @@ def _loop(
             say(f"worker {owner}: database unavailable ({type(e.orig).__name__}); retrying in {outage:g} s")
             stop.wait(outage)
             continue
-        outage = 0.0
         say(f"job {lease.job_id}: {state}")
+        if state == "waiting":
+            # The runner's engine is away: give it time before the next job (none is lost).
+            outage = min(max(outage * 2, poll_s), 30.0)
+            say(f"worker {owner}: runner '{runner}' unavailable; retrying in {outage:g} s")
+            stop.wait(outage)
+            continue
+        outage = 0.0
         n += 1
     return n

@@ -12,13 +12,15 @@ They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tab
 - :class:`Job`: the durable queue of record, one job per submission, taken with a lease.
 - :class:`ChallengeSetting`: whether the organizer has published a challenge's hidden results,
   and whether it was retired.
+- :class:`RateBucket` and :class:`UploadSlot` (revision ``0006_rate_limits``): the request rate
+  limits and the uploads in progress, shared by every server process of one database.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leaderboard.storage.base import Base
@@ -135,3 +137,30 @@ class UploadRefusal(Base):
     """The UTC day of the refusal, ``YYYY-MM-DD``."""
     code: Mapped[str] = mapped_column(String(64))
     refused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RateBucket(Base):
+    """One rate limit's token bucket for one key (a client address or a team id), shared by
+    every server process. A missing row is a full bucket."""
+
+    __tablename__ = "rate_buckets"
+
+    limit_name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    level: Mapped[float] = mapped_column(Float)
+    """Requests left in the bucket at ``at``."""
+    at: Mapped[float] = mapped_column(Float)
+    """When ``level`` was computed, in seconds since the Unix epoch (the bucket refills from it)."""
+
+
+class UploadSlot(Base):
+    """An upload of a team in progress (a team may have a few at once); a slot older than its
+    time-to-live is not counted, so a process that died mid-upload frees it."""
+
+    __tablename__ = "upload_slots"
+    __table_args__ = (Index("ix_upload_slots_team", "team_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer)
+    started: Mapped[float] = mapped_column(Float)
+    """Seconds since the Unix epoch."""

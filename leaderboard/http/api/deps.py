@@ -14,6 +14,7 @@ from dataperf.submission import MAX_BYTES
 from leaderboard.boards.cache import ViewCache
 from leaderboard.http.errors import ApiError
 from leaderboard.http.limits import Buckets, Limiter, Rate, too_many
+from leaderboard.http.shared_limits import StoredBuckets, StoredLimiter
 from leaderboard.jobs.auth import Caller, team_for_token
 from leaderboard.jobs.sessions import DEFAULT_TTL_S, team_for_session
 
@@ -82,15 +83,21 @@ class Settings:
             team_uploads=scaled(self.team_uploads),
         )
 
-    def limiter(self) -> Limiter:
-        """Return fresh rate limits for these settings."""
-        return Limiter(
-            token_checks_per_address=Buckets(self.token_checks),
-            failed_tokens_per_address=Buckets(self.failed_tokens),
-            token_checks_per_team=Buckets(self.team_token_checks),
-            uploads_per_address=Buckets(self.uploads),
-            uploads_per_team=Buckets(self.team_uploads),
+    def limiter(self, sessions: sessionmaker[Session] | None = None) -> Limiter:
+        """Return the rate limits of these settings: kept in the database of ``sessions`` (shared
+        by every server process on it), or in this process without one."""
+
+        def bucket(rate: Rate, name: str) -> Buckets:
+            return Buckets(rate) if sessions is None else StoredBuckets(rate, sessions, name)
+
+        return StoredLimiter(
+            token_checks_per_address=bucket(self.token_checks, "token_checks_per_address"),
+            failed_tokens_per_address=bucket(self.failed_tokens, "failed_tokens_per_address"),
+            token_checks_per_team=bucket(self.team_token_checks, "token_checks_per_team"),
+            uploads_per_address=bucket(self.uploads, "uploads_per_address"),
+            uploads_per_team=bucket(self.team_uploads, "uploads_per_team"),
             max_concurrent_uploads=self.max_concurrent_uploads,
+            sessions=sessions,
         )
 
 
