@@ -14,6 +14,7 @@ data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -21,6 +22,7 @@ from pydantic import Field
 
 from dataperf import checks
 from dataperf.contract import (
+    BoardLayout,
     ChallengeKind,
     ChallengeSpec,
     Column,
@@ -59,20 +61,30 @@ def fraction_inspected(
     target: float,
     counters: Counters,
     curve: list[tuple[float, float]] | None = None,
+    hits: list[np.ndarray] | None = None,
 ) -> float:
     """Return the fraction of rows inspected (in ``order``) before accuracy reaches the bar.
 
     ``curve`` (if given) receives ``(fraction inspected, accuracy)`` at every checkpoint up to
-    the first that reaches the bar, and last ``(nan, bar)``."""
+    the first that reaches the bar, and last ``(nan, bar)``. ``hits`` (if given) receives the
+    packed per-test-row correctness (``numpy.packbits``) of the all-fixed fit first, then of
+    every checkpoint the curve holds (a reused checkpoint repeats its fit's bits)."""
     n_classes = int(max(truth.max(), y_test.max())) + 1
     accuracy = METRICS.get("accuracy")
+    packed = np.empty(0, dtype=np.uint8)
 
     def acc(labels: np.ndarray) -> float:
+        nonlocal packed
         counters.fits += 1
         counters.predictions += 1
-        return accuracy(y_test, model.fit(x, labels, seed).predict(x_test), n_classes)
+        predicted = model.fit(x, labels, seed).predict(x_test)
+        if hits is not None:
+            packed = np.packbits(np.asarray(predicted) == y_test)
+        return accuracy(y_test, predicted, n_classes)
 
     bar = target * acc(truth)
+    if hits is not None:
+        hits.append(packed)
     labels = noisy.copy()
     last_k, last_acc = -1, 0.0
     wrong = noisy != truth
@@ -84,12 +96,52 @@ def fraction_inspected(
             current = acc(labels)
         if curve is not None:
             curve.append((k / len(order), current))
+        if hits is not None:
+            hits.append(packed)
         if current >= bar:
             break
         last_k, last_acc = k, current
     if curve is not None:
         curve.append((float("nan"), bar))
     return k / len(order) if current >= bar else 1.0
+
+
+BOOTSTRAP_DRAWS = 1000
+"""Resamples of the test rows behind a cleaning result's 95% interval."""
+BOOTSTRAP_SEED = 0
+"""Seed of those resamples (fixed: the same submission always gets the same interval)."""
+
+
+def bootstrap_interval(
+    hits: dict[int, list[np.ndarray]],
+    fractions: dict[int, list[float]],
+    rows: int,
+    target: float,
+    *,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float]:
+    """Return the 2.5 and 97.5 percentiles of the score over bootstrap resamples of the test rows.
+
+    ``hits[s]`` holds seed s's packed correctness on the ``rows`` test rows: the all-fixed fit,
+    then each evaluated checkpoint, whose fraction inspected is ``fractions[s]``. Each draw
+    resamples the test rows (with replacement, the same rows for every seed), recomputes every
+    accuracy and the bar from the bits and reads the score as the scoring does; a draw in which
+    no evaluated checkpoint reaches the bar counts as 1.0. The draw's score is the mean over seeds.
+    """
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(rows, np.full(rows, 1.0 / rows), size=draws).astype(np.float64)
+    total = np.zeros(draws)
+    for s, packed in hits.items():
+        distinct, which = np.unique(np.stack(packed), axis=0, return_inverse=True)
+        correct = np.unpackbits(distinct, axis=1, count=rows).astype(np.float64)
+        acc = (weights @ correct.T / rows)[:, np.asarray(which).ravel()]
+        reached = acc[:, 1:] >= target * acc[:, :1]
+        frac = np.asarray(fractions[s], dtype=np.float64)
+        total += np.where(reached.any(axis=1), frac[reached.argmax(axis=1)], 1.0)
+    per_draw = total / len(hits)
+    lo, hi = np.percentile(per_draw, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 class CleaningOptions(KindOptions):
@@ -175,7 +227,30 @@ class Cleaning(ChallengeKind):
                 "the same training labels as that checkpoint and takes its accuracy (the same fit). Lower is "
                 "better; the challenge has one task.",
             ),
+            Section.of(
+                "Interval (replaces the interval over seeds)",
+                f"ci95 is a bootstrap over the 'test' rows: {BOOTSTRAP_DRAWS} resamples with replacement (fixed "
+                f"seed {BOOTSTRAP_SEED}, the same rows for every seed). Each resample recomputes, from the per-row "
+                "correctness of the fits the scoring made, the bar and the accuracy of every evaluated checkpoint, "
+                "and reads the score as above (mean over seeds).",
+                "= ci95 = [2.5th, 97.5th percentile of the resampled scores], widened to hold the score if needed",
+                "It says how much the score moves with the test rows, for this ranking and these fits. The "
+                "scoring stops at the first checkpoint that reaches the bar, so later checkpoints are never "
+                "fitted: a resample in which no evaluated checkpoint reaches the bar counts as 1.0 (its true "
+                "score lies between the last evaluated checkpoint and 1.0), which can only widen the upper end.",
+            ),
         ]
+
+    def board(self, spec: ChallengeSpec, ratchet: bool) -> BoardLayout:
+        """Return the default board, its interval described as the test-row bootstrap it is."""
+        layout = super().board(spec, ratchet)
+        cols = tuple(
+            replace(c, doc="95% bootstrap interval over the test rows (evaluated checkpoints)")
+            if c.key == "ci95"
+            else c
+            for c in layout.columns
+        )
+        return replace(layout, columns=cols)
 
     def shrink(self, spec: ChallengeSpec, rows: int, budget: int) -> ChallengeSpec:
         """Return the tiny spec: a ranking lists every training row, so the budget is the rows."""
@@ -223,8 +298,9 @@ class Cleaning(ChallengeKind):
         task = spec.tasks[0].name
         scores: dict[int, float] = {}
         curves: dict[int, list[tuple[float, float]]] = {}
+        hits: dict[int, list[np.ndarray]] = {}
         for seed in spec.seeds:
-            curves[seed] = []
+            curves[seed], hits[seed] = [], []
             scores[seed] = fraction_inspected(
                 model,
                 x,
@@ -238,8 +314,13 @@ class Cleaning(ChallengeKind):
                 target=target,
                 counters=counters,
                 curve=curves[seed],
+                hits=hits[seed],
             )
-        return {task: scores}, {"charts": [_curve_chart(curves, target)]}
+        fractions = {seed: [p[0] for p in curve[:-1]] for seed, curve in curves.items()}
+        lo, hi = bootstrap_interval(hits, fractions, len(x_test), target)
+        mean = float(np.mean([scores[seed] for seed in spec.seeds]))
+        ci = [min(lo, mean), max(hi, mean)]
+        return {task: scores}, {"charts": [_curve_chart(curves, target)], "ci95": ci}
 
 
 CURVE_POINTS = 200
