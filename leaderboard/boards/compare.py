@@ -113,3 +113,37 @@ def compare(
 def _interval(diffs: list[float]) -> list[float] | None:
     ci = confidence_interval(diffs)
     return None if ci is None else [ci[0], ci[1]]
+
+
+def row_changes(session: Session, submission_ids: tuple[int, int], viewer_team_id: int | None) -> dict[str, Any]:
+    """Return the row-level difference from the first submission's file to the second's, as the
+    kind describes it (:meth:`dataperf.contract.ChallengeKind.diff`: ``summary`` and ``tables``),
+    under ``changes``; or, where the viewer may not see both files' rows, only a ``note`` why.
+
+    A submission's rows are its team's own work: they are compared only when the viewer's team
+    owns both submissions or a submission is a baseline's (public). The files are read and
+    checked through the same front door as on upload."""
+    from pathlib import Path
+
+    from dataperf.errors import DataPerfError
+    from dataperf.evaluator import load_data, validate
+    from leaderboard.storage.tables import Team
+
+    subs = [session.get(Submission, i) for i in submission_ids]
+    if any(s is None for s in subs):
+        return {"note": "a submission is unknown"}
+    a, b = subs
+    assert a is not None and b is not None
+    public = {t.id for t in session.scalars(select(Team).where(Team.id.in_([a.team_id, b.team_id]), Team.is_baseline))}
+    if any(s.team_id != viewer_team_id and s.team_id not in public for s in (a, b)):
+        return {
+            "note": "Rows are compared only between your own team's submissions and the baselines: "
+            "another team's rows are its own work."
+        }
+    spec = get_challenge(a.challenge)
+    try:
+        data = load_data(spec)
+        frames = [validate(spec, Path(s.path), data).table for s in (a, b)]
+    except DataPerfError as e:
+        return {"note": f"the files cannot be compared row by row: {e}"}
+    return {"changes": kind_of(spec).diff(spec, frames[0], frames[1])}

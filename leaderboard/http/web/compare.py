@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
-from leaderboard.boards.compare import compare, shown_result
+from leaderboard.boards.compare import compare, row_changes, shown_result
 from leaderboard.boards.visibility import for_participants
-from leaderboard.http.api.deps import SubmissionId, state
+from leaderboard.http.api.deps import SubmissionId, caller, state
 from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
 from leaderboard.http.web import pages
@@ -58,6 +58,8 @@ def compare_page(
         view = for_participants(s, a["challenge"])
         ra = shown_result(s, a["submission"], a["result"], view)
         rb = shown_result(s, b["submission"], b["result"], view)
+        who = caller(request, allow_cookie=True)
+        rows = row_changes(s, (a["submission"], b["submission"]), who.team_id if who else None)
     diff = compare(ra, rb, a_score, b_score)
     res = ra or rb or {}
     return pages.render(
@@ -66,6 +68,7 @@ def compare_page(
         a=a,
         b=b,
         diff=diff,
+        rows=rows,
         label=label,
         direction=res.get("direction"),
         others=candidates(request, a),
