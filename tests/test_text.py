@@ -40,8 +40,10 @@ def small(spec: ChallengeSpec, seed: int | None = None) -> ChallengeSpec:
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
-    """Return the sha256 of every prepared file (the Croissant file included)."""
-    return {str(p.relative_to(folder)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    """Return the sha256 of every prepared file (the Croissant file included; not the folder's
+    stamp cache, a dot-file recording each file's digest with its mtime and inode)."""
+    files = (p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith("."))
+    return {str(p.relative_to(folder)): sha256_file(p) for p in files}
 
 
 def chunks(home: Path) -> list[Path]:
