@@ -249,12 +249,21 @@ def finish(sessions: Sessions, lease: Lease, state: str, line: str, *, refund_re
 def retry(sessions: Sessions, lease: Lease, line: str) -> bool:
     """Put ``lease``'s job back in the queue after a platform failure (attempts remain);
     return False if the lease was lost."""
+    return _requeue(sessions, lease, line, uncount=False)
+
+
+def _requeue(sessions: Sessions, lease: Lease, line: str, *, uncount: bool) -> bool:
+    """Put ``lease``'s job back in the queue (``uncount``: without the attempt take() counted)
+    and its submission back to queued; return False if the lease was lost."""
     now = utcnow()
+    values: dict[str, object] = {"state": "queued", "lease_owner": None, "lease_expires_at": None, "updated_at": now}
+    if uncount:
+        values["attempts"] = Job.attempts - 1
     with sessions.begin() as s:
         res = s.execute(
             update(Job)
             .where(Job.id == lease.job_id, Job.state == "leased", Job.lease_owner == lease.owner)
-            .values(state="queued", lease_owner=None, lease_expires_at=None, updated_at=now)
+            .values(**values)
         )
         if not res.rowcount:  # type: ignore[attr-defined]
             return False
@@ -304,25 +313,4 @@ def counts(session: Session) -> dict[str, int]:
 def release(sessions: Sessions, lease: Lease, line: str) -> bool:
     """Put ``lease``'s job back in the queue without counting the attempt: its runner's engine
     was away (the run said nothing about the submission). Return False if the lease was lost."""
-    now = utcnow()
-    with sessions.begin() as s:
-        res = s.execute(
-            update(Job)
-            .where(Job.id == lease.job_id, Job.state == "leased", Job.lease_owner == lease.owner)
-            .values(
-                state="queued",
-                lease_owner=None,
-                lease_expires_at=None,
-                attempts=Job.attempts - 1,  # take() counted it
-                updated_at=now,
-            )
-        )
-        if not res.rowcount:  # type: ignore[attr-defined]
-            return False
-        log(s, lease.job_id, line)
-        s.execute(
-            update(Submission)
-            .where(Submission.id == lease.submission_id, Submission.status.not_in(["done", "rejected"]))
-            .values(status="queued", updated_at=now)
-        )
-    return True
+    return _requeue(sessions, lease, line, uncount=True)
