@@ -138,6 +138,21 @@ def json_option(help: str = "Print JSON") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
+VIEWS = ("organizer", "public", "published")
+"""Who a board is read as (see leaderboard.boards.visibility)."""
+
+
+def view_option(fn: F) -> F:
+    """Add the ``--view`` option: whose view of the board to show (default: the organizer's)."""
+    return click.option(
+        "--view",
+        type=click.Choice(VIEWS),
+        default="organizer",
+        help="What to show: everything (organizer, the default), what participants see before the "
+        "results are published (public), or after (published)",
+    )(fn)
+
+
 def db_option(fn: F) -> F:
     """Add the ``--db URL`` option."""
     return click.option("--db", metavar="URL", default=None, help=DB_HELP)(fn)

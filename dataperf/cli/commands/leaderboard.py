@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from dataperf.cli.base import command as make_command
-from dataperf.cli.base import db_option
-
-VIEWS = ("organizer", "public", "published")
+from dataperf.cli.base import db_option, view_option
 
 
 @make_command(
@@ -25,13 +23,7 @@ VIEWS = ("organizer", "public", "published")
 @click.option("--json", "as_json", is_flag=True, help="Print the leaderboard as JSON")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the leaderboard as CSV")
 @db_option
-@click.option(
-    "--view",
-    type=click.Choice(VIEWS),
-    default="organizer",
-    help="What to show: everything (organizer, the default), what participants see before the "
-    "results are published (public), or after (published)",
-)
+@view_option
 @click.option(
     "--server",
     is_flag=False,

@@ -7,10 +7,8 @@ from typing import Any
 import click
 
 from dataperf.cli.base import command as make_command
-from dataperf.cli.base import db_option, json_option
+from dataperf.cli.base import db_option, json_option, view_option
 from dataperf.cli.output import print_json
-
-VIEWS = ("organizer", "public", "published")
 
 
 @make_command(
@@ -21,13 +19,7 @@ VIEWS = ("organizer", "public", "published")
 @click.argument("challenge")
 @json_option("Print matrix, suite and history as JSON")
 @db_option
-@click.option(
-    "--view",
-    type=click.Choice(VIEWS),
-    default="organizer",
-    help="What to show: everything (organizer, the default), what participants see before the "
-    "results are published (public), or after (published)",
-)
+@view_option
 def command(challenge: str, as_json: bool, db: str | None, view: str) -> int:
     """Print the ratchet's state."""
     from dataperf.challenges import get_challenge
