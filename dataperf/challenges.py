@@ -104,6 +104,11 @@ def with_pair(doc: Any, path: Path) -> Any:
     other = parse_spec(other_doc, str(other_path))
     if KINDS.get(other.kind).role is not Role.TRAINS:
         raise SpecError(f"{path}: pair: '{pair}' is a '{other.kind}' challenge, which trains no models")
+    kind = doc.get("kind")
+    problems = KINDS.get(kind).check_pair(other) if isinstance(kind, str) and kind in KINDS else []
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise SpecError(f"{path}: pair: '{pair}' cannot be tested by this challenge\n{lines}")
     shared = other.model_dump(mode="json", include=set(PAIRED_KEYS))
     shared["tasks"] = [{"name": t["name"], "positive": t["positive"]} for t in shared["tasks"]]
     return doc | shared

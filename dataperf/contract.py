@@ -441,6 +441,31 @@ class Share(StrEnum):
 
 HIDDEN_SPLIT_NAME = "test-hidden"
 """The split name kinds keep private by default: the organizer's hidden test split."""
+SCORING_SPLIT_NAME = "test"
+"""The split the server scores a submission on (and a test-set dual's evaluation pool)."""
+DEV_SPLIT_NAME = "dev"
+"""The labelled dev split published for participants to score on, apart from the scoring split."""
+
+
+def dev_split_of(spec: ChallengeSpec) -> str:
+    """Return the split a participant scores on with the public bundle: ``dev`` where the
+    recipe has one, else the scoring split ``test`` (published with its labels)."""
+    return DEV_SPLIT_NAME if DEV_SPLIT_NAME in spec.data.split_names() else SCORING_SPLIT_NAME
+
+
+def local_split_rule(spec: ChallengeSpec) -> str:
+    """Return the rules page's sentence on which split ``dataperf evaluate`` scores on with the
+    public bundle, and whose labels participants hold."""
+    if dev_split_of(spec) == DEV_SPLIT_NAME:
+        return (
+            f"The labels of the '{SCORING_SPLIT_NAME}' split stay on the server; 'dataperf evaluate' with the "
+            f"public bundle scores on the labelled '{DEV_SPLIT_NAME}' split instead, drawn apart from every other "
+            "split, so its score estimates the leaderboard's without being it."
+        )
+    return (
+        f"This challenge has no '{DEV_SPLIT_NAME}' split: its '{SCORING_SPLIT_NAME}' split is published with its "
+        "labels, and 'dataperf evaluate' scores on it."
+    )
 
 
 @dataclass(frozen=True)
@@ -615,18 +640,32 @@ class ChallengeKind(ABC):
     def share(self, spec: ChallengeSpec) -> dict[str, Share]:
         """Return what participants get of each prepared split (see :class:`Share`).
 
-        Default: the hidden split (``test-hidden``) stays private, the ``test`` split is a
-        labelled dev split, every other split comes with its public labels only. A split shared
+        Default: the hidden split (``test-hidden``) stays private; a ``dev`` split is the
+        labelled dev split, and then the scoring split (``test``, the server's and a dual's
+        evaluation pool) is published with its features only; without a ``dev`` split the
+        ``test`` split is the labelled dev split itself (its labels are then public, which the
+        rules page states). Every other split comes with its public labels only. A split shared
         ``LABELLED`` whose public labels differ from the truth is published with its public
         labels only (the bundle never publishes a ground truth that participants do not see).
         """
+        names = spec.data.split_names()
+        has_dev = DEV_SPLIT_NAME in names
         out = {}
-        for name in spec.data.split_names():
+        for name in names:
             if name == HIDDEN_SPLIT_NAME:
                 out[name] = Share.PRIVATE
+            elif name == DEV_SPLIT_NAME:
+                out[name] = Share.LABELLED
+            elif name == SCORING_SPLIT_NAME:
+                out[name] = Share.FEATURES if has_dev else Share.LABELLED
             else:
-                out[name] = Share.LABELLED if name == "test" else Share.PUBLIC_LABELS
+                out[name] = Share.PUBLIC_LABELS
         return out
+
+    def check_pair(self, pair: ChallengeSpec) -> list[str]:
+        """Return the problems of ``pair`` as the challenge whose training sets a challenge of
+        this kind (a kind that tests) tests; empty when it fits. Default: none."""
+        return []
 
     def diff(self, spec: ChallengeSpec, frame_a: pd.DataFrame, frame_b: pd.DataFrame) -> dict[str, Any]:
         """Return what changed from submission A to B (both canonical, valid tables) as JSON-ready
@@ -651,7 +690,8 @@ class ChallengeKind(ABC):
 
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a score of ``dataperf evaluate`` (this kind, scored alone) is, and on which split."""
-        return f"{spec.metric.name} of the fixed model trained on the submission, on the public 'test' split"
+        split = dev_split_of(spec)
+        return f"{spec.metric.name} of the fixed model trained on the submission, on the public {split!r} split"
 
     def rules(self, spec: ChallengeSpec) -> list[Section]:
         """Return the kind's sections of the rules page of ``spec``: what a submission is, what

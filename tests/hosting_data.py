@@ -16,11 +16,12 @@ title: Select a training set for handwritten digits
 description: >
   8x8 handwritten digits (scikit-learn's bundled set) as 64 pixel features. Choose at most
   100 pool rows and label them; a logistic regression is trained on them and scored by macro
-  F1 on a held-out split. The pool's public labels are 20% wrong.
+  F1 on a held-out split. The pool's public labels are 20% wrong; a labelled dev split is
+  published to score on locally.
 licence: BSD-3-Clause
 data:
   source: files
-  files: {pool: pool.parquet, test: dev.csv, test-hidden: hidden.parquet}
+  files: {pool: pool.parquet, dev: dev.csv, test: test.parquet, test-hidden: hidden.parquet}
 classes: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
 tasks:
   - {name: digits}
@@ -36,8 +37,9 @@ budget: 100
 def write_digits_challenge(folder: Path) -> Path:
     """Write ``digits-selection.yaml`` and its three tables into ``folder``; return the YAML.
 
-    The pool (1,000 rows) has noisy public labels, the dev split (``test``, 400 rows) public
-    labels equal to the truth, the hidden split (397 rows) no public label at all.
+    The pool (1,000 rows) has noisy public labels, the dev split (``dev``, 400 rows) public
+    labels equal to the truth; the scoring split (``test``, 200 rows: the server's score, and
+    a dual's evaluation pool) and the hidden split (197 rows) have no public label at all.
     """
     from sklearn.datasets import load_digits
 
@@ -62,7 +64,8 @@ def write_digits_challenge(folder: Path) -> Path:
     dev = frame(order[1000:1400])
     dev.insert(2, "public_label", dev["label"])
     dev.to_csv(folder / "dev.csv", index=False)
-    frame(order[1400:]).to_parquet(folder / "hidden.parquet", index=False)
+    frame(order[1400:1600]).to_parquet(folder / "test.parquet", index=False)
+    frame(order[1600:]).to_parquet(folder / "hidden.parquet", index=False)
     path = folder / "digits-selection.yaml"
     path.write_text(SPEC)
     return path

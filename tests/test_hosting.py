@@ -29,7 +29,12 @@ def test_check_prints_what_participants_see(organizer: Path, capsys: pytest.Capt
     report = json.loads(capsys.readouterr().out)
     assert report["id"] == "digits-selection" and report["source"] == "files"
     seen = {s["name"]: (s["rows"], s["features"], s["public_labels"]) for s in report["splits"]}
-    assert seen == {"pool": (1000, 64, 1000), "test": (400, 64, 400), "test-hidden": (397, 64, 0)}
+    assert seen == {
+        "pool": (1000, 64, 1000),
+        "dev": (400, 64, 400),
+        "test": (200, 64, 0),
+        "test-hidden": (197, 64, 0),
+    }
 
 
 def _spoil(folder: Path) -> None:
@@ -39,7 +44,7 @@ def _spoil(folder: Path) -> None:
     pool.loc[7, "label"] = 12  # a label outside the classes (row 8)
     pool.to_parquet(folder / "pool.parquet", index=False)
     dev = pd.read_csv(folder / "dev.csv")
-    dev = dev[dev["label"] != 9]  # class 9 absent from a test split
+    dev = dev[dev["label"] != 9]  # class 9 absent from the dev split
     dev.loc[dev.index[0], "id"] = np.nan  # a missing id (row 1)
     dev.to_csv(folder / "dev.csv", index=False)
 
@@ -55,7 +60,7 @@ def test_check_reports_every_violation_with_file_row_and_column(
     assert f"{pool}, row 6: non-finite feature" in err
     assert f"{pool}, row 8, field 'label': label 12 is not a class index 0..9" in err
     assert f"{dev}, row 1, field 'id': id is missing" in err
-    assert f"{dev}, field 'label': test split 'test' has no row of class 9 (9)" in err
+    assert f"{dev}, field 'label': dev split 'dev' has no row of class 9 (9)" in err
 
 
 def test_a_refused_prepare_stores_nothing(organizer: Path, tmp_path: Path) -> None:
@@ -96,7 +101,8 @@ def test_files_challenge_prepares_the_same_bytes_and_scores(organizer: Path, tmp
     pool = first.split("pool")
     assert first.dim == 64 and len(pool.ids) == 1000 and (np.diff(pool.ids) > 0).all()
     assert (first.split("test-hidden").public_labels == -1).all()
-    assert (first.split("test").public_labels == first.split("test").labels).all()
+    assert (first.split("test").public_labels == -1).all()
+    assert (first.split("dev").public_labels == first.split("dev").labels).all()
     truth = pd.read_parquet(organizer / "pool.parquet").sort_values("id")
     assert (pool.labels == truth["label"].to_numpy()).all()
     assert np.array_equal(np.asarray(pool.x), truth[[f"px{i}" for i in range(64)]].to_numpy(np.float32))
@@ -131,7 +137,7 @@ def test_a_croissant_file_stands_in_for_a_table(organizer: Path, capsys: pytest.
     spec.write_text(spec.read_text().replace("test-hidden: hidden.parquet", "test-hidden: hidden.json"))
     assert main(["challenges", "check", str(spec), "--json"]) == 0
     seen = {s["name"]: s["rows"] for s in json.loads(capsys.readouterr().out)["splits"]}
-    assert seen["test-hidden"] == 397
+    assert seen["test-hidden"] == 197
     table = pd.read_parquet(organizer / "hidden.parquet")
     table.loc[0, "px3"] += 1.0
     table.to_parquet(organizer / "hidden.parquet", index=False)
@@ -234,8 +240,12 @@ def test_a_participant_scores_the_exported_public_bundle_on_its_dev_split(
     assert "scored with the public bundle: on the public dev split" in capsys.readouterr().out
     doc = json.loads(result.read_text())
     assert doc["provenance"]["data_bundle"] == "public" and doc["mean"] > 0.5
-    # the organizer's private bundle gives the same dev-split score, and says nothing of a bundle
+    # the scoring split's labels are not in the bundle: the participant scored on the dev split
+    public_test = pd.read_parquet(next(bundle.rglob("public/test.parquet")))
+    assert len(public_test) == 200 and (public_test["public_label"] == -1).all()
+    # the organizer's private bundle scores on the 'test' split, as the server does
     monkeypatch.setenv("DATAPERF_HOME", str(tmp_path / "home"))
     assert main([*args, "evaluate", "digits-selection", str(sub), "--hidden", "--output", str(result)]) == 0
     full = json.loads(result.read_text())
-    assert full["mean"] == doc["mean"] and "data_bundle" not in full["provenance"]
+    assert "data_bundle" not in full["provenance"] and full["mean"] > 0.5
+    assert full["mean"] != doc["mean"]  # 200 test rows against 400 dev rows

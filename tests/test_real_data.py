@@ -22,13 +22,13 @@ from dataperf.submission import write_submission
 pytestmark = pytest.mark.slow
 
 SPLIT_ROWS = {
-    "vision-selection": {"pool": 50000, "test": 5000, "test-hidden": 5000},
-    "speech-selection": {"pool": 2000, "test": 500, "test-hidden": 500},
-    "speech-testset": {"pool": 2000, "test": 500, "test-hidden": 500},
-    "vision-cleaning": {"train": 500, "test": 2000},
-    "vision-testset": {"pool": 50000, "test": 5000, "test-hidden": 5000},
+    "vision-selection": {"dev": 2000, "pool": 50000, "test": 5000, "test-hidden": 5000},
+    "speech-selection": {"dev": 200, "pool": 1800, "test": 500, "test-hidden": 500},
+    "speech-testset": {"dev": 200, "pool": 1800, "test": 500, "test-hidden": 500},
+    "vision-cleaning": {"dev": 1000, "test": 2000, "train": 500},
+    "vision-testset": {"dev": 2000, "pool": 50000, "test": 5000, "test-hidden": 5000},
     "speech-continual": {f"{split}-voice{k}": n for k in (1, 2, 3, 4) for split, n in (("pool", 340), ("test", 150))},
-    "text-selection": {"pool": 3000, "test": 1000, "test-hidden": 1000},
+    "text-selection": {"dev": 1000, "pool": 3000, "test": 1000, "test-hidden": 1000},
     "text-acquisition": {
         "buyer": 40,
         "test": 800,
@@ -37,13 +37,13 @@ SPLIT_ROWS = {
     },
 }
 DATA_SHA256 = {
-    "vision-selection": "ff633a39eb23e4fc76e144920fe094a9d52f5f10484574572144d30399ae3c6d",
-    "speech-selection": "13161cca989b63876cc3fe41c1d64d7bc62c573ba0bf7fc42ffc9ddc934fad85",
-    "speech-testset": "13161cca989b63876cc3fe41c1d64d7bc62c573ba0bf7fc42ffc9ddc934fad85",  # its pair's data
-    "vision-cleaning": "3417cf597fd1e8fd84889e3c5b34155fc69cf0be43868dade7a33fc8026bf4ba",
-    "vision-testset": "695712d52b61bb2760772982f12babfe348b43732e7abbac7777a4ac0c6ed16b",
+    "vision-selection": "75f953246b68e7823b014677bc2a449b7101ec00c5d26e6c986636cf6b5b76f6",
+    "speech-selection": "204252fd6261fc7b94d89a7afdc3cd1c4bfefc82b1854b36e2bf7797cbbe8151",
+    "speech-testset": "204252fd6261fc7b94d89a7afdc3cd1c4bfefc82b1854b36e2bf7797cbbe8151",  # its pair's data
+    "vision-cleaning": "72a46bf83623cabf94d8e6aad31614185d2d437d14e97b7816225693d3ed016e",
+    "vision-testset": "ee8487f7acb237717cf5cf20568774c8a3e137a911f900d77c0035a5f775d1ff",
     "speech-continual": "2a415296480c49ca2857327f4b6af59f4d109fea9e5bb082af5467d9fbc53eb6",
-    "text-selection": "9e80f045c09b243ffdfc3a213cd28b2f5dde1569d4d470a8dda4a090cc539906",
+    "text-selection": "197171806982e6249cd1ec7ce9810b39374aa037a6958a8a93cea0aff36b8165",
     "text-acquisition": "5b906a8bc9e2fd0b488ef20b521cdc61e48873ee4c0649b0f32e7ca8c3c8edf8",
 }
 SCORES = {
@@ -54,12 +54,12 @@ SCORES = {
         "random": 0.47834757038843295,
     },
     "speech-selection": {
-        "kcenter": 0.7200533357791414,
-        "crossval": 0.5813902814011873,
-        "random": 0.5603802951180927,
-        "balanced": 0.5595543716967175,
+        "kcenter": 0.7428195927064754,
+        "crossval": 0.6034186784307061,
+        "random": 0.5232287497375756,
+        "balanced": 0.5936912659430331,
     },
-    "speech-testset": {"hard": 0.14287494510320597, "random": 0.05625203731197076, "balanced": 0.05504715896020243},
+    "speech-testset": {"hard": 0.1853907372185405, "random": 0.060557738184608696, "balanced": 0.07621615312791781},
     "vision-cleaning": {"confident-learning": 0.206, "random": 0.76, "balanced": 0.792},
     "vision-testset": {"balanced": 0.23538382936403782, "hard": 0.37597897951385956, "random": 0.2602748402063585},
     "speech-continual": {
@@ -83,10 +83,10 @@ SCORES = {
 }
 TASK_MEANS = {
     "speech-selection": {
-        "balanced": {"b25": 0.45491003395772367, "b60": 0.6641987094357112},
-        "crossval": {"b25": 0.4659978460799241, "b60": 0.6967827167224506},
-        "kcenter": {"b25": 0.6746775131348806, "b60": 0.7654291584234024},
-        "random": {"b25": 0.5282229441637614, "b60": 0.5925376460724242},
+        "balanced": {"b25": 0.527326842550569, "b60": 0.6600556893354972},
+        "crossval": {"b25": 0.5232193077327121, "b60": 0.6836180491287},
+        "kcenter": {"b25": 0.687114626371738, "b60": 0.7985245590412127},
+        "random": {"b25": 0.4793646299822599, "b60": 0.5670928694928914},
     },
     "vision-cleaning": {"balanced": {"fix": 0.792}, "confident-learning": {"fix": 0.206}, "random": {"fix": 0.76}},
     "vision-selection": {
@@ -107,9 +107,9 @@ TASK_MEANS = {
         "random": {"fresh": 0.5442123853624246, "democrat": 0.0},
     },
     "speech-testset": {
-        "balanced": {"b25": 0.06275132275132271, "b60": 0.04734299516908215},
-        "hard": {"b25": 0.1326482213438735, "b60": 0.15310166886253845},
-        "random": {"b25": 0.04600529100529094, "b60": 0.06649878361865058},
+        "balanced": {"b25": 0.08735294117647066, "b60": 0.06507936507936496},
+        "hard": {"b25": 0.2242780369897075, "b60": 0.14650343744737349},
+        "random": {"b25": 0.09075149169488797, "b60": 0.030363984674329426},
     },
 }
 """Per baseline, each task's mean over seeds (the parts of the pinned scores)."""

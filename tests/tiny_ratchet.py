@@ -25,6 +25,7 @@ def tiny_specs() -> dict[str, dict]:
         "pool": {"source_split": "train", "size": 3000},
         "test": {"source_split": "test", "size": 600},
         "test-hidden": {"source_split": "test", "size": 600},
+        "dev": {"source_split": "train", "size": 300},
     }
     sel["data"]["splits"] = splits
     sel["data"]["embedding"]["fit_rows"] = 3000

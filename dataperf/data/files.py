@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from dataperf.contract import ChallengeSpec
+from dataperf.contract import DEV_SPLIT_NAME, ChallengeSpec
 from dataperf.errors import SpecError, Violation
 from dataperf.hashing import sha256_file
 
@@ -262,12 +262,13 @@ def _cross_checks(spec: ChallengeSpec, tables: dict[str, Table], sink: _Sink) ->
             f"split '{first.split}' has {len(first.ids)} rows, too few for {len(spec.seeds)} seeds",
         )
     for name, t in tables.items():
-        if "test" not in name:
+        if "test" not in name and name != DEV_SPLIT_NAME:
             continue
         absent = sorted(set(range(len(spec.classes))) - set(t.labels.tolist()))
         if absent:
             names = ", ".join(f"{c} ({spec.classes[c]})" for c in absent)
-            sink.add(t.file, None, "label", f"test split '{name}' has no row of class {names}")
+            role = "dev" if name == DEV_SPLIT_NAME else "test"
+            sink.add(t.file, None, "label", f"{role} split '{name}' has no row of class {names}")
 
 
 def read_tables(spec: ChallengeSpec, base: Path) -> tuple[dict[str, Table], list[Violation]]:

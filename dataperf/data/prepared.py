@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from dataperf.contract import ChallengeSpec
+from dataperf.contract import DEV_SPLIT_NAME, SCORING_SPLIT_NAME, ChallengeSpec
 from dataperf.data.verify import verified_hashes
 from dataperf.errors import DataError
 from dataperf.hashing import sha256_bytes
@@ -145,6 +145,20 @@ class PreparedData:
                 self.bundle,
             )
         return self._splits[name]
+
+    def scoring_split(self, name: str = SCORING_SPLIT_NAME) -> Split:
+        """Return the split a score is computed on: split ``name`` in the private bundle (the
+        server's score); in the public bundle, ``name`` where its labels are public, else the
+        labelled dev split standing in for it (a participant's local score). Raise DataError
+        when the public bundle has neither."""
+        if self.shares is None or self.shares.get(name) == "labelled":
+            return self.split(name)
+        if self.shares.get(DEV_SPLIT_NAME) == "labelled":
+            return self.split(DEV_SPLIT_NAME)
+        raise DataError(
+            f"split '{name}': its ground truth is not in the public bundle and the bundle has no labelled "
+            f"'{DEV_SPLIT_NAME}' split to score on (this score is computed on the server)"
+        )
 
     def _truth_column(self, name: str) -> str | None:
         """Return the column holding split ``name``'s ground truth in this bundle (None: not held)."""

@@ -30,6 +30,8 @@ from dataperf.contract import (
     KindOptions,
     ParsedSubmission,
     Section,
+    dev_split_of,
+    local_split_rule,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
@@ -195,7 +197,8 @@ class Cleaning(ChallengeKind):
     def local_meaning(self, spec: ChallengeSpec) -> str:
         """Return what a cleaning score is, and on which split accuracy is measured."""
         return (
-            "fraction of the training rows inspected before accuracy on the 'test' split reaches "
+            "fraction of the training rows inspected before accuracy on the public "
+            f"{dev_split_of(spec)!r} split reaches "
             f"{options_of(spec).target} of the all-fixed accuracy"
         )
 
@@ -216,8 +219,9 @@ class Cleaning(ChallengeKind):
             Section.of(
                 "Scoring",
                 "Per seed s: the training rows in rank order r_1, ..., r_n. Inspecting a row replaces its public "
-                "label by its ground truth. acc(labels) is the accuracy on the 'test' split (the hidden split on "
-                "the leaderboard) of the fixed model fitted with seed s on every training row with those labels.",
+                "label by its ground truth. acc(labels) is the accuracy on the 'test' split (the leaderboard's "
+                "split) of the fixed model fitted with seed s on every training row with those labels. "
+                + local_split_rule(spec),
                 "= bar = target * acc(ground truth of every row),   target = " + repr(opts.target),
                 f"Checkpoints: k = 0, stride, 2 stride, ... below n, then n (stride = {opts.stride}). At each "
                 "checkpoint k (in increasing order) the rows r_1..r_k carry their ground truth and every other row "
@@ -289,7 +293,7 @@ class Cleaning(ChallengeKind):
         seed against the fraction inspected with its bar (the checkpoints the scoring measured:
         no extra fit)."""
         model = build_model(spec.model.name, dict(spec.model.params))
-        train, test = data.split("train"), data.split("test")
+        train, test = data.split("train"), data.scoring_split()
         x, x_test = np.asarray(train.x), np.asarray(test.x)
         counters.rows_read += len(x) + len(x_test)
         ranked = sub.table.sort_values("rank", kind="stable")

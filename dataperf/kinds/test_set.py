@@ -29,6 +29,7 @@ from pydantic import Field
 
 from dataperf import checks
 from dataperf.contract import (
+    DEV_SPLIT_NAME,
     BoardColumn,
     BoardLayout,
     ChallengeKind,
@@ -123,6 +124,25 @@ class TestSet(ChallengeKind):
             BoardColumn("in_suite", "In suite", "yes", "accepted into the suite of test sets"),
         )
         return BoardLayout("Test-set leaderboard", cols, "difficulty over the top-k training sets")
+
+    def check_pair(self, pair: ChallengeSpec) -> list[str]:
+        """Return the problems of ``pair`` as this dual's pair: its recipe must have the
+        evaluation pool, and the pair's public bundle must not publish the pool's labels (a
+        labelled dev split of its own keeps them hidden)."""
+        from dataperf.kinds import kind_of
+
+        if EVAL_SPLIT not in pair.data.split_names():
+            return [
+                f"'{pair.id}' has no '{EVAL_SPLIT}' split (data.splits.{EVAL_SPLIT}): the evaluation pool "
+                "test sets are chosen from"
+            ]
+        if kind_of(pair).share(pair).get(EVAL_SPLIT) is Share.LABELLED:
+            return [
+                f"'{pair.id}' publishes its '{EVAL_SPLIT}' split, this challenge's evaluation pool, with its labels "
+                f"as its dev split: give '{pair.id}' a labelled dev split of its own (data.splits.{DEV_SPLIT_NAME}) "
+                "so the evaluation pool's labels stay hidden"
+            ]
+        return []
 
     def share(self, spec: ChallengeSpec) -> dict[str, Share]:
         """Return the public bundle's splits: the evaluation pool without its labels."""

@@ -22,6 +22,7 @@ from dataperf.contract import (
     ParsedSubmission,
     Role,
     Section,
+    local_split_rule,
 )
 from dataperf.data.prepared import PreparedData
 from dataperf.errors import Violation
@@ -117,9 +118,9 @@ class TrainingSet(ChallengeKind):
                 "The fixed model is fitted on them with seed s and predicts every row of the scoring split.",
                 "Truth of a one-vs-rest task with positive class c: 1 where the row's ground-truth class is c, "
                 "else 0; of any other task: the ground-truth class.",
-                "The score of (task, s) is the metric of the predictions against that truth. 'dataperf "
-                "evaluate' scores on the public 'test' split; the leaderboard scores on the organizer's "
-                "hidden split 'test-hidden' (and, in a ratchet, on every test set of the suite).",
+                "The score of (task, s) is the metric of the predictions against that truth, on the 'test' "
+                "split; in a ratchet, the leaderboard scores on the organizer's hidden split 'test-hidden' and on "
+                "every test set of the suite instead. " + local_split_rule(spec),
             ),
         ]
 
@@ -137,7 +138,7 @@ class TrainingSet(ChallengeKind):
         what the board's significance tiers are computed from)."""
         model = build_model(spec.model.name, dict(spec.model.params))
         metric = METRICS.get(spec.metric.name)
-        pool, test = data.split("pool"), data.split("test")
+        pool, test = data.split("pool"), data.scoring_split()
         x_test = np.asarray(test.x)
         counters.rows_read += len(x_test)
         out: dict[str, dict[int, float]] = {}

@@ -105,7 +105,7 @@ def test_evaluate_names_its_split_and_hidden_gives_the_servers_score(world: Worl
     public = run(env, "evaluate", SELECTION, str(sub))
     assert public.exit_code == 0, public.output
     assert "split: " in public.stdout and "public bundle, as a participant scores it" in public.stdout
-    assert "on the public 'test' split" in public.stdout
+    assert "on the public 'dev' split" in public.stdout
     doc = json.loads(run(env, "evaluate", SELECTION, str(sub), "--json").stdout)
     assert doc["provenance"]["data_bundle"] == "public"
     hidden = run(env, "evaluate", SELECTION, str(sub), "--hidden")
