@@ -107,9 +107,7 @@ def test_no_public_bundle_of_a_pair_labels_the_duals_evaluation_pool(dual: str, 
 
 
 @pytest.mark.parametrize("challenge", ["vision-selection", "speech-selection", "text-selection", "vision-cleaning"])
-def test_a_participant_scores_on_the_dev_split_and_the_server_on_the_test_split(
-    challenge: str, tmp_path: Path
-) -> None:
+def test_a_participant_scores_on_the_dev_split_and_the_server_on_the_test_split(challenge: str, tmp_path: Path) -> None:
     spec = tiny_spec(challenges().get(challenge))
     private = PreparedData(spec, prepare(spec, root=tmp_path / "data" / spec.id))
     public = PreparedData(spec, private.folder / PUBLIC_DIR)
