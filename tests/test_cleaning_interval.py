@@ -1,5 +1,5 @@
 """The cleaning kind's 95% interval: a bootstrap over the test rows, from the bits of the fits
-the scoring made (no extra fit)."""
+the scoring made (every checkpoint: at most one fit per wrong label, plus two)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def _interval(test_rows: int) -> tuple[float, tuple[float, float], int, int]:
     again = fraction_inspected(
         model, x, noisy, truth, order, x_test, y_test, counters=counted, curve=curve, hits=hits, **kwargs
     )
-    assert again == score and counted.fits == plain.fits  # the bits cost no fit
-    assert len(hits) == len(curve)  # the all-fixed fit, then one entry per evaluated checkpoint
+    assert again == score  # the checkpoints after the score's do not move it
+    assert plain.fits <= counted.fits <= int((noisy != truth).sum()) + 2  # one fit per wrong label at most
+    assert len(hits) == len(curve) == len(range(0, 60, 3)) + 2  # the all-fixed fit, then every checkpoint
     ci = bootstrap_interval({0: hits}, {0: [p[0] for p in curve[:-1]]}, test_rows, 0.97)
     return score, ci, plain.fits, len(curve) - 1
 
@@ -77,3 +78,11 @@ def test_interval_widens_when_the_test_split_is_smaller() -> None:
     _, wide, _, _ = _interval(60)
     _, narrow, _, _ = _interval(1200)
     assert wide[1] - wide[0] > narrow[1] - narrow[0]
+
+
+def test_the_upper_end_is_read_from_checkpoints_after_the_score() -> None:
+    """Every checkpoint is evaluated, so a resample whose bar is reached later than the score's
+    checkpoint reads that checkpoint, not 1.0: the upper end says how far the score can move."""
+    score, ci, _, checkpoints = _interval(1200)
+    assert checkpoints == len(range(0, 60, 3)) + 1
+    assert score < ci[1] < 1.0

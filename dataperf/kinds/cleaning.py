@@ -6,10 +6,12 @@ split measured. The score is the fraction of rows inspected before accuracy firs
 ``target`` times the accuracy reached with every row fixed (lower is better). With stride 1
 this is DataPerf's debugging procedure.
 
-The evaluation is exact but does less work than that procedure: it stops at the first
-checkpoint that reaches the bar, and a checkpoint whose labels equal the previous one's (only
-already-correct rows were inspected) reuses that accuracy instead of retraining on the same
-data.
+The evaluation is exact but does less work than that procedure: a checkpoint whose labels
+equal the previous one's (only already-correct rows were inspected) reuses that accuracy
+instead of retraining on the same data, so a ranking costs at most one fit per wrong label
+(plus the all-fixed fit and the first checkpoint). The score is read at the first checkpoint
+that reaches the bar; the checkpoints after it are evaluated too, for the bootstrap interval
+(a resample's bar and accuracies differ, so its first reaching checkpoint can lie later).
 """
 
 from __future__ import annotations
@@ -67,10 +69,12 @@ def fraction_inspected(
 ) -> float:
     """Return the fraction of rows inspected (in ``order``) before accuracy reaches the bar.
 
-    ``curve`` (if given) receives ``(fraction inspected, accuracy)`` at every checkpoint up to
-    the first that reaches the bar, and last ``(nan, bar)``. ``hits`` (if given) receives the
-    packed per-test-row correctness (``numpy.packbits``) of the all-fixed fit first, then of
-    every checkpoint the curve holds (a reused checkpoint repeats its fit's bits)."""
+    ``curve`` (if given) receives ``(fraction inspected, accuracy)`` at every checkpoint
+    evaluated, and last ``(nan, bar)``. ``hits`` (if given) receives the packed per-test-row
+    correctness (``numpy.packbits``) of the all-fixed fit first, then of every checkpoint the
+    curve holds (a reused checkpoint repeats its fit's bits). Without ``hits`` the evaluation
+    stops at the first checkpoint that reaches the bar; with it every checkpoint is evaluated
+    (what the bootstrap interval reads), the score being the same."""
     n_classes = int(max(truth.max(), y_test.max())) + 1
     accuracy = METRICS.get("accuracy")
     packed = np.empty(0, dtype=np.uint8)
@@ -90,6 +94,7 @@ def fraction_inspected(
     labels = noisy.copy()
     last_k, last_acc = -1, 0.0
     wrong = noisy != truth
+    reached_at: int | None = None
     for k in checkpoints(len(order), stride):
         if last_k >= 0 and not wrong[order[last_k:k]].any():
             current = last_acc  # the same training labels as the last checkpoint
@@ -100,12 +105,14 @@ def fraction_inspected(
             curve.append((k / len(order), current))
         if hits is not None:
             hits.append(packed)
-        if current >= bar:
-            break
+        if current >= bar and reached_at is None:
+            reached_at = k
+            if hits is None:
+                break
         last_k, last_acc = k, current
     if curve is not None:
         curve.append((float("nan"), bar))
-    return k / len(order) if current >= bar else 1.0
+    return 1.0 if reached_at is None else reached_at / len(order)
 
 
 BOOTSTRAP_DRAWS = 1000
@@ -235,13 +242,12 @@ class Cleaning(ChallengeKind):
                 "Interval (replaces the interval over seeds)",
                 f"ci95 is a bootstrap over the 'test' rows: {BOOTSTRAP_DRAWS} resamples with replacement (fixed "
                 f"seed {BOOTSTRAP_SEED}, the same rows for every seed). Each resample recomputes, from the per-row "
-                "correctness of the fits the scoring made, the bar and the accuracy of every evaluated checkpoint, "
-                "and reads the score as above (mean over seeds).",
+                "correctness of the fits the scoring made, the bar and the accuracy of every checkpoint (all of "
+                "them are evaluated, also those after the score's: a resample's first checkpoint reaching its bar "
+                "can lie later), and reads the score as above (mean over seeds; 1.0 for a seed whose resampled "
+                "accuracy never reaches its resampled bar).",
                 "= ci95 = [2.5th, 97.5th percentile of the resampled scores], widened to hold the score if needed",
-                "It says how much the score moves with the test rows, for this ranking and these fits. The "
-                "scoring stops at the first checkpoint that reaches the bar, so later checkpoints are never "
-                "fitted: a resample in which no evaluated checkpoint reaches the bar counts as 1.0 (its true "
-                "score lies between the last evaluated checkpoint and 1.0), which can only widen the upper end.",
+                "It says how much the score moves with the test rows, for this ranking and these fits.",
             ),
         ]
 
