@@ -44,7 +44,7 @@ def fill(db: str, n: int) -> None:
         Cell,
         Challenge,
         Dataset,
-        Problem,
+        ProblemRow,
         RatchetEvent,
         Submission,
         SuiteMember,
@@ -63,7 +63,7 @@ def fill(db: str, n: int) -> None:
     with session_factory(db).begin() as s:
         for cid, kind in (("tiny-selection", "training-set"), ("tiny-testset", "test-set")):
             s.add(Challenge(id=cid, version=1, kind=kind, spec_sha256="0" * 64, problem="tiny-selection"))
-        s.add(Problem(id="tiny-selection", test_challenge="tiny-testset", top_k=[]))
+        s.add(ProblemRow(id="tiny-selection", test_challenge="tiny-testset", top_k=[]))
         s.execute(
             insert(Team),
             [{"name": f"team-{i:03d}", "is_baseline": i < 4, "created_at": now} for i in range(100)],
