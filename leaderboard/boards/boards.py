@@ -29,7 +29,9 @@ from dataperf.contract import Role
 from dataperf.kinds import kind_of
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.boards import tiers
+from leaderboard.boards import versions as _versions
 from leaderboard.boards.problem_view import ProblemView
+from leaderboard.boards.versions import version_of
 from leaderboard.boards.visibility import Visibility, is_published
 from leaderboard.ratchet.problem import problem_id_for
 from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
@@ -41,8 +43,11 @@ SAFE_STEP = ("role", "digest", "duplicate", "counters")
 top-k or reason: those come from standings over the whole suite)."""
 
 
-def _subs(session: Session, challenge: str) -> list[Any]:
-    """Return the done submissions of ``challenge`` (only the shown columns), oldest first."""
+def _subs(session: Session, challenge: str, version: int | None = None) -> list[Any]:
+    """Return the done submissions of ``challenge`` (only the shown columns), oldest first: those
+    made against its version ``version`` (the current one when None)."""
+    if version is None:
+        version = get_challenge(challenge).version
     q = (
         select(
             Submission.id,
@@ -55,10 +60,20 @@ def _subs(session: Session, challenge: str) -> list[Any]:
             Team.is_baseline,
         )
         .join(Team, Team.id == Submission.team_id)
-        .where(Submission.challenge == challenge, Submission.status == "done")
+        .where(
+            Submission.challenge == challenge,
+            Submission.challenge_version == version,
+            Submission.status == "done",
+        )
         .order_by(Submission.id)
     )
     return list(session.execute(q).all())
+
+
+def versions(session: Session, challenge: str) -> list[dict[str, Any]]:
+    """Return every version of ``challenge``, newest first: its number, whether it is current,
+    its title, and the version and time that superseded it (None for the current one)."""
+    return [v.to_dict() for v in _versions.versions(session, challenge)]
 
 
 def _base(row: Any) -> dict[str, Any]:
@@ -84,16 +99,27 @@ def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def board(session: Session, challenge: str, view: Visibility, evaluator_version: str | None = None) -> dict[str, Any]:
-    """Return the leaderboard of ``challenge`` as ``view`` may see it: ``{"challenge", "title",
-    "kind", "view", "published", "metric", "direction", "ratchet", "scope", "evaluator_version",
-    "stale", "note", "rows"}`` (ratchet boards add "problem", "top_k" and "bar"), rows best first,
-    each with its rank."""
-    spec = get_challenge(challenge)
+def board(
+    session: Session,
+    challenge: str,
+    view: Visibility,
+    evaluator_version: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Return the leaderboard of ``challenge``'s version ``version`` (the current one when None)
+    as ``view`` may see it: ``{"challenge", "version", "current", "superseded_by",
+    "superseded_at", "title", "kind", "view", "published", "metric", "direction", "ratchet",
+    "scope", "evaluator_version", "stale", "note", "rows"}`` (ratchet boards add "problem",
+    "top_k" and "bar"), rows best first, each with its rank. Only the submissions made against
+    that version are on it; an unknown version raises
+    :class:`~leaderboard.boards.versions.UnknownVersionError`."""
+    ver = version_of(session, challenge, version)
+    spec = ver.spec
     current = evaluator_version or EVALUATOR_VERSION
-    pid = problem_id_for(spec)
+    pid = problem_id_for(get_challenge(challenge))
     head: dict[str, Any] = {
         "challenge": spec.id,
+        **ver.to_dict(),
         "title": spec.title,
         "kind": spec.kind,
         "layout": kind_of(spec).board(spec, pid is not None).to_dict(),
@@ -102,7 +128,7 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
     }
     if pid is None:
         keys = [c["key"] for c in head["layout"]["columns"]]
-        subs = _subs(session, challenge)
+        subs = _subs(session, challenge, ver.version)
         rows = [_plain_row(r, keys) for r in subs]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))

@@ -36,7 +36,7 @@ from leaderboard.ratchet.problem import Problem, problem_id_for
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.blobs import canonical_digest, store_file
 from leaderboard.storage.db import insert_ignore_one
-from leaderboard.storage.tables import Challenge, Submission, Team, utcnow
+from leaderboard.storage.tables import Challenge, ChallengeVersion, Submission, Team, utcnow
 
 Sessions = sessionmaker[Session]
 MAX_ATTEMPTS = 3
@@ -44,9 +44,13 @@ MAX_ATTEMPTS = 3
 
 
 def ensure_challenge(session: Session, spec: ChallengeSpec) -> None:
-    """Create or update the challenge's row (version, spec hash, ratchet problem)."""
+    """Create or update the challenge's row (version, spec hash and document, ratchet problem).
+
+    When ``spec`` is a newer version than the recorded one, the recorded version is kept in
+    ``challenge_versions`` (its spec document, title, metric, direction, and when it was
+    superseded) before the row moves on, so its board stays readable; no submission changes."""
     row = session.get(Challenge, spec.id)
-    sha, problem = spec_sha256(spec), problem_id_for(spec)
+    sha, problem, doc = spec_sha256(spec), problem_id_for(spec), spec.model_dump(mode="json")
     if row is None:
         values = {
             "id": spec.id,
@@ -54,12 +58,37 @@ def ensure_challenge(session: Session, spec: ChallengeSpec) -> None:
             "kind": spec.kind,
             "spec_sha256": sha,
             "problem": problem,
+            "spec": doc,
             "created_at": utcnow(),
             "updated_at": utcnow(),
         }
         insert_ignore_one(session, Challenge.__table__, values, ["id"])  # type: ignore[arg-type]
-    elif (row.version, row.spec_sha256, row.problem) != (spec.version, sha, problem):
-        row.version, row.spec_sha256, row.problem, row.updated_at = spec.version, sha, problem, utcnow()
+        return
+    if row.version != spec.version:
+        keep_version(session, row, spec.version)
+    if (row.version, row.spec_sha256, row.problem, row.spec) != (spec.version, sha, problem, doc):
+        row.version, row.spec_sha256, row.problem, row.spec = spec.version, sha, problem, doc
+        row.kind, row.updated_at = spec.kind, utcnow()
+
+
+def keep_version(session: Session, row: Challenge, superseded_by: int) -> None:
+    """Record ``row``'s version as an earlier version of its challenge, superseded now by
+    ``superseded_by`` (once: a concurrent sync that got there first wins)."""
+    doc = row.spec or {}
+    metric = doc.get("metric") or {}
+    values = {
+        "challenge": row.id,
+        "version": row.version,
+        "kind": row.kind,
+        "spec_sha256": row.spec_sha256,
+        "spec": row.spec,
+        "title": doc.get("title"),
+        "metric": metric.get("name"),
+        "direction": metric.get("direction"),
+        "superseded_by": superseded_by,
+        "superseded_at": utcnow(),
+    }
+    insert_ignore_one(session, ChallengeVersion.__table__, values, ["challenge", "version"])  # type: ignore[arg-type]
 
 
 def ensure_team(session: Session, name: str, is_baseline: bool = False) -> Team:

@@ -57,8 +57,30 @@ class Challenge(Base):
     spec_sha256: Mapped[str] = mapped_column(String(SHA))
     problem: Mapped[str | None] = mapped_column(String(64))
     """The ratchet problem (training-set challenge id) this challenge feeds, if any."""
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The spec document of ``version`` (None in databases older than versions, until the next sync)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChallengeVersion(Base):
+    """An earlier version of a challenge, kept when a newer one replaced it, so its board (its
+    submissions, scored on its data and rules) can still be shown after its spec file is gone."""
+
+    __tablename__ = "challenge_versions"
+
+    challenge: Mapped[str] = mapped_column(ForeignKey("challenges.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    spec_sha256: Mapped[str] = mapped_column(String(SHA))
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The version's spec document (None when the database never stored it)."""
+    title: Mapped[str | None] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[str | None] = mapped_column(String(8))
+    superseded_by: Mapped[int] = mapped_column(Integer)
+    """The version that replaced it."""
+    superseded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Team(Base):
@@ -113,6 +135,7 @@ class Submission(Base):
         CheckConstraint("status IN ('received', 'queued', 'running', 'done', 'failed', 'rejected')", name="status"),
         Index("ix_submissions_challenge_status", "challenge", "status"),
         Index("ix_submissions_team_content", "team_id", "challenge", "content_sha256"),
+        Index("ix_submissions_challenge_version", "challenge", "challenge_version", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,105 @@
+"""A challenge's version bump: the old version's board stays readable (read model, JSON API,
+CSV, pages) beside the new one, the new board starts from its own submissions, and nothing is
+deleted."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from leaderboard.storage.db import session_factory
+from leaderboard.storage.tables import Submission
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SOLO = "tiny-solo"
+"""A training-set challenge outside any ratchet (no challenge names it as its pair)."""
+
+
+def write_solo(folder: Path, version: int, seeds: list[int]) -> None:
+    """Write the solo challenge's spec (tiny-selection's recipe under another id) at ``version``."""
+    from tests.server.conftest import CHALLENGES
+
+    doc = yaml.safe_load((CHALLENGES / "tiny-selection.yaml").read_text())
+    doc |= {"id": SOLO, "version": version, "title": f"Tiny solo v{version}", "seeds": seeds}
+    path = folder / f"{SOLO}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    later = path.stat().st_mtime + version  # the registry notices the rewrite by its stamp
+    os.utime(path, (later, later))
+
+
+@pytest.fixture()
+def solo(home: Path, server_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Add the solo challenge at version 1 (its prepared data: tiny-selection's, shared)."""
+    from tests.server.conftest import CHALLENGES
+
+    folder = home.parent / "solo-challenges"
+    folder.mkdir()
+    write_solo(folder, 1, [0, 1])
+    monkeypatch.setenv("DATAPERF_CHALLENGES", os.pathsep.join([str(CHALLENGES), str(folder)]))
+    for v in (1, 2):
+        link = server_data / SOLO / f"v{v}"
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(server_data / "tiny-selection" / "v1")
+    return folder
+
+
+def solo_file(home: Path, name: str, seed: int) -> Path:
+    """Write a baseline's submission for the current solo spec."""
+    from baselines import for_kind
+    from dataperf.challenges import get_challenge
+    from dataperf.evaluator import load_data
+    from dataperf.submission import write_submission
+
+    spec = get_challenge(SOLO)
+    b = for_kind(spec.kind)[0]
+    return write_submission(b.build(spec, load_data(spec), seed), home.parent / "files" / name, spec.id)
+
+
+def submit(db_url: str, path: Path, team: str = "ada") -> dict[str, Any]:
+    """Validate, store and score ``path`` in this process."""
+    from leaderboard.jobs.service import ingest_local
+
+    return ingest_local(session_factory(db_url), SOLO, path, team)
+
+
+@pytest.fixture()
+def bumped(db_url: str, home: Path, solo: Path) -> dict[str, Any]:
+    """One submission scored on version 1, the bump to version 2 (other seeds), one on version 2."""
+    first = submit(db_url, solo_file(home, "v1.csv", 0))
+    write_solo(solo, 2, [2, 3])
+    second = submit(db_url, solo_file(home, "v2.csv", 1))
+    assert first["status"] == "done" and second["status"] == "done"
+    return {"v1": first["submission"], "v2": second["submission"]}
+
+
+def test_the_new_board_has_only_its_own_version_and_the_old_stays_readable(db_url: str, bumped: dict[str, Any]) -> None:
+    from leaderboard.boards import boards
+    from leaderboard.boards.visibility import for_participants
+
+    with session_factory(db_url)() as s:
+        view = for_participants(s, SOLO)
+        now = boards.board(s, SOLO, view)
+        old = boards.board(s, SOLO, view, version=1)
+        assert boards.board(s, SOLO, view, version=2)["rows"] == now["rows"]
+        with pytest.raises(LookupError, match="no version 7"):
+            boards.board(s, SOLO, view, version=7)
+        versions = boards.versions(s, SOLO)
+        kept = s.execute(select(func.count()).select_from(Submission)).scalar_one()
+        v1 = s.get(Submission, bumped["v1"])
+        assert v1 is not None
+        v1_score = v1.result["mean"] if v1.result else None
+    assert [r["submission"] for r in now["rows"]] == [bumped["v2"]]
+    assert now["version"] == 2 and now["current"] is True and now["title"] == "Tiny solo v2"
+    assert [r["submission"] for r in old["rows"]] == [bumped["v1"]]
+    assert old["rows"][0]["score"] == v1_score and v1_score is not None
+    assert old["version"] == 1 and old["current"] is False and old["title"] == "Tiny solo v1"
+    assert old["superseded_by"] == 2 and old["superseded_at"]
+    assert [v["version"] for v in versions] == [2, 1] and versions[0]["current"] and not versions[1]["current"]
+    assert kept == 2  # no submission is deleted
