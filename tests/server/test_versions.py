@@ -103,3 +103,26 @@ def test_the_new_board_has_only_its_own_version_and_the_old_stays_readable(db_ur
     assert old["superseded_by"] == 2 and old["superseded_at"]
     assert [v["version"] for v in versions] == [2, 1] and versions[0]["current"] and not versions[1]["current"]
     assert kept == 2  # no submission is deleted
+
+
+def test_the_api_and_csv_serve_each_version(db_url: str, bumped: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from leaderboard.http.api.deps import Settings
+    from leaderboard.http.app import create_app
+
+    c = TestClient(create_app(Settings(db_url=db_url)))
+    now = c.get(f"/api/challenges/{SOLO}/leaderboard").json()
+    old = c.get(f"/api/challenges/{SOLO}/leaderboard", params={"version": 1}).json()
+    assert [r["submission"] for r in now["rows"]] == [bumped["v2"]] and now["version"] == 2
+    assert [r["submission"] for r in old["rows"]] == [bumped["v1"]] and old["version"] == 1
+    missing = c.get(f"/api/challenges/{SOLO}/leaderboard", params={"version": 7})
+    assert missing.status_code == 404 and "no version 7" in missing.json()["error"]
+    csv_old = c.get(f"/api/challenges/{SOLO}/leaderboard.csv", params={"version": 1}).text
+    csv_now = c.get(f"/api/challenges/{SOLO}/leaderboard", params={"format": "csv"}).text
+    assert len(csv_old.strip().splitlines()) == 2 and csv_old != csv_now
+    assert str(bumped["v1"]) in csv_old.splitlines()[1]
+    one = c.get(f"/api/challenges/{SOLO}").json()
+    assert one["version"] == 2
+    assert [(v["version"], v["current"]) for v in one["versions"]] == [(2, True), (1, False)]
+    assert one["versions"][1]["leaderboard"] == f"/api/challenges/{SOLO}/leaderboard?version=1"
