@@ -386,13 +386,16 @@ def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
     return out
 
 
-def task_means(session: Session, challenge: str, view: Visibility) -> dict[int, dict[str, float]]:
-    """Return each done submission's shown mean per task, keyed by submission id: from its
-    stored result outside a ratchet; for a ratchet training set from its shown cells (the mean
-    over the shown suite members it has a cell for, as its score is). Test sets have none."""
+def task_means(
+    session: Session, challenge: str, view: Visibility, version: int | None = None
+) -> dict[int, dict[str, float]]:
+    """Return each done submission's shown mean per task, keyed by submission id, for the
+    submissions made against ``challenge``'s version ``version`` (the current one when None):
+    from its stored result outside a ratchet; for a ratchet training set from its shown cells
+    (the mean over the shown suite members it has a cell for, as its score is). Test sets have none."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
-    subs = _subs(session, challenge)
+    subs = _subs(session, challenge, version)
     if pid is None:
         return {r.id: dict((r.result or {}).get("task_means") or {}) for r in subs}
     if kind_of(spec).role is not Role.TRAINS:

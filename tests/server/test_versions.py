@@ -126,3 +126,21 @@ def test_the_api_and_csv_serve_each_version(db_url: str, bumped: dict[str, Any])
     assert one["version"] == 2
     assert [(v["version"], v["current"]) for v in one["versions"]] == [(2, True), (1, False)]
     assert one["versions"][1]["leaderboard"] == f"/api/challenges/{SOLO}/leaderboard?version=1"
+
+
+def test_the_pages_link_and_show_the_old_version_read_only(db_url: str, bumped: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    from leaderboard.http.api.deps import Settings
+    from leaderboard.http.app import create_app
+
+    c = TestClient(create_app(Settings(db_url=db_url)))
+    now = c.get(f"/challenges/{SOLO}")
+    assert now.status_code == 200
+    assert "Earlier versions" in now.text and f'href="/challenges/{SOLO}?version=1"' in now.text
+    assert f"/submissions/{bumped['v2']}" in now.text and f'/submissions/{bumped["v1"]}"' not in now.text
+    old = c.get(f"/challenges/{SOLO}", params={"version": 1})
+    assert old.status_code == 200
+    assert "version 1, superseded by version 2 on" in old.text and "submissions are closed" in old.text
+    assert f"/submissions/{bumped['v1']}" in old.text and "Tiny solo v1" in old.text
+    assert c.get(f"/challenges/{SOLO}", params={"version": 7}).status_code == 404
