@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import challenges, get_challenge, spec_sha256
 from dataperf.contract import ChallengeSpec, Role
-from dataperf.errors import ChangedFileError, SubmissionError
+from dataperf.errors import ChangedFileError, SubmissionError, Violation
 from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
 from dataperf.kinds import kind_of
@@ -180,6 +180,8 @@ def _finish(sessions: Sessions, sid: int, **values: Any) -> None:
 def process_submission(session_factory: Sessions, submission_id: int, runner_name: str = "local") -> None:
     """Validate and score stored submission ``submission_id``, then write its result.
 
+    A submission made against an earlier version of its challenge than the current one (the
+    spec was bumped while it waited) is ``rejected`` as stale, never scored (:func:`check_version`).
     Idempotent: a submission already ``done`` or ``rejected`` is left as it is; re-running one
     left ``running``, ``queued`` or ``failed`` recomputes only what is missing (cells are cached).
     On success: status ``done``, ``result`` set (a ratchet step dict for ratchet challenges, a
@@ -204,10 +206,12 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             utcnow(),
             utcnow(),
         )
-        challenge, path, file_sha = sub.challenge, Path(sub.path), sub.sha256
+        challenge, path, file_sha, filename = sub.challenge, Path(sub.path), sub.sha256, sub.filename
+        made_for = sub.challenge_version
     try:
         check_stored_file(submission_id, path)
         spec = get_challenge(challenge)
+        check_version(spec, made_for, filename)
         pid = problem_id_for(spec)
         from dataperf.runners import RUNNERS
 
@@ -255,6 +259,22 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             error=f"the platform failed to evaluate this submission ({shown}); it is not charged",
         )
         raise
+
+
+def check_version(spec: ChallengeSpec, made_for: int, filename: str) -> None:
+    """Raise SubmissionError when a submission made against version ``made_for`` of ``spec``'s
+    challenge is scored after a bump to ``spec.version``.
+
+    Such a submission is refused as stale, not scored: it was checked against the old version's
+    data and rules, which the bump changed, and the old version's board is closed. A refusal is
+    a rejection, so the worker refunds its quota charge; the participant submits again."""
+    if made_for == spec.version:
+        return
+    message = (
+        f"stale: made against version {made_for} of '{spec.id}', which is now at version {spec.version} "
+        "(its data or rules changed); submit again against the current version (not charged)"
+    )
+    raise SubmissionError([Violation(filename, None, None, message)])
 
 
 def _ratchet_result(spec: ChallengeSpec, step: dict[str, Any], file_sha: str) -> dict[str, Any]:

@@ -144,3 +144,33 @@ def test_the_pages_link_and_show_the_old_version_read_only(db_url: str, bumped: 
     assert "version 1, superseded by version 2 on" in old.text and "submissions are closed" in old.text
     assert f"/submissions/{bumped['v1']}" in old.text and "Tiny solo v1" in old.text
     assert c.get(f"/challenges/{SOLO}", params={"version": 7}).status_code == 404
+
+
+def test_a_submission_queued_before_the_bump_is_refused_as_stale_and_not_charged(
+    db_url: str, home: Path, solo: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from leaderboard.http.api.deps import Settings
+    from leaderboard.http.app import create_app
+    from leaderboard.storage.server_tables import QuotaCharge
+    from tests.server.test_api import team, upload, work
+
+    c = TestClient(create_app(Settings(db_url=db_url)))
+    ada = team(db_url, "ada", limit=5)
+    queued = upload(c, SOLO, solo_file(home, "early.csv", 0), ada)
+    assert queued.status_code in (200, 201, 202), queued.text
+    sid = queued.json()["submission"]
+    assert queued.json()["quota"]["used"] == 1
+    write_solo(solo, 2, [2, 3])  # the bump lands while the submission waits in the queue
+    work(db_url)
+    with session_factory(db_url)() as s:
+        sub = s.get(Submission, sid)
+        assert sub is not None
+        status, error, made_for = sub.status, sub.error or "", sub.challenge_version
+        charge = s.execute(select(QuotaCharge).where(QuotaCharge.submission_id == sid)).scalar_one()
+    assert status == "rejected" and made_for == 1
+    assert "stale: made against version 1 of 'tiny-solo', which is now at version 2" in error
+    assert charge.refunded_at is not None
+    assert c.get("/api/quota", headers=ada).json()["used"] == 0
+    assert c.get(f"/api/challenges/{SOLO}/leaderboard").json()["rows"] == []
