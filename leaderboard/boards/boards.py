@@ -31,9 +31,9 @@ from dataperf.version import EVALUATOR_VERSION
 from leaderboard.boards import tiers
 from leaderboard.boards import versions as _versions
 from leaderboard.boards.problem_view import ProblemView
-from leaderboard.boards.versions import version_of
+from leaderboard.boards.versions import Version, version_of
 from leaderboard.boards.visibility import Visibility, is_published
-from leaderboard.ratchet.problem import problem_id_for
+from leaderboard.ratchet.problem import problem_id_for, version_in_key
 from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
 
 SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
@@ -143,9 +143,9 @@ def board(
             "note": "scored by the evaluator on the public test split",
             "rows": _ranked(rows),
         }
-    pv = ProblemView(session, pid, view, evaluator_version)
+    subs = _subs(session, challenge, ver.version)
+    pv = ProblemView(session, pid, view, evaluator_version, _train_version(session, pid, challenge, ver, subs))
     st = pv.standings
-    subs = _subs(session, challenge)
     digests = _digest_of(session, subs)
     meta = head | {
         "ratchet": True,
@@ -173,6 +173,20 @@ def board(
         "note": note,
         "rows": _train_rows(subs, digests, pv),
     }
+
+
+def _train_version(session: Session, pid: str, challenge: str, ver: Version, subs: list[Any]) -> int | None:
+    """Return the version of training-set challenge ``pid`` whose ratchet holds the board of
+    ``challenge``'s version ``ver``: ``ver`` itself for the training-set challenge; for its dual
+    the current one, or for an earlier version of the dual the one its submissions' sets were
+    stored under (None: the current one)."""
+    if challenge == pid:
+        return ver.version
+    ids = sorted({r.dataset_id for r in subs if r.dataset_id is not None})
+    if ver.current or not ids:
+        return None
+    keys = session.execute(select(Dataset.problem).where(Dataset.id.in_(ids)).order_by(Dataset.id.desc())).scalars()
+    return next((v for key in keys if (v := version_in_key(key)) is not None), None)
 
 
 def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
@@ -277,7 +291,7 @@ def matrix(
         return {"challenge": challenge, "ratchet": False, "train": [], "test": [], "values": []}
     pv = ProblemView(session, pid, view, evaluator_version)
     st = pv.standings
-    labels = _labels(session, pid)
+    labels = _labels(session, pv.problem)
     train = st.train if limit is None else st.train[:limit]
     values = pv.values()
     return {
@@ -311,7 +325,7 @@ def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "events": []}
     pv = ProblemView(session, pid, view)
-    q = select(RatchetEvent).where(RatchetEvent.problem == pid).order_by(RatchetEvent.id)
+    q = select(RatchetEvent).where(RatchetEvent.problem == pv.problem).order_by(RatchetEvent.id)
     pick = max if pv.direction == "max" else min
     out = []
     known: list[str] = []  # public test sets submitted so far (what a public view scores over)
@@ -358,7 +372,7 @@ def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, 
         return []
     pv = ProblemView(session, pid, view)
     shown = set(pv.shown_suite)
-    q = select(SuiteMember).where(SuiteMember.problem == pid).order_by(SuiteMember.id)
+    q = select(SuiteMember).where(SuiteMember.problem == pv.problem).order_by(SuiteMember.id)
     return [
         {
             "digest": m.test_sha256,
@@ -400,7 +414,7 @@ def task_means(
         return {r.id: dict((r.result or {}).get("task_means") or {}) for r in subs}
     if kind_of(spec).role is not Role.TRAINS:
         return {}
-    pv = ProblemView(session, pid, view)
+    pv = ProblemView(session, pid, view, version=version_of(session, challenge, version).version)
     digests = _digest_of(session, subs)
     out = {}
     for r in subs:

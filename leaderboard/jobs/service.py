@@ -32,7 +32,7 @@ from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
 from dataperf.kinds import kind_of
 from leaderboard.jobs.faults import report
-from leaderboard.ratchet.problem import Problem, problem_id_for
+from leaderboard.ratchet.problem import Problem, key_for, problem_id_for
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.blobs import canonical_digest, store_file
 from leaderboard.storage.db import insert_ignore_one
@@ -50,7 +50,7 @@ def ensure_challenge(session: Session, spec: ChallengeSpec) -> None:
     ``challenge_versions`` (its spec document, title, metric, direction, and when it was
     superseded) before the row moves on, so its board stays readable; no submission changes."""
     row = session.get(Challenge, spec.id)
-    sha, problem, doc = spec_sha256(spec), problem_id_for(spec), spec.model_dump(mode="json")
+    sha, problem, doc = spec_sha256(spec), key_for(spec), spec.model_dump(mode="json")
     if row is None:
         values = {
             "id": spec.id,
@@ -102,10 +102,11 @@ _PROBLEMS: dict[tuple[str, str], Problem] = {}
 
 
 def problem(problem_id: str, evaluator_version: str | None = None) -> Problem:
-    """Return the (process-cached) ratchet problem ``problem_id``."""
+    """Return the (process-cached) ratchet problem ``problem_id`` (its training-set challenge's
+    id) at that challenge's current spec."""
     from dataperf.version import EVALUATOR_VERSION
 
-    key = (problem_id, evaluator_version or EVALUATOR_VERSION)
+    key = (spec_sha256(get_challenge(problem_id)), evaluator_version or EVALUATOR_VERSION)
     if key not in _PROBLEMS:
         _PROBLEMS[key] = Problem.load(problem_id, key[1])
     return _PROBLEMS[key]
@@ -323,6 +324,7 @@ def ingest_local(
             .join(Team, Team.id == Submission.team_id)
             .where(
                 Submission.challenge == spec.id,
+                Submission.challenge_version == spec.version,
                 Team.name == team,
                 Submission.content_sha256 == digest,
                 Submission.status == "done",

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import get_challenge
 from leaderboard.ratchet.cells import effective_version
-from leaderboard.ratchet.problem import Problem, problem_id_for
+from leaderboard.ratchet.problem import Problem, problem_id_for, problem_key
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.tables import Cell, Challenge, Submission
 
@@ -58,9 +58,10 @@ def stale_tests(sessions: sessionmaker[Session], version: str, ids: list[str]) -
     the version in effect until a rescore to ``version``."""
     stale: dict[str, list[str]] = {}
     for pid in sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None}):
+        key = problem_key(pid, get_challenge(pid).version)
         with sessions() as s:
-            old = effective_version(s, pid, version)
-            q = select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
+            old = effective_version(s, key, version)
+            q = select(Cell.test_sha256).where(Cell.problem == key, Cell.evaluator_version == old).distinct()
             stale[pid] = list(s.execute(q).scalars())
     return stale
 

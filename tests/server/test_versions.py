@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from leaderboard.storage.db import session_factory
 from leaderboard.storage.tables import Submission
+from tests.databases import BACKENDS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -174,3 +175,120 @@ def test_a_submission_queued_before_the_bump_is_refused_as_stale_and_not_charged
     assert charge.refunded_at is not None
     assert c.get("/api/quota", headers=ada).json()["used"] == 0
     assert c.get(f"/api/challenges/{SOLO}/leaderboard").json()["rows"] == []
+
+
+def test_the_same_file_after_a_bump_is_scored_again_not_a_duplicate(db_url: str, home: Path, solo: Path) -> None:
+    path = solo_file(home, "same.csv", 0)
+    first = submit(db_url, path)
+    write_solo(solo, 2, [2, 3])
+    again = submit(db_url, path)
+    assert not again["duplicate"] and again["submission"] != first["submission"]
+    assert again["status"] == "done"
+
+
+PAIR = ("tiny-selection", "tiny-testset")
+
+
+@pytest.fixture()
+def pair(home: Path, server_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the tiny ratchet pair's specs that a test may bump (the training-set challenge's
+    version 2 shares version 1's prepared data)."""
+    from tests.server.conftest import CHALLENGES
+
+    folder = home.parent / "pair-challenges"
+    folder.mkdir()
+    for name in PAIR:
+        (folder / f"{name}.yaml").write_text((CHALLENGES / f"{name}.yaml").read_text())
+    monkeypatch.setenv("DATAPERF_CHALLENGES", str(folder))
+    link = server_data / PAIR[0] / "v2"
+    if not link.exists():
+        link.symlink_to(server_data / PAIR[0] / "v1")
+    return folder
+
+
+def bump_pair(folder: Path) -> None:
+    """Bump the training-set challenge to version 2 with other seeds (a rule that changes scores)."""
+    path = folder / f"{PAIR[0]}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc |= {"version": 2, "title": "Tiny selection v2", "seeds": [2, 3]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    later = path.stat().st_mtime + 2
+    os.utime(path, (later, later))
+
+
+def test_a_ratchet_bump_keeps_the_old_cells_and_computes_fresh_ones(
+    db_url: str, home: Path, pair: Path, files: Any
+) -> None:
+    from leaderboard.boards import boards
+    from leaderboard.boards.visibility import Visibility
+    from leaderboard.jobs.service import ingest_local
+    from leaderboard.storage.tables import Cell
+
+    sessions = session_factory(db_url)
+    train = files.train[0]
+    one = ingest_local(sessions, PAIR[0], train, "ada")
+    assert one["status"] == "done" and one["counters"]["cells_computed"] > 0
+    with sessions() as s:
+        v1_cells = sorted((c.problem, c.train_sha256, c.test_sha256, c.mean) for c in s.execute(select(Cell)).scalars())
+        v1_board = boards.board(s, PAIR[0], Visibility.ORGANIZER)
+    bump_pair(pair)
+    two = ingest_local(sessions, PAIR[0], train, "ada")
+    assert two["status"] == "done" and not two["duplicate"]
+    assert two["counters"]["cells_computed"] > 0 and two["counters"]["cells_reused"] == 0
+    with sessions() as s:
+        cells = sorted((c.problem, c.train_sha256, c.test_sha256, c.mean) for c in s.execute(select(Cell)).scalars())
+        now = boards.board(s, PAIR[0], Visibility.ORGANIZER)
+        old = boards.board(s, PAIR[0], Visibility.ORGANIZER, version=1)
+        tests_now = boards.board(s, PAIR[1], Visibility.ORGANIZER)
+    assert set(v1_cells) <= set(cells) and len(cells) == 2 * len(v1_cells)  # v1's untouched, v2's fresh
+    assert {c[0] for c in v1_cells} == {"tiny-selection@v1"}
+    assert {c[0] for c in cells} - {c[0] for c in v1_cells} == {"tiny-selection@v2"}
+    assert [r["submission"] for r in now["rows"]] == [two["submission"]]
+    assert [r["submission"] for r in old["rows"]] == [one["submission"]]
+    assert old["rows"][0]["score"] == v1_board["rows"][0]["score"] and old["title"] == v1_board["title"]
+    assert now["rows"][0]["score"] != old["rows"][0]["score"]  # other seeds, other models
+    assert tests_now["rows"] == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_keys_existing_ratchets_by_the_recorded_version(backend: str, home: Path) -> None:
+    from sqlalchemy import text
+
+    from leaderboard.storage.db import engine, upgrade
+    from tests.databases import postgres_url
+
+    url = postgres_url("_versions") if backend == "postgresql" else f"sqlite:///{home / 'old.db'}"
+    upgrade(url, "0006_rate_limits")
+    at = "2026-01-01 00:00:00+00:00"
+    rows = [
+        "INSERT INTO challenges (id, version, kind, spec_sha256, problem, created_at, updated_at) VALUES "
+        f"('tiny-selection', 3, 'training-set', '{'a' * 64}', 'tiny-selection', '{at}', '{at}'), "
+        f"('tiny-testset', 1, 'test-set', '{'b' * 64}', 'tiny-selection', '{at}', '{at}')",
+        "INSERT INTO problems (id, test_challenge, top_k, updated_at) VALUES "
+        f"('tiny-selection', 'tiny-testset', '[]', '{at}')",
+        "INSERT INTO datasets (id, problem, role, digest, n_rows, payload, origin, created_at) VALUES "
+        f"(1, 'tiny-selection', 'test', '{'c' * 64}', 1, :blob, 'organizer', '{at}')",
+        "INSERT INTO suite_members (problem, dataset_id, test_sha256, reason, added_at) VALUES "
+        f"('tiny-selection', 1, '{'c' * 64}', 'organizer', '{at}')",
+        "INSERT INTO ratchet_events (problem, at, kind, evaluator_version, suite, top_k, scores) VALUES "
+        f"('tiny-selection', '{at}', 'init', '1.1.0', '[]', '[]', '{{}}')",
+        "INSERT INTO cells (problem, train_sha256, test_sha256, evaluator_version, scores, mean, provenance, "
+        f"created_at) VALUES ('tiny-selection', '{'d' * 64}', '{'c' * 64}', '1.1.0', '{{}}', 0.5, '{{}}', '{at}')",
+    ]
+    with engine(url).begin() as conn:
+        for sql in rows:
+            conn.execute(text(sql), {"blob": b"x"})
+    upgrade(url)
+    key = "tiny-selection@v3"
+    with engine(url).connect() as conn:
+        assert conn.execute(text("SELECT id FROM problems")).scalars().all() == [key]
+        for table in ("challenges", "datasets", "suite_members", "ratchet_events", "cells"):
+            assert set(conn.execute(text(f"SELECT problem FROM {table}")).scalars()) == {key}, table
+    with engine(url).begin() as conn:  # another version's ratchet may hold the same content
+        conn.execute(
+            text(
+                "INSERT INTO datasets (id, problem, role, digest, n_rows, payload, origin, created_at) VALUES "
+                f"(2, 'tiny-selection@v4', 'test', '{'c' * 64}', 1, :blob, 'organizer', '{at}')"
+            ),
+            {"blob": b"x"},
+        )
