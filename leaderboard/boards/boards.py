@@ -111,7 +111,8 @@ def board(
     "superseded_at", "title", "kind", "view", "published", "metric", "direction", "ratchet",
     "scope", "evaluator_version", "stale", "note", "rows"}`` (ratchet boards add "problem",
     "top_k" and "bar"), rows best first, each with its rank. Only the submissions made against
-    that version are on it; an unknown version raises
+    that version are on it, and "stale" is only ever true on the current version's (an earlier
+    version is never rescored); an unknown version raises
     :class:`~leaderboard.boards.versions.UnknownVersionError`."""
     ver = version_of(session, challenge, version)
     spec = ver.spec
@@ -139,7 +140,7 @@ def board(
             "ratchet": False,
             "scope": "public test split",
             "evaluator_version": current,
-            "stale": any(r["evaluator_version"] != current for r in rows),
+            "stale": ver.current and any(r["evaluator_version"] != current for r in rows),
             "note": "scored by the evaluator on the public test split",
             "rows": _ranked(rows),
         }
@@ -151,7 +152,7 @@ def board(
         "ratchet": True,
         "problem": pid,
         "evaluator_version": pv.version,
-        "stale": pv.version != current,
+        "stale": ver.current and pv.version != current,
         "top_k": list(st.top_k),
         "bar": st.bar,
     }

@@ -23,15 +23,18 @@ from leaderboard.storage.tables import Cell, Challenge, Submission
 
 
 def _rescore_plain(sessions: sessionmaker[Session], challenge: str, version: str, runner: str) -> int:
+    """Re-evaluate the done submissions of ``challenge``'s current version not scored at evaluator
+    ``version``; an earlier version's stay as they were scored (its data and rules are gone)."""
     from dataperf.runners import RUNNERS
 
+    current = get_challenge(challenge).version
     with sessions() as s:
-        subs = [
-            (sub.id, sub.path, sub.result)
-            for sub in s.execute(
-                select(Submission).where(Submission.challenge == challenge, Submission.status == "done")
-            ).scalars()
-        ]
+        q = select(Submission).where(
+            Submission.challenge == challenge,
+            Submission.challenge_version == current,
+            Submission.status == "done",
+        )
+        subs = [(sub.id, sub.path, sub.result) for sub in s.execute(q).scalars()]
     n = 0
     for sid, path, result in subs:
         if (result or {}).get("provenance", {}).get("evaluator_version") == version:

@@ -292,3 +292,17 @@ def test_migration_keys_existing_ratchets_by_the_recorded_version(backend: str, 
             ),
             {"blob": b"x"},
         )
+
+
+def test_a_rescore_leaves_an_earlier_versions_results_as_they_were_scored(db_url: str, bumped: dict[str, Any]) -> None:
+    from leaderboard.boards.diffs import rescore
+
+    sessions = session_factory(db_url)
+    with sessions() as s:
+        before = {sid: dict(s.get(Submission, sid).result or {}) for sid in bumped.values()}  # type: ignore[union-attr]
+    said: list[str] = []
+    rescore(sessions, evaluator_version="0.0.1", challenge_ids=[SOLO], progress=said.append)
+    with sessions() as s:
+        after = {sid: dict(s.get(Submission, sid).result or {}) for sid in bumped.values()}  # type: ignore[union-attr]
+    assert f"{SOLO}: re-evaluated 1 submissions" in said  # the current version's only
+    assert after[bumped["v1"]] == before[bumped["v1"]]
