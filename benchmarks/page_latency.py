@@ -62,8 +62,8 @@ def fill(db: str, n: int) -> None:
     s0, pub = h("s0"), h("public")
     with session_factory(db).begin() as s:
         for cid, kind in (("tiny-selection", "training-set"), ("tiny-testset", "test-set")):
-            s.add(Challenge(id=cid, version=1, kind=kind, spec_sha256="0" * 64, problem="tiny-selection"))
-        s.add(ProblemRow(id="tiny-selection", test_challenge="tiny-testset", top_k=[]))
+            s.add(Challenge(id=cid, version=1, kind=kind, spec_sha256="0" * 64, problem="tiny-selection@v1"))
+        s.add(ProblemRow(id="tiny-selection@v1", test_challenge="tiny-testset", top_k=[]))
         s.execute(
             insert(Team),
             [{"name": f"team-{i:03d}", "is_baseline": i < 4, "created_at": now} for i in range(100)],
@@ -73,7 +73,7 @@ def fill(db: str, n: int) -> None:
             [
                 {
                     "id": 1,
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "role": "test",
                     "digest": s0,
                     "n_rows": 800,
@@ -83,7 +83,7 @@ def fill(db: str, n: int) -> None:
                 },
                 {
                     "id": 2,
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "role": "test",
                     "digest": pub,
                     "n_rows": 200,
@@ -97,14 +97,14 @@ def fill(db: str, n: int) -> None:
             insert(SuiteMember),
             [
                 {
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "dataset_id": 1,
                     "test_sha256": s0,
                     "reason": "organizer",
                     "added_at": now,
                 },
                 {
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "dataset_id": 2,
                     "test_sha256": pub,
                     "reason": "accepted",
@@ -119,7 +119,7 @@ def fill(db: str, n: int) -> None:
             [
                 {
                     "id": 3 + i,
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "role": "train",
                     "digest": d,
                     "n_rows": 400,
@@ -136,7 +136,7 @@ def fill(db: str, n: int) -> None:
                 a, b = rnd.random(), rnd.random()
                 cells.append(
                     {
-                        "problem": "tiny-selection",
+                        "problem": "tiny-selection@v1",
                         "train_sha256": d,
                         "test_sha256": t,
                         "evaluator_version": "1.0.0",
@@ -189,7 +189,7 @@ def fill(db: str, n: int) -> None:
             insert(RatchetEvent),
             [
                 {
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "at": now,
                     "kind": "init",
                     "evaluator_version": "1.0.0",
@@ -199,7 +199,7 @@ def fill(db: str, n: int) -> None:
                     "bar": None,
                 },
                 {
-                    "problem": "tiny-selection",
+                    "problem": "tiny-selection@v1",
                     "at": now,
                     "kind": "accept",
                     "evaluator_version": "1.0.0",

@@ -29,9 +29,11 @@ from dataperf.contract import Role
 from dataperf.kinds import kind_of
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.boards import tiers
+from leaderboard.boards import versions as _versions
 from leaderboard.boards.problem_view import ProblemView
+from leaderboard.boards.versions import Version, version_of
 from leaderboard.boards.visibility import Visibility, is_published
-from leaderboard.ratchet.problem import problem_id_for
+from leaderboard.ratchet.problem import problem_id_for, version_in_key
 from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
 
 SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
@@ -41,8 +43,11 @@ SAFE_STEP = ("role", "digest", "duplicate", "counters")
 top-k or reason: those come from standings over the whole suite)."""
 
 
-def _subs(session: Session, challenge: str) -> list[Any]:
-    """Return the done submissions of ``challenge`` (only the shown columns), oldest first."""
+def _subs(session: Session, challenge: str, version: int | None = None) -> list[Any]:
+    """Return the done submissions of ``challenge`` (only the shown columns), oldest first: those
+    made against its version ``version`` (the current one when None)."""
+    if version is None:
+        version = get_challenge(challenge).version
     q = (
         select(
             Submission.id,
@@ -55,10 +60,20 @@ def _subs(session: Session, challenge: str) -> list[Any]:
             Team.is_baseline,
         )
         .join(Team, Team.id == Submission.team_id)
-        .where(Submission.challenge == challenge, Submission.status == "done")
+        .where(
+            Submission.challenge == challenge,
+            Submission.challenge_version == version,
+            Submission.status == "done",
+        )
         .order_by(Submission.id)
     )
     return list(session.execute(q).all())
+
+
+def versions(session: Session, challenge: str) -> list[dict[str, Any]]:
+    """Return every version of ``challenge``, newest first: its number, whether it is current,
+    its title, and the version and time that superseded it (None for the current one)."""
+    return [v.to_dict() for v in _versions.versions(session, challenge)]
 
 
 def _base(row: Any) -> dict[str, Any]:
@@ -84,16 +99,28 @@ def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def board(session: Session, challenge: str, view: Visibility, evaluator_version: str | None = None) -> dict[str, Any]:
-    """Return the leaderboard of ``challenge`` as ``view`` may see it: ``{"challenge", "title",
-    "kind", "view", "published", "metric", "direction", "ratchet", "scope", "evaluator_version",
-    "stale", "note", "rows"}`` (ratchet boards add "problem", "top_k" and "bar"), rows best first,
-    each with its rank."""
-    spec = get_challenge(challenge)
+def board(
+    session: Session,
+    challenge: str,
+    view: Visibility,
+    evaluator_version: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Return the leaderboard of ``challenge``'s version ``version`` (the current one when None)
+    as ``view`` may see it: ``{"challenge", "version", "current", "superseded_by",
+    "superseded_at", "title", "kind", "view", "published", "metric", "direction", "ratchet",
+    "scope", "evaluator_version", "stale", "note", "rows"}`` (ratchet boards add "problem",
+    "top_k" and "bar"), rows best first, each with its rank. Only the submissions made against
+    that version are on it, and "stale" is only ever true on the current version's (an earlier
+    version is never rescored); an unknown version raises
+    :class:`~leaderboard.boards.versions.UnknownVersionError`."""
+    ver = version_of(session, challenge, version)
+    spec = ver.spec
     current = evaluator_version or EVALUATOR_VERSION
-    pid = problem_id_for(spec)
+    pid = problem_id_for(get_challenge(challenge))
     head: dict[str, Any] = {
         "challenge": spec.id,
+        **ver.to_dict(),
         "title": spec.title,
         "kind": spec.kind,
         "layout": kind_of(spec).board(spec, pid is not None).to_dict(),
@@ -102,7 +129,7 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
     }
     if pid is None:
         keys = [c["key"] for c in head["layout"]["columns"]]
-        subs = _subs(session, challenge)
+        subs = _subs(session, challenge, ver.version)
         rows = [_plain_row(r, keys) for r in subs]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
@@ -113,19 +140,19 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
             "ratchet": False,
             "scope": "public test split",
             "evaluator_version": current,
-            "stale": any(r["evaluator_version"] != current for r in rows),
+            "stale": ver.current and any(r["evaluator_version"] != current for r in rows),
             "note": "scored by the evaluator on the public test split",
             "rows": _ranked(rows),
         }
-    pv = ProblemView(session, pid, view, evaluator_version)
+    subs = _subs(session, challenge, ver.version)
+    pv = ProblemView(session, pid, view, evaluator_version, _train_version(session, pid, challenge, ver, subs))
     st = pv.standings
-    subs = _subs(session, challenge)
     digests = _digest_of(session, subs)
     meta = head | {
         "ratchet": True,
         "problem": pid,
         "evaluator_version": pv.version,
-        "stale": pv.version != current,
+        "stale": ver.current and pv.version != current,
         "top_k": list(st.top_k),
         "bar": st.bar,
     }
@@ -147,6 +174,20 @@ def board(session: Session, challenge: str, view: Visibility, evaluator_version:
         "note": note,
         "rows": _train_rows(subs, digests, pv),
     }
+
+
+def _train_version(session: Session, pid: str, challenge: str, ver: Version, subs: list[Any]) -> int | None:
+    """Return the version of training-set challenge ``pid`` whose ratchet holds the board of
+    ``challenge``'s version ``ver``: ``ver`` itself for the training-set challenge; for its dual
+    the current one, or for an earlier version of the dual the one its submissions' sets were
+    stored under (None: the current one)."""
+    if challenge == pid:
+        return ver.version
+    ids = sorted({r.dataset_id for r in subs if r.dataset_id is not None})
+    if ver.current or not ids:
+        return None
+    keys = session.execute(select(Dataset.problem).where(Dataset.id.in_(ids)).order_by(Dataset.id.desc())).scalars()
+    return next((v for key in keys if (v := version_in_key(key)) is not None), None)
 
 
 def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
@@ -251,7 +292,7 @@ def matrix(
         return {"challenge": challenge, "ratchet": False, "train": [], "test": [], "values": []}
     pv = ProblemView(session, pid, view, evaluator_version)
     st = pv.standings
-    labels = _labels(session, pid)
+    labels = _labels(session, pv.problem)
     train = st.train if limit is None else st.train[:limit]
     values = pv.values()
     return {
@@ -285,7 +326,7 @@ def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "events": []}
     pv = ProblemView(session, pid, view)
-    q = select(RatchetEvent).where(RatchetEvent.problem == pid).order_by(RatchetEvent.id)
+    q = select(RatchetEvent).where(RatchetEvent.problem == pv.problem).order_by(RatchetEvent.id)
     pick = max if pv.direction == "max" else min
     out = []
     known: list[str] = []  # public test sets submitted so far (what a public view scores over)
@@ -332,7 +373,7 @@ def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, 
         return []
     pv = ProblemView(session, pid, view)
     shown = set(pv.shown_suite)
-    q = select(SuiteMember).where(SuiteMember.problem == pid).order_by(SuiteMember.id)
+    q = select(SuiteMember).where(SuiteMember.problem == pv.problem).order_by(SuiteMember.id)
     return [
         {
             "digest": m.test_sha256,
@@ -360,18 +401,21 @@ def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
     return out
 
 
-def task_means(session: Session, challenge: str, view: Visibility) -> dict[int, dict[str, float]]:
-    """Return each done submission's shown mean per task, keyed by submission id: from its
-    stored result outside a ratchet; for a ratchet training set from its shown cells (the mean
-    over the shown suite members it has a cell for, as its score is). Test sets have none."""
+def task_means(
+    session: Session, challenge: str, view: Visibility, version: int | None = None
+) -> dict[int, dict[str, float]]:
+    """Return each done submission's shown mean per task, keyed by submission id, for the
+    submissions made against ``challenge``'s version ``version`` (the current one when None):
+    from its stored result outside a ratchet; for a ratchet training set from its shown cells
+    (the mean over the shown suite members it has a cell for, as its score is). Test sets have none."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
-    subs = _subs(session, challenge)
+    subs = _subs(session, challenge, version)
     if pid is None:
         return {r.id: dict((r.result or {}).get("task_means") or {}) for r in subs}
     if kind_of(spec).role is not Role.TRAINS:
         return {}
-    pv = ProblemView(session, pid, view)
+    pv = ProblemView(session, pid, view, version=version_of(session, challenge, version).version)
     digests = _digest_of(session, subs)
     out = {}
     for r in subs:

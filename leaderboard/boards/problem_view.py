@@ -17,28 +17,40 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dataperf.challenges import get_challenge
 from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import options_of
 from leaderboard.arithmetic.standings import Standings, compute
 from leaderboard.boards.tiers import mean_hits
+from leaderboard.boards.versions import version_of
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import effective_version
-from leaderboard.ratchet.problem import dual_of
+from leaderboard.ratchet.problem import dual_of, problem_key
 from leaderboard.storage.tables import Cell, Dataset, SuiteMember
 
 
 class ProblemView:
     """Everything about one ratchet problem that ``view`` may show, loaded in one go."""
 
-    def __init__(self, session: Session, problem: str, view: Visibility, evaluator_version: str | None = None) -> None:
-        spec = get_challenge(problem)
-        self.problem, self.view = problem, view
+    def __init__(
+        self,
+        session: Session,
+        problem: str,
+        view: Visibility,
+        evaluator_version: str | None = None,
+        version: int | None = None,
+    ) -> None:
+        """Load problem ``problem`` (its training-set challenge's id) at that challenge's version
+        ``version`` (the current one when None; an earlier one from its stored spec)."""
+        spec = version_of(session, problem, version).spec
+        self.challenge, self.view = problem, view
+        self.problem = problem_key(problem, spec.version)
+        """The storage key of the problem at that version."""
         self.direction = spec.metric.direction
         self.seeds = [str(s) for s in spec.seeds]
         self.task_names = [t.name for t in spec.tasks]
         self._session = session
         self.k = options_of(dual_of(problem)).top_k
+        problem = self.problem
         self.version = effective_version(session, problem, evaluator_version)
         sets = session.execute(
             select(Dataset.digest, Dataset.role, Dataset.origin).where(Dataset.problem == problem).order_by(Dataset.id)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from dataperf.challenges import get_challenge
 from leaderboard.boards.visibility import Visibility, for_participants
-from leaderboard.ratchet.problem import dual_of, problem_id_for
+from leaderboard.ratchet.problem import dual_of, problem_id_for, problem_key
 from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -55,15 +55,16 @@ def accepted_sets(session: Session, challenge: str) -> list[AcceptedSet]:
     pid = problem_id_for(get_challenge(challenge))
     if pid is None or dual_of(pid).id != challenge:
         return []
+    key = problem_key(pid, get_challenge(pid).version)
     members = session.execute(
         select(SuiteMember, Dataset)
         .join(Dataset, Dataset.id == SuiteMember.dataset_id)
-        .where(SuiteMember.problem == pid, SuiteMember.reason == "accepted")
+        .where(SuiteMember.problem == key, SuiteMember.reason == "accepted")
         .order_by(SuiteMember.id)
     ).all()
     events = session.execute(
         select(RatchetEvent.kind, RatchetEvent.subject_sha256, RatchetEvent.at)
-        .where(RatchetEvent.problem == pid)
+        .where(RatchetEvent.problem == key)
         .order_by(RatchetEvent.id)
     ).all()
     steps: dict[str, tuple[int, str]] = {}
@@ -122,9 +123,10 @@ def write_test_set(session: Session, found: AcceptedSet, folder: Path) -> Path:
     spec = get_challenge(found.challenge)
     pid = problem_id_for(spec)
     assert pid is not None  # accepted_sets found it in a ratchet
-    ds = session.execute(select(Dataset).where(Dataset.digest == found.digest)).scalar_one()
-    table = dataset_table(ds)
     problem = Problem.load(pid)
+    found_set = select(Dataset).where(Dataset.problem == problem.id, Dataset.digest == found.digest)
+    ds = session.execute(found_set).scalar_one()
+    table = dataset_table(ds)
     per_task = problem.test_rows(table)
     folder.mkdir(parents=True, exist_ok=True)
     tasks, ids, labels, xs = [], [], [], []

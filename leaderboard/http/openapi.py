@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 
 from leaderboard.http.api.models.common import ENUM_KEY, Error
 
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 """The version of the HTTP API's contract (``info.version`` of the schema)."""
 
 BEARER = "bearer"
@@ -34,7 +34,8 @@ OPTIONAL_AUTH: dict[str, Any] = {"security": [{BEARER: []}, {}]}
 ERRORS: dict[int, str] = {
     401: "No API token, or an unknown or revoked one (code no_token or bad_token)",
     403: "The submission belongs to another team (code wrong_team)",
-    404: "No such challenge or submission (code not_found; an unknown challenge id gets suggestions)",
+    404: "No such challenge, challenge version or submission (code not_found; an unknown challenge id gets "
+    "suggestions, an unknown version the list of known ones)",
     413: "The upload is over the size limit (code too_large, with the limit in bytes)",
     422: "The request or the uploaded file is invalid (codes bad_request, bad_filename, empty_upload, "
     "invalid_submission with every violation listed); nothing is stored or charged",

@@ -208,6 +208,7 @@ def accept(
                 .where(
                     Submission.team_id == caller.team_id,
                     Submission.challenge == spec.id,
+                    Submission.challenge_version == spec.version,
                     Submission.content_sha256 == digest,
                     Submission.status.in_(["queued", "running", "done"]),
                 )

@@ -74,6 +74,10 @@ def add_challenge(sessions: sessionmaker[Session], path: Path) -> dict[str, Any]
         with sessions.begin() as s:
             if s.get(ChallengeSetting, spec.id) is None:
                 s.add(ChallengeSetting(challenge=spec.id, published=False))
+            if spec.pair is None:  # a dual waits for its first submission (its ratchet key needs the pair)
+                from leaderboard.jobs.service import ensure_challenge
+
+                ensure_challenge(s, spec)  # its spec document is kept from the start, for after a bump
         if spec.pair is None:
             os.replace(stage, group)
         else:

@@ -27,16 +27,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import challenges, get_challenge, spec_sha256
 from dataperf.contract import ChallengeSpec, Role
-from dataperf.errors import ChangedFileError, SubmissionError
+from dataperf.errors import ChangedFileError, SubmissionError, Violation
 from dataperf.evaluator import load_data, validate
 from dataperf.hashing import sha256_file
 from dataperf.kinds import kind_of
 from leaderboard.jobs.faults import report
-from leaderboard.ratchet.problem import Problem, problem_id_for
+from leaderboard.ratchet.problem import Problem, key_for, problem_id_for
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.blobs import canonical_digest, store_file
 from leaderboard.storage.db import insert_ignore_one
-from leaderboard.storage.tables import Challenge, Submission, Team, utcnow
+from leaderboard.storage.tables import Challenge, ChallengeVersion, Submission, Team, utcnow
 
 Sessions = sessionmaker[Session]
 MAX_ATTEMPTS = 3
@@ -44,9 +44,13 @@ MAX_ATTEMPTS = 3
 
 
 def ensure_challenge(session: Session, spec: ChallengeSpec) -> None:
-    """Create or update the challenge's row (version, spec hash, ratchet problem)."""
+    """Create or update the challenge's row (version, spec hash and document, ratchet problem).
+
+    When ``spec`` is a newer version than the recorded one, the recorded version is kept in
+    ``challenge_versions`` (its spec document, title, metric, direction, and when it was
+    superseded) before the row moves on, so its board stays readable; no submission changes."""
     row = session.get(Challenge, spec.id)
-    sha, problem = spec_sha256(spec), problem_id_for(spec)
+    sha, problem, doc = spec_sha256(spec), key_for(spec), spec.model_dump(mode="json")
     if row is None:
         values = {
             "id": spec.id,
@@ -54,12 +58,37 @@ def ensure_challenge(session: Session, spec: ChallengeSpec) -> None:
             "kind": spec.kind,
             "spec_sha256": sha,
             "problem": problem,
+            "spec": doc,
             "created_at": utcnow(),
             "updated_at": utcnow(),
         }
         insert_ignore_one(session, Challenge.__table__, values, ["id"])  # type: ignore[arg-type]
-    elif (row.version, row.spec_sha256, row.problem) != (spec.version, sha, problem):
-        row.version, row.spec_sha256, row.problem, row.updated_at = spec.version, sha, problem, utcnow()
+        return
+    if row.version != spec.version:
+        keep_version(session, row, spec.version)
+    if (row.version, row.spec_sha256, row.problem, row.spec) != (spec.version, sha, problem, doc):
+        row.version, row.spec_sha256, row.problem, row.spec = spec.version, sha, problem, doc
+        row.kind, row.updated_at = spec.kind, utcnow()
+
+
+def keep_version(session: Session, row: Challenge, superseded_by: int) -> None:
+    """Record ``row``'s version as an earlier version of its challenge, superseded now by
+    ``superseded_by`` (once: a concurrent sync that got there first wins)."""
+    doc = row.spec or {}
+    metric = doc.get("metric") or {}
+    values = {
+        "challenge": row.id,
+        "version": row.version,
+        "kind": row.kind,
+        "spec_sha256": row.spec_sha256,
+        "spec": row.spec,
+        "title": doc.get("title"),
+        "metric": metric.get("name"),
+        "direction": metric.get("direction"),
+        "superseded_by": superseded_by,
+        "superseded_at": utcnow(),
+    }
+    insert_ignore_one(session, ChallengeVersion.__table__, values, ["challenge", "version"])  # type: ignore[arg-type]
 
 
 def ensure_team(session: Session, name: str, is_baseline: bool = False) -> Team:
@@ -73,10 +102,11 @@ _PROBLEMS: dict[tuple[str, str], Problem] = {}
 
 
 def problem(problem_id: str, evaluator_version: str | None = None) -> Problem:
-    """Return the (process-cached) ratchet problem ``problem_id``."""
+    """Return the (process-cached) ratchet problem ``problem_id`` (its training-set challenge's
+    id) at that challenge's current spec."""
     from dataperf.version import EVALUATOR_VERSION
 
-    key = (problem_id, evaluator_version or EVALUATOR_VERSION)
+    key = (spec_sha256(get_challenge(problem_id)), evaluator_version or EVALUATOR_VERSION)
     if key not in _PROBLEMS:
         _PROBLEMS[key] = Problem.load(problem_id, key[1])
     return _PROBLEMS[key]
@@ -151,6 +181,8 @@ def _finish(sessions: Sessions, sid: int, **values: Any) -> None:
 def process_submission(session_factory: Sessions, submission_id: int, runner_name: str = "local") -> None:
     """Validate and score stored submission ``submission_id``, then write its result.
 
+    A submission made against an earlier version of its challenge than the current one (the
+    spec was bumped while it waited) is ``rejected`` as stale, never scored (:func:`check_version`).
     Idempotent: a submission already ``done`` or ``rejected`` is left as it is; re-running one
     left ``running``, ``queued`` or ``failed`` recomputes only what is missing (cells are cached).
     On success: status ``done``, ``result`` set (a ratchet step dict for ratchet challenges, a
@@ -175,10 +207,12 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
             utcnow(),
             utcnow(),
         )
-        challenge, path, file_sha = sub.challenge, Path(sub.path), sub.sha256
+        challenge, path, file_sha, filename = sub.challenge, Path(sub.path), sub.sha256, sub.filename
+        made_for = sub.challenge_version
     try:
         check_stored_file(submission_id, path)
         spec = get_challenge(challenge)
+        check_version(spec, made_for, filename)
         pid = problem_id_for(spec)
         from dataperf.runners import RUNNERS
 
@@ -228,6 +262,22 @@ def process_submission(session_factory: Sessions, submission_id: int, runner_nam
         raise
 
 
+def check_version(spec: ChallengeSpec, made_for: int, filename: str) -> None:
+    """Raise SubmissionError when a submission made against version ``made_for`` of ``spec``'s
+    challenge is scored after a bump to ``spec.version``.
+
+    Such a submission is refused as stale, not scored: it was checked against the old version's
+    data and rules, which the bump changed, and the old version's board is closed. A refusal is
+    a rejection, so the worker refunds its quota charge; the participant submits again."""
+    if made_for == spec.version:
+        return
+    message = (
+        f"stale: made against version {made_for} of '{spec.id}', which is now at version {spec.version} "
+        "(its data or rules changed); submit again against the current version (not charged)"
+    )
+    raise SubmissionError([Violation(filename, None, None, message)])
+
+
 def _ratchet_result(spec: ChallengeSpec, step: dict[str, Any], file_sha: str) -> dict[str, Any]:
     counters = step["counters"]
     if step["duplicate"]:
@@ -274,6 +324,7 @@ def ingest_local(
             .join(Team, Team.id == Submission.team_id)
             .where(
                 Submission.challenge == spec.id,
+                Submission.challenge_version == spec.version,
                 Team.name == team,
                 Submission.content_sha256 == digest,
                 Submission.status == "done",

@@ -43,7 +43,7 @@ def ensure_dataset(
     session: Session, p: Problem, role: str, table: pd.DataFrame, origin: str = "submission"
 ) -> tuple[Dataset, bool]:
     """Return (the stored set with ``table``'s canonical content, whether this call stored it)."""
-    digest = canonical_digest(p.id, role, table)
+    digest = canonical_digest(p.challenge, role, table)
     row = {
         "problem": p.id,
         "role": role,
@@ -53,8 +53,9 @@ def ensure_dataset(
         "origin": origin,
         "created_at": utcnow(),
     }
-    created = insert_ignore_one(session, Dataset.__table__, row, ["digest"])  # type: ignore[arg-type]
-    return session.execute(select(Dataset).where(Dataset.digest == digest)).scalar_one(), created
+    created = insert_ignore_one(session, Dataset.__table__, row, ["problem", "digest"])  # type: ignore[arg-type]
+    found = select(Dataset).where(Dataset.problem == p.id, Dataset.digest == digest)
+    return session.execute(found).scalar_one(), created
 
 
 def dataset_table(ds: Dataset) -> pd.DataFrame:
@@ -111,13 +112,16 @@ def write_cells(
         }
         for (t, s), (scores, hard, hits) in cells.items()
     ]
-    insert_ignore(session, Cell.__table__, rows, ["train_sha256", "test_sha256", "evaluator_version"])  # type: ignore[arg-type]
+    keys = ["problem", "train_sha256", "test_sha256", "evaluator_version"]
+    insert_ignore(session, Cell.__table__, rows, keys)  # type: ignore[arg-type]
 
 
 def load_models(session: Session, p: Problem, digest: str) -> dict[tuple[str, int], Fitted] | None:
     """Return the cached models of training set ``digest`` (None unless every task and seed is cached)."""
     q = select(FittedModel.task, FittedModel.seed, FittedModel.form, FittedModel.weights).where(
-        FittedModel.train_sha256 == digest, FittedModel.evaluator_version == p.evaluator_version
+        FittedModel.problem == p.id,
+        FittedModel.train_sha256 == digest,
+        FittedModel.evaluator_version == p.evaluator_version,
     )
     rows = list(session.execute(q))
     refits = _refitted(session, p, {digest for _, _, form, _ in rows if form == REFIT})
@@ -137,9 +141,10 @@ def _refitted(session: Session, p: Problem, digests: set[str]) -> dict[str, dict
     """Return, for each training-set digest, its models fitted again from its stored rows."""
     out = {}
     for digest in sorted(digests):
-        key = (str(session.get_bind().engine.url), p.evaluator_version, digest)
+        key = (str(session.get_bind().engine.url), p.evaluator_version, f"{p.id} {digest}")
         if key not in _REFITS:
-            ds = session.execute(select(Dataset).where(Dataset.digest == digest)).scalar_one()
+            found = select(Dataset).where(Dataset.problem == p.id, Dataset.digest == digest)
+            ds = session.execute(found).scalar_one()
             _REFITS[key] = p.fit(p.train_rows(dataset_table(ds)), RatchetCounters())
         out[digest] = _REFITS[key]
     return out
@@ -172,7 +177,7 @@ def store_models(session: Session, p: Problem, digest: str, models: dict[tuple[s
                 "created_at": now,
             }
         )
-    keys = ["train_sha256", "evaluator_version", "task", "seed"]
+    keys = ["problem", "train_sha256", "evaluator_version", "task", "seed"]
     insert_ignore(session, FittedModel.__table__, rows, keys)  # type: ignore[arg-type]
 
 

@@ -68,7 +68,12 @@ def plan(
     the active suite and ``tests`` (test-set digests), at ``p``'s evaluator version."""
     with sessions() as s:
         wanted = list(dict.fromkeys(cells.suite_digests(s, p.id) + list(tests or [])))
-        sets = {d: b for d, b in s.execute(select(Dataset.digest, Dataset.payload).where(Dataset.digest.in_(wanted)))}
+        sets = {
+            d: b
+            for d, b in s.execute(
+                select(Dataset.digest, Dataset.payload).where(Dataset.problem == p.id, Dataset.digest.in_(wanted))
+            )
+        }
         unknown = [d for d in wanted if d not in sets]
         if unknown:
             raise LookupError(f"{p.id}: test sets {[d[:12] for d in unknown]} are not stored")

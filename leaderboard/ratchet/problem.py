@@ -50,6 +50,26 @@ def problem_id_for(spec: ChallengeSpec) -> str | None:
     return None
 
 
+def problem_key(challenge: str, version: int) -> str:
+    """Return the storage key of the ratchet problem of training-set challenge ``challenge`` at
+    ``version``: sets, cells, fitted models, the suite and the history of one version are kept
+    under it, apart from every other version's (a version bump starts a ratchet of its own)."""
+    return f"{challenge}@v{version}"
+
+
+def version_in_key(key: str) -> int | None:
+    """Return the training-set challenge version a :func:`problem_key` names (None if none)."""
+    _, _, number = key.rpartition("@v")
+    return int(number) if number.isdigit() else None
+
+
+def key_for(spec: ChallengeSpec) -> str | None:
+    """Return the storage key of the ratchet problem ``spec`` belongs to now (its training-set
+    challenge at that challenge's current version), or None outside a ratchet."""
+    pid = problem_id_for(spec)
+    return None if pid is None else problem_key(pid, get_challenge(pid).version)
+
+
 def dual_of(problem: str) -> ChallengeSpec:
     """Return the challenge that tests the training sets of ``problem`` (names it as ``pair``)."""
     for name in challenges():
@@ -65,7 +85,10 @@ class Problem:
     def __init__(
         self, train_spec: ChallengeSpec, test_spec: ChallengeSpec, data: PreparedData, evaluator_version: str
     ) -> None:
-        self.id = train_spec.id
+        self.challenge = train_spec.id
+        """The training-set challenge's id (what set digests are computed with)."""
+        self.id = problem_key(train_spec.id, train_spec.version)
+        """The storage key: the training-set challenge and its version."""
         self.train_spec = train_spec
         self.test_spec = test_spec
         self.data = data
@@ -181,7 +204,7 @@ class Problem:
     def provenance(self, path: str, wall_s: float) -> dict[str, Any]:
         """Return the provenance recorded with a cell computed by ``path`` (fit or batched)."""
         return {
-            "challenge": self.id,
+            "challenge": self.challenge,
             "challenge_version": self.train_spec.version,
             "spec_sha256": spec_sha256(self.train_spec),
             "data_sha256": self.data.sha256,

@@ -17,21 +17,24 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dataperf.challenges import get_challenge
 from leaderboard.ratchet.cells import effective_version
-from leaderboard.ratchet.problem import Problem, problem_id_for
+from leaderboard.ratchet.problem import Problem, problem_id_for, problem_key
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.tables import Cell, Challenge, Submission
 
 
 def _rescore_plain(sessions: sessionmaker[Session], challenge: str, version: str, runner: str) -> int:
+    """Re-evaluate the done submissions of ``challenge``'s current version not scored at evaluator
+    ``version``; an earlier version's stay as they were scored (its data and rules are gone)."""
     from dataperf.runners import RUNNERS
 
+    current = get_challenge(challenge).version
     with sessions() as s:
-        subs = [
-            (sub.id, sub.path, sub.result)
-            for sub in s.execute(
-                select(Submission).where(Submission.challenge == challenge, Submission.status == "done")
-            ).scalars()
-        ]
+        q = select(Submission).where(
+            Submission.challenge == challenge,
+            Submission.challenge_version == current,
+            Submission.status == "done",
+        )
+        subs = [(sub.id, sub.path, sub.result) for sub in s.execute(q).scalars()]
     n = 0
     for sid, path, result in subs:
         if (result or {}).get("provenance", {}).get("evaluator_version") == version:
@@ -58,9 +61,10 @@ def stale_tests(sessions: sessionmaker[Session], version: str, ids: list[str]) -
     the version in effect until a rescore to ``version``."""
     stale: dict[str, list[str]] = {}
     for pid in sorted({pid for c in ids if (pid := problem_id_for(get_challenge(c))) is not None}):
+        key = problem_key(pid, get_challenge(pid).version)
         with sessions() as s:
-            old = effective_version(s, pid, version)
-            q = select(Cell.test_sha256).where(Cell.problem == pid, Cell.evaluator_version == old).distinct()
+            old = effective_version(s, key, version)
+            q = select(Cell.test_sha256).where(Cell.problem == key, Cell.evaluator_version == old).distinct()
             stale[pid] = list(s.execute(q).scalars())
     return stale
 

@@ -242,7 +242,7 @@ class Ratchet:
         counters.cells_computed += len(out)
 
     def _datasets(self, s: Session, digests: list[str]) -> dict[str, Dataset]:
-        rows = s.execute(select(Dataset).where(Dataset.digest.in_(digests))).scalars()
+        rows = s.execute(select(Dataset).where(Dataset.problem == self.p.id, Dataset.digest.in_(digests))).scalars()
         return {d.digest: d for d in rows}
 
     def _join_suite(self, s: Session, ds: Dataset, reason: str, difficulty: float | None) -> None:

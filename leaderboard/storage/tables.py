@@ -3,7 +3,10 @@
 Identical content is stored once: submission files by sha256 (on disk, see
 :mod:`leaderboard.storage.blobs`), ratchet sets by the digest of their canonical rows
 (:class:`Dataset`), cells by (training-set digest, test-set digest, evaluator version),
-fitted models by (training-set digest, evaluator version, task, seed). Every uniqueness rule
+fitted models by (training-set digest, evaluator version, task, seed), each within its ratchet
+problem: the problem key names the training-set challenge and its version
+(:func:`leaderboard.ratchet.problem.problem_key`), so a version bump starts a ratchet of its
+own and never reuses or overwrites an earlier version's sets, cells or models. Every uniqueness rule
 is a database constraint, so concurrent writers cannot create duplicates; writers insert with
 ``ON CONFLICT DO NOTHING`` (:func:`leaderboard.storage.db.insert_ignore`).
 
@@ -56,9 +59,32 @@ class Challenge(Base):
     kind: Mapped[str] = mapped_column(String(32))
     spec_sha256: Mapped[str] = mapped_column(String(SHA))
     problem: Mapped[str | None] = mapped_column(String(64))
-    """The ratchet problem (training-set challenge id) this challenge feeds, if any."""
+    """The ratchet problem this challenge feeds, if any: its key (the training-set challenge id
+    and version, see :func:`leaderboard.ratchet.problem.problem_key`)."""
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The spec document of ``version`` (None in databases older than versions, until the next sync)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChallengeVersion(Base):
+    """An earlier version of a challenge, kept when a newer one replaced it, so its board (its
+    submissions, scored on its data and rules) can still be shown after its spec file is gone."""
+
+    __tablename__ = "challenge_versions"
+
+    challenge: Mapped[str] = mapped_column(ForeignKey("challenges.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    spec_sha256: Mapped[str] = mapped_column(String(SHA))
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The version's spec document (None when the database never stored it)."""
+    title: Mapped[str | None] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[str | None] = mapped_column(String(8))
+    superseded_by: Mapped[int] = mapped_column(Integer)
+    """The version that replaced it."""
+    superseded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Team(Base):
@@ -87,7 +113,7 @@ class Dataset(Base):
 
     __tablename__ = "datasets"
     __table_args__ = (
-        UniqueConstraint("digest"),
+        UniqueConstraint("problem", "digest"),
         CheckConstraint("role IN ('train', 'test')", name="role"),
         Index("ix_datasets_problem_role", "problem", "role"),
     )
@@ -113,6 +139,7 @@ class Submission(Base):
         CheckConstraint("status IN ('received', 'queued', 'running', 'done', 'failed', 'rejected')", name="status"),
         Index("ix_submissions_challenge_status", "challenge", "status"),
         Index("ix_submissions_team_content", "team_id", "challenge", "content_sha256"),
+        Index("ix_submissions_challenge_version", "challenge", "challenge_version", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,7 +172,7 @@ class Cell(Base):
 
     __tablename__ = "cells"
     __table_args__ = (
-        UniqueConstraint("train_sha256", "test_sha256", "evaluator_version"),
+        UniqueConstraint("problem", "train_sha256", "test_sha256", "evaluator_version"),
         Index("ix_cells_problem_version", "problem", "evaluator_version"),
     )
 
@@ -176,7 +203,7 @@ class FittedModel(Base):
 
     __tablename__ = "fitted_models"
     __table_args__ = (
-        UniqueConstraint("train_sha256", "evaluator_version", "task", "seed"),
+        UniqueConstraint("problem", "train_sha256", "evaluator_version", "task", "seed"),
         Index("ix_fitted_models_problem_version", "problem", "evaluator_version"),
     )
 
@@ -194,7 +221,8 @@ class FittedModel(Base):
 
 
 class ProblemRow(Base):
-    """A ratchet problem (named after its training-set challenge) and its current top-k."""
+    """A ratchet problem (keyed by its training-set challenge and that challenge's version) and
+    its current top-k."""
 
     __tablename__ = "problems"
 

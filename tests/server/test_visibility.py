@@ -27,12 +27,15 @@ from leaderboard.boards import boards
 from leaderboard.boards.visibility import Visibility
 from leaderboard.jobs.admin import set_published
 from leaderboard.jobs.service import ensure_challenge, ensure_team
+from leaderboard.ratchet.problem import problem_key
 from leaderboard.storage.db import session_factory
 from leaderboard.storage.tables import Cell, Dataset, ProblemRow, RatchetEvent, Submission, SuiteMember
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 TRAIN, TEST = "tiny-selection", "tiny-testset"
+KEY = problem_key(TRAIN, 1)
+"""The storage key of the ratchet of TRAIN's version 1."""
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PUBLIC = {"T1": 0.9, "T2": 0.8, "T3": 0.7, "T4": 0.6, "T5": 0.5}
 """Cells on P1, the public suite member."""
@@ -59,7 +62,7 @@ def build(db_url: str) -> dict[str, int]:
     with sessions.begin() as s:
         for c in (TRAIN, TEST):
             ensure_challenge(s, get_challenge(c))
-        s.add(ProblemRow(id=TRAIN, test_challenge=TEST, top_k=[], updated_at=next(at)))
+        s.add(ProblemRow(id=KEY, test_challenge=TEST, top_k=[], updated_at=next(at)))
         s.flush()
         sets = {}
         for name, role, origin in [
@@ -69,7 +72,7 @@ def build(db_url: str) -> dict[str, int]:
             ("P2", "test", "submission"),
         ]:
             ds = Dataset(
-                problem=TRAIN,
+                problem=KEY,
                 role=role,
                 digest=digest(name),
                 n_rows=1,
@@ -83,7 +86,7 @@ def build(db_url: str) -> dict[str, int]:
         for name, reason in (("S0", "organizer"), ("P1", "accepted")):
             s.add(
                 SuiteMember(
-                    problem=TRAIN,
+                    problem=KEY,
                     dataset_id=sets[name].id,
                     test_sha256=digest(name),
                     reason=reason,
@@ -95,7 +98,7 @@ def build(db_url: str) -> dict[str, int]:
             for t, v in values.items():
                 s.add(
                     Cell(
-                        problem=TRAIN,
+                        problem=KEY,
                         train_sha256=digest(t),
                         test_sha256=digest(test),
                         evaluator_version=EVALUATOR_VERSION,
@@ -110,7 +113,7 @@ def build(db_url: str) -> dict[str, int]:
         for kind, suite in (("init", ["S0"]), ("top-k", ["S0"]), ("accept", ["S0", "P1"])):
             s.add(
                 RatchetEvent(
-                    problem=TRAIN,
+                    problem=KEY,
                     at=next(at),
                     kind=kind,
                     subject_sha256=digest(suite[-1]),

@@ -12,9 +12,11 @@ from fastapi.responses import Response
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
+from leaderboard.boards.versions import UnknownVersionError, version_of
 from leaderboard.boards.visibility import for_participants, is_published
 from leaderboard.http.api.deps import challenge, public_spec, state
 from leaderboard.http.api.models.challenges import Board, Challenge, Challenges, History, Matrix
+from leaderboard.http.errors import ApiError
 from leaderboard.http.openapi import errors
 
 CSV = "text/csv; charset=utf-8"
@@ -45,10 +47,35 @@ MAX_ROWS = 1000
 """The most rows one JSON leaderboard answer holds (CSV answers every row)."""
 
 
-def board_for(request: Request, challenge_id: str) -> dict[str, Any]:
-    """Return the shown leaderboard of ``challenge_id`` (cached)."""
+VersionQuery = Annotated[
+    int | None,
+    Query(ge=1, description="The challenge version whose board is answered (default: the current one)"),
+]
+
+
+def board_for(request: Request, challenge_id: str, version: int | None = None) -> dict[str, Any]:
+    """Return the shown leaderboard of ``challenge_id``'s version ``version`` (the current one
+    when None; cached); ApiError 404 for an unknown challenge or version."""
     challenge(challenge_id)
-    return cached(request, ("board", challenge_id), challenge_id, lambda s, v: boards.board(s, challenge_id, v))  # type: ignore[no-any-return]
+    with state(request).sessions() as s:
+        try:
+            ver = version_of(s, challenge_id, version).version
+        except UnknownVersionError as e:
+            raise ApiError(404, "not_found", str(e)) from None
+    return cached(  # type: ignore[no-any-return]
+        request, ("board", challenge_id, ver), challenge_id, lambda s, v: boards.board(s, challenge_id, v, version=ver)
+    )
+
+
+def version_links(challenge_id: str, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return ``versions`` (see :func:`leaderboard.boards.boards.versions`) with the URLs of each
+    one's JSON leaderboard and web page (the current one's without a version query)."""
+    out = []
+    for v in versions:
+        query = "" if v["current"] else f"?version={v['version']}"
+        page = f"/challenges/{challenge_id}{query}"
+        out.append(v | {"leaderboard": f"/api/challenges/{challenge_id}/leaderboard{query}", "page": page})
+    return out
 
 
 def columns(board: dict[str, Any]) -> list[str]:
@@ -103,11 +130,13 @@ def list_challenges(request: Request) -> dict[str, Any]:
     responses=errors(404),
 )
 def get_one(challenge_id: str, request: Request) -> dict[str, Any]:
-    """Return a challenge's public description and whether its hidden results are published."""
+    """Return a challenge's public description, whether its hidden results are published, and
+    its versions (the current one first, then the earlier ones whose boards stay readable)."""
     spec = challenge(challenge_id)
     with state(request).sessions() as s:
         published = is_published(s, challenge_id)
-    return public_spec(spec) | {"published": published}
+        versions = boards.versions(s, challenge_id)
+    return public_spec(spec) | {"published": published, "versions": version_links(challenge_id, versions)}
 
 
 @router.get(
@@ -132,15 +161,18 @@ def leaderboard(
             "``total`` says how many the board has. CSV answers every row.",
         ),
     ] = DEFAULT_ROWS,
+    version: VersionQuery = None,
 ) -> Any:
     """Return the leaderboard, best first, one page of rows (``offset``, ``limit``); ``format=csv``
-    answers every row as CSV."""
-    board = board_for(request, challenge_id)
+    answers every row as CSV. ``version`` picks an earlier version's board (read-only: the
+    submissions made against that version, as they were scored)."""
+    board = board_for(request, challenge_id, version)
     if format == "csv":
+        name = challenge_id if board["current"] else f"{challenge_id}-v{board['version']}"
         return Response(
             to_csv(board),
             media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{challenge_id}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return page_of(board, offset, limit)
 
@@ -158,9 +190,10 @@ def page_of(board: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
     response_class=Response,
     responses=errors(404, ok={"content": CSV_CONTENT, "description": "One line per row, the layout's columns"}),
 )
-def leaderboard_csv(challenge_id: str, request: Request) -> Response:
-    """Return the leaderboard as CSV (the columns of the kind's layout)."""
-    return Response(to_csv(board_for(request, challenge_id)), media_type=CSV)
+def leaderboard_csv(challenge_id: str, request: Request, version: VersionQuery = None) -> Response:
+    """Return the leaderboard as CSV (the columns of the kind's layout); ``version`` picks an
+    earlier version's board."""
+    return Response(to_csv(board_for(request, challenge_id, version)), media_type=CSV)
 
 
 @router.get(

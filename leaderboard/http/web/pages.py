@@ -20,7 +20,9 @@ from sqlalchemy import select
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
 from leaderboard.boards.test_sets import as_rows, published_archive, published_sets
+from leaderboard.boards.versions import UnknownVersionError, version_of
 from leaderboard.boards.visibility import for_participants
+from leaderboard.http.api.challenges import version_links
 from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, check_token, is_https, public_spec, state
 from leaderboard.http.api.submissions import describe
 from leaderboard.http.errors import ApiError
@@ -121,8 +123,9 @@ def index(request: Request) -> HTMLResponse:
     return render("index.html", title="Challenges", challenges=specs, team=team, csrf=logout_csrf(request, team))
 
 
-def cached_board(request: Request, challenge_id: str) -> dict[str, Any]:
-    """Return the participants' board of ``challenge_id``, cached until the database stamp changes."""
+def cached_board(request: Request, challenge_id: str, version: int | None = None) -> dict[str, Any]:
+    """Return the participants' board of ``challenge_id``'s version ``version`` (the current one
+    when None), cached until the database stamp changes."""
     st = state(request)
     with st.sessions() as s:
         current = stamp(s)
@@ -130,9 +133,9 @@ def cached_board(request: Request, challenge_id: str) -> dict[str, Any]:
 
     def build_board() -> dict[str, Any]:
         with st.sessions() as s:
-            return boards.board(s, challenge_id, view)
+            return boards.board(s, challenge_id, view, version=version)
 
-    return dict(st.cache.get(("board", challenge_id, str(view)), current, build_board))
+    return dict(st.cache.get(("board", challenge_id, version, str(view)), current, build_board))
 
 
 def rules_html(spec: Any) -> Any:
@@ -161,22 +164,31 @@ def test_set_download(challenge_id: str, digest: str, request: Request) -> Respo
     )
 
 
-def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLResponse:
-    """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history.
+def challenge_page(challenge_id: str, request: Request, page: int = 1, version: int | None = None) -> HTMLResponse:
+    """A challenge: its leaderboard (paged), the matrix heatmap and the ratchet history, and
+    links to the boards of its earlier versions. ``?version=N`` shows an earlier version's
+    board read-only (its submissions are closed), under a banner saying what superseded it.
 
-    The rendered page is cached per (challenge, page, team) until the database stamp changes.
+    The rendered page is cached per (challenge, version, page, team) until the database stamp changes.
     """
     try:
-        spec = challenge(challenge_id)
+        challenge(challenge_id)
     except ApiError as e:
         return error_page(request, 404, e.message)
     st = state(request)
     team = team_of(request)
     with st.sessions() as s:
+        try:
+            ver = version_of(s, challenge_id, version)
+        except UnknownVersionError as e:
+            return error_page(request, 404, str(e))
         current = stamp(s)
         view = for_participants(s, challenge_id)
-        published = as_rows(published_sets(s, challenge_id))
-    board = cached_board(request, challenge_id)
+        published = as_rows(published_sets(s, challenge_id)) if ver.current else []
+        versions = version_links(challenge_id, boards.versions(s, challenge_id))
+    spec = ver.spec
+    shown = None if ver.current else ver.version
+    board = cached_board(request, challenge_id, shown)
     size = st.settings.page_size
     pages = max(1, math.ceil(len(board["rows"]) / size))
     at = min(max(1, page), pages)  # the cache key uses the page shown, so ?page=N cannot grow it
@@ -184,11 +196,11 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
     def build_html() -> bytes:
         rows = board["rows"][(at - 1) * size : at * size]
         with st.sessions() as s:
-            per_task = boards.task_means(s, challenge_id, view)
+            per_task = boards.task_means(s, challenge_id, view, version=shown)
         tasks = [t.name for t in spec.tasks] if any(per_task.values()) else []
         body = render(
             "challenge.html",
-            title=spec.title,
+            title=spec.title if ver.current else f"{spec.title} (version {ver.version})",
             spec=public_spec(spec),
             board=board,
             rows=rows,
@@ -201,11 +213,14 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1) -> HTMLRe
             csrf=csrf,
             rules=rules_html(spec),
             test_sets=published,
+            versions=versions,
+            query="" if ver.current else f"version={ver.version}&",
         ).body
         return bytes(body)
 
     csrf = logout_csrf(request, team)
-    return HTMLResponse(st.cache.get(("html", challenge_id, at, team, csrf, str(view)), current, build_html))
+    key = ("html", challenge_id, shown, at, team, csrf, str(view))
+    return HTMLResponse(st.cache.get(key, current, build_html))
 
 
 def submission_page(submission_id: SubmissionId, request: Request) -> HTMLResponse:

@@ -26,10 +26,25 @@ class ChallengeSummary(Closed):
     model: str = Field(description="The fixed model's name")
 
 
+class ChallengeVersionInfo(Closed):
+    """One version of a challenge: the current one, or an earlier one whose board is read-only."""
+
+    version: int
+    current: bool
+    title: str
+    superseded_by: int | None = Field(description="The version that replaced it (None for the current one)")
+    superseded_at: str | None = Field(
+        description="When it was replaced (None for the current one, or when the server did not see the moment)"
+    )
+    leaderboard: str = Field(description="The URL of this version's leaderboard (JSON)")
+    page: str = Field(description="The URL of this version's web page")
+
+
 class Challenge(ChallengeSummary):
-    """A challenge and whether the organizer published its hidden results."""
+    """A challenge, whether the organizer published its hidden results, and its versions."""
 
     published: bool
+    versions: list[ChallengeVersionInfo] = Field(description="Every version, newest (the current one) first")
 
 
 class Challenges(Closed):
@@ -68,9 +83,15 @@ class BoardRow(Open):
 
 
 class Board(Closed):
-    """A leaderboard as participants may see it now, best first."""
+    """A leaderboard as participants may see it now, best first: the board of one version of the
+    challenge (the current one unless ``version`` was asked for), holding only the submissions made
+    against that version."""
 
     challenge: ChallengeId
+    version: int = Field(description="The challenge version whose submissions this board ranks")
+    current: bool = Field(description="Whether it is the current version (earlier ones are read-only)")
+    superseded_by: int | None = Field(description="The version that replaced it (None for the current one)")
+    superseded_at: str | None = Field(description="When it was replaced (None if current or not seen)")
     title: str
     kind: Kind
     layout: BoardLayout
