@@ -37,21 +37,21 @@ SPLIT_ROWS = {
     },
 }
 DATA_SHA256 = {
-    "vision-selection": "75f953246b68e7823b014677bc2a449b7101ec00c5d26e6c986636cf6b5b76f6",
+    "vision-selection": "f279a417d0293eff419ef0ff203d34cd46047d2a16fb854bc955eab114515834",
     "speech-selection": "204252fd6261fc7b94d89a7afdc3cd1c4bfefc82b1854b36e2bf7797cbbe8151",
     "speech-testset": "204252fd6261fc7b94d89a7afdc3cd1c4bfefc82b1854b36e2bf7797cbbe8151",  # its pair's data
     "vision-cleaning": "72a46bf83623cabf94d8e6aad31614185d2d437d14e97b7816225693d3ed016e",
-    "vision-testset": "ee8487f7acb237717cf5cf20568774c8a3e137a911f900d77c0035a5f775d1ff",
+    "vision-testset": "c993882355f9d1518848c40d486019bd69ae14757ac077d7cb42f5f7a359fca2",
     "speech-continual": "2a415296480c49ca2857327f4b6af59f4d109fea9e5bb082af5467d9fbc53eb6",
     "text-selection": "197171806982e6249cd1ec7ce9810b39374aa037a6958a8a93cea0aff36b8165",
     "text-acquisition": "5b906a8bc9e2fd0b488ef20b521cdc61e48873ee4c0649b0f32e7ca8c3c8edf8",
 }
 SCORES = {
     "vision-selection": {
-        "crossval": 0.5114894083679847,
-        "balanced": 0.4844776625176213,
-        "kcenter": 0.494783405031094,
-        "random": 0.47834757038843295,
+        "crossval": 0.5608942937111523,
+        "balanced": 0.530451478275022,
+        "kcenter": 0.53729446288985,
+        "random": 0.4441477623455845,
     },
     "speech-selection": {
         "kcenter": 0.7428195927064754,
@@ -61,7 +61,7 @@ SCORES = {
     },
     "speech-testset": {"hard": 0.1853907372185405, "random": 0.060557738184608696, "balanced": 0.07621615312791781},
     "vision-cleaning": {"confident-learning": 0.206, "random": 0.76, "balanced": 0.792},
-    "vision-testset": {"balanced": 0.23538382936403782, "hard": 0.37597897951385956, "random": 0.2602748402063585},
+    "vision-testset": {"balanced": 0.22941021044288487, "hard": 0.3512074092039305, "random": 0.2602748402063585},
     "speech-continual": {
         "boundary": 0.937,
         "replay": 0.9303333333333332,
@@ -90,14 +90,14 @@ TASK_MEANS = {
     },
     "vision-cleaning": {"balanced": {"fix": 0.792}, "confident-learning": {"fix": 0.206}, "random": {"fix": 0.76}},
     "vision-selection": {
-        "balanced": {"shirt": 0.3049477815758076, "sneaker": 0.6256730964247343, "coat": 0.522812109552322},
-        "crossval": {"shirt": 0.23246241197646533, "sneaker": 0.7491282192825899, "coat": 0.552877593844899},
-        "kcenter": {"shirt": 0.1387925156296123, "sneaker": 0.7696256704275776, "coat": 0.5759320290360923},
-        "random": {"shirt": 0.14579553440079596, "sneaker": 0.6889225869753862, "coat": 0.6003245897891167},
+        "balanced": {"shirt": 0.3131909819088297, "sneaker": 0.7208873051983946, "coat": 0.5572761477178417},
+        "crossval": {"shirt": 0.3504952284497903, "sneaker": 0.7893089779654388, "coat": 0.5428786747182277},
+        "kcenter": {"shirt": 0.2945317114401108, "sneaker": 0.7880284511869962, "coat": 0.5293232260424432},
+        "random": {"shirt": 0.08652798577698997, "sneaker": 0.7846323487275013, "coat": 0.46128295253226226},
     },
     "vision-testset": {
-        "balanced": {"shirt": 0.3736778990286605, "sneaker": 0.07439571929392955, "coat": 0.2580778697695234},
-        "hard": {"shirt": 0.41424506057403043, "sneaker": 0.48611111111111105, "coat": 0.2275807668564373},
+        "balanced": {"shirt": 0.36159346271705817, "sneaker": 0.07052814605520534, "coat": 0.256109022556391},
+        "hard": {"shirt": 0.3626923076923077, "sneaker": 0.4260199362860959, "coat": 0.26490998363338786},
         "random": {"shirt": 0.41759765873520804, "sneaker": 0.15169047374370567, "coat": 0.21153638814016174},
     },
     "text-selection": {
@@ -117,7 +117,7 @@ TASK_MEANS = {
 # are the reference points they are measured against (for the continual kind, random takes no
 # replay at all, so every replaying baseline must beat it).
 MUST_BEAT_RANDOM = {
-    "vision-selection": {"kcenter", "crossval"},
+    "vision-selection": {"kcenter", "crossval", "balanced"},
     "speech-selection": {"kcenter", "crossval"},
     "vision-cleaning": {"confident-learning"},
     "vision-testset": {"hard"},
@@ -143,7 +143,7 @@ def test_golden_data(challenge: str, prepared: dict[str, PreparedData]) -> None:
 
 def test_fashion_noise_is_as_documented(prepared: dict[str, PreparedData]) -> None:
     pool = prepared["vision-selection"].split("pool")
-    assert 0.55 < (pool.public_labels == pool.labels).mean() < 0.65  # "about 40% wrong"
+    assert 0.62 < (pool.public_labels == pool.labels).mean() < 0.68  # "about 35% wrong"
     train = prepared["vision-cleaning"].split("train")
     assert (train.public_labels != train.labels).sum() == 100  # exactly 20% of 500
 
