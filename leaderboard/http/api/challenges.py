@@ -188,7 +188,7 @@ def page_of(board: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
     summary="Leaderboard as CSV",
     operation_id="get_leaderboard_csv",
     response_class=Response,
-    responses=errors(404, ok={"content": CSV_CONTENT, "description": "One line per row, the layout's columns"}),
+    responses=errors(404, 422, ok={"content": CSV_CONTENT, "description": "One line per row, the layout's columns"}),
 )
 def leaderboard_csv(challenge_id: str, request: Request, version: VersionQuery = None) -> Response:
     """Return the leaderboard as CSV (the columns of the kind's layout); ``version`` picks an
