@@ -296,8 +296,8 @@ class Cleaning(ChallengeKind):
         self, spec: ChallengeSpec, data: PreparedData, sub: ParsedSubmission, counters: Counters
     ) -> tuple[dict[str, dict[int, float]], dict[str, Any]]:
         """Return the fraction inspected per seed and, as ``charts``, the accuracy curve of each
-        seed against the fraction inspected with its bar (the checkpoints the scoring measured:
-        no extra fit)."""
+        seed against the fraction inspected with its bar, up to the checkpoint the score is read at
+        (the later checkpoints feed the interval only)."""
         model = build_model(spec.model.name, dict(spec.model.params))
         train, test = data.split("train"), data.scoring_split()
         x, x_test = np.asarray(train.x), np.asarray(test.x)
@@ -330,7 +330,18 @@ class Cleaning(ChallengeKind):
         lo, hi = bootstrap_interval(hits, fractions, len(x_test), target)
         mean = float(np.mean([scores[seed] for seed in spec.seeds]))
         ci = [min(lo, mean), max(hi, mean)]
-        return {task: scores}, {"charts": [_curve_chart(curves, target)], "ci95": ci}
+        return {task: scores}, {
+            "charts": [_curve_chart({s: _to_score(c) for s, c in curves.items()}, target)],
+            "ci95": ci,
+        }
+
+
+def _to_score(curve: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Return ``curve`` (every checkpoint, then ``(nan, bar)``) cut after the checkpoint the
+    score is read at (the first that reaches the bar): what the chart shows."""
+    points, last = curve[:-1], curve[-1]
+    first = next((i for i, (_, acc) in enumerate(points) if acc >= last[1]), len(points) - 1)
+    return [*points[: first + 1], last]
 
 
 CURVE_POINTS = 200
