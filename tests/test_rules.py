@@ -74,7 +74,7 @@ def test_the_rules_an_outsider_needs_are_stated() -> None:
         "one class",
         "the same id may appear in several tasks".capitalize().split(" the")[0],
         "overrides the challenge's budget",
-        "data.noise.fit_share: 0.002",
+        "data.noise.fit_share: 0.05",
         "It is not a share of wrong labels",
         "ci95 = mean(per_seed)",
     ):
@@ -106,7 +106,7 @@ def _legacy(tmp_path: Path, noise: dict[str, object]) -> Path:
 
 
 def test_old_noise_rate_loads_with_a_warning_naming_file_and_key(tmp_path: Path) -> None:
-    path = _legacy(tmp_path, {"split": "pool", "method": "machine", "rate": 0.002, "temperature": 5.0})
+    path = _legacy(tmp_path, {"split": "pool", "method": "machine", "rate": 0.05, "temperature": 5.0})
     with pytest.warns(
         DeprecatedKeyWarning, match=r"vision-selection\.yaml: data\.noise\.rate .*data\.noise\.fit_share"
     ):
