@@ -139,6 +139,14 @@ def take_with_history(url: str, history: int, teams: int, takes: int = 50) -> di
                 ),
                 {"st": state, "a": first, "b": first + n - 1},
             )
+        # Each team's turn as revision 0008 fills it from the recorded jobs (absent before it).
+        if s.execute(text("SELECT to_regclass('queue_turns')")).scalar() is not None:
+            s.execute(
+                text(
+                    "INSERT INTO queue_turns (team_id, last_served_at) SELECT s.team_id, MAX(j.heartbeat_at)"
+                    " FROM jobs j JOIN submissions s ON j.submission_id = s.id GROUP BY s.team_id"
+                )
+            )
     walls = []
     for i in range(min(takes, teams)):
         t0 = time.perf_counter()

@@ -9,7 +9,10 @@ only the current holder of a live lease can finish a job, once (:func:`finish`).
 Leasing is **round robin across teams**: :func:`take` serves the team with the fewest jobs in
 flight, then the team served longest ago (a team never served first), and within a team its
 oldest job. A team's burst therefore delays another team's first job by at most the jobs that
-are already running, one per worker. On PostgreSQL the candidate rows are locked with
+are already running, one per worker. When each team was last served is kept in its
+:class:`~leaderboard.storage.server_tables.QueueTurn` row, written with each lease and heartbeat,
+so a take reads the queued jobs, the jobs in flight and those rows: never the finished history.
+On PostgreSQL the candidate rows are locked with
 ``FOR UPDATE SKIP LOCKED``, so concurrent workers pass over each other's picks instead of
 waiting; on both databases the lease itself is a conditional update only one worker can win.
 """
@@ -20,10 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard.jobs import quota
-from leaderboard.storage.server_tables import LOG_LIMIT, Job
+from leaderboard.storage.server_tables import LOG_LIMIT, Job, QueueTurn
 from leaderboard.storage.tables import Submission, utcnow
 
 Sessions = sessionmaker[Session]
@@ -140,22 +144,43 @@ class TeamTurn:
 
 
 def turns(session: Session) -> list[TeamTurn]:
-    """Return every team with queued jobs, in the order :func:`take` serves them."""
-    queued = Job.state == "queued"
-    teams_waiting = select(Submission.team_id).join(Job, Job.submission_id == Submission.id).where(queued)
-    rows = session.execute(
-        select(
-            Submission.team_id,
-            func.min(case((queued, Job.id))),
-            func.sum(case((Job.state == "leased", 1), else_=0)),
-            func.max(Job.heartbeat_at),
-        )
-        .join(Job, Job.submission_id == Submission.id)
-        .where(Submission.team_id.in_(teams_waiting))
+    """Return every team with queued jobs, in the order :func:`take` serves them.
+
+    Three reads, none of them over finished jobs: each waiting team's oldest queued job, the
+    jobs in flight per team, and the waiting teams' :class:`QueueTurn` rows."""
+    by_team = (Job, Job.submission_id == Submission.id)
+    waiting = session.execute(
+        select(Submission.team_id, func.min(Job.id))
+        .join(*by_team)
+        .where(Job.state == "queued")
         .group_by(Submission.team_id)
     ).all()
-    out = [TeamTurn(int(t), int(j), int(n or 0), last) for t, j, n, last in rows if j is not None]
+    if not waiting:
+        return []
+    in_flight = dict(
+        session.execute(
+            select(Submission.team_id, func.count())
+            .join(*by_team)
+            .where(Job.state == "leased")
+            .group_by(Submission.team_id)
+        ).all()
+    )
+    teams_waiting = select(Submission.team_id).join(*by_team).where(Job.state == "queued")
+    served = dict(
+        session.execute(
+            select(QueueTurn.team_id, QueueTurn.last_served_at).where(QueueTurn.team_id.in_(teams_waiting))
+        ).all()
+    )
+    out = [TeamTurn(int(t), int(j), int(in_flight.get(t, 0)), served.get(t)) for t, j in waiting]
     return sorted(out, key=TeamTurn.key)
+
+
+def _served(s: Session, submission_id: int, now: datetime) -> None:
+    """Record (in the caller's transaction) that the team of ``submission_id`` was served at ``now``."""
+    team = s.execute(select(Submission.team_id).where(Submission.id == submission_id)).scalar_one()
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    row = dialect.insert(QueueTurn).values(team_id=team, last_served_at=now)
+    s.execute(row.on_conflict_do_update(index_elements=["team_id"], set_={"last_served_at": now}))
 
 
 def _lease(s: Session, job_id: int, owner: str, lease_s: float) -> Lease | None:
@@ -179,6 +204,7 @@ def _lease(s: Session, job_id: int, owner: str, lease_s: float) -> Lease | None:
     if job is None:
         return None
     job.log = _capped(job.log, f"{stamp(now)} leased by {owner} (attempt {job.attempts}/{job.max_attempts})")
+    _served(s, job.submission_id, now)
     return Lease(job.id, job.submission_id, owner, job.attempts, job.max_attempts)
 
 
@@ -215,7 +241,10 @@ def heartbeat(sessions: Sessions, lease: Lease, lease_s: float = 60.0) -> bool:
             .where(Job.id == lease.job_id, Job.state == "leased", Job.lease_owner == lease.owner)
             .values(lease_expires_at=now + timedelta(seconds=lease_s), heartbeat_at=now, updated_at=now)
         )
-        return bool(res.rowcount)  # type: ignore[attr-defined]
+        if not res.rowcount:  # type: ignore[attr-defined]
+            return False
+        _served(s, lease.submission_id, now)
+        return True
 
 
 def finish(sessions: Sessions, lease: Lease, state: str, line: str, *, refund_reason: str | None = None) -> bool:

@@ -14,6 +14,8 @@ They live on the same :class:`~leaderboard.storage.base.Base` as the ratchet tab
   and whether it was retired.
 - :class:`RateBucket` and :class:`UploadSlot` (revision ``0006_rate_limits``): the request rate
   limits and the uploads in progress, shared by every server process of one database.
+- :class:`QueueTurn` (revision ``0008_queue_turns``): when each team was last served by the
+  queue, kept so that a fair take never reads the job history.
 """
 
 from __future__ import annotations
@@ -94,6 +96,19 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class QueueTurn(Base):
+    """A team's place in the fair queue: when a job of the team was last leased or heartbeat.
+
+    Written in the same transaction as each lease and heartbeat, so that :func:`take
+    <leaderboard.jobs.queue.take>` ranks the teams with queued work from this row and the jobs
+    in flight alone, whatever the number of finished jobs."""
+
+    __tablename__ = "queue_turns"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    last_served_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ChallengeSetting(Base):

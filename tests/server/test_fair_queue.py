@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from leaderboard.jobs import queue
 from leaderboard.storage.db import session_factory
@@ -95,3 +96,48 @@ def test_concurrent_fair_takes_lease_each_job_once(db_url: str) -> None:
     for t in threads:
         t.join()
     assert sorted(got) == sorted(all_ids)
+
+
+def test_heartbeats_move_a_team_back_in_the_turns(db_url: str) -> None:
+    """A team whose job is still being heartbeat was served more recently than one leased after it."""
+    sessions = session_factory(db_url)
+    a, b = _team(db_url, "long"), _team(db_url, "short")
+    (first_a,) = _submit(db_url, a, 1)
+    (first_b,) = _submit(db_url, b, 1)
+    lease_a = queue.take(sessions, "w0")
+    lease_b = queue.take(sessions, "w1")
+    assert lease_a is not None and lease_a.submission_id == first_a
+    assert lease_b is not None and lease_b.submission_id == first_b
+    assert queue.finish(sessions, lease_b, "done", "ok")
+    assert queue.heartbeat(sessions, lease_a)  # team a is still being served after b's lease
+    assert queue.finish(sessions, lease_a, "done", "ok")
+    _submit(db_url, a, 1)
+    (second_b,) = _submit(db_url, b, 1)
+    with sessions() as s:
+        assert [t.team_id for t in queue.turns(s)] == [b, a]
+    nxt = queue.take(sessions, "w0")
+    assert nxt is not None and nxt.submission_id == second_b
+
+
+def test_turns_survive_the_migration_that_keeps_them(tmp_path: object) -> None:
+    """Revision 0008 fills each team's last service from the jobs recorded before it."""
+    from alembic import command
+    from sqlalchemy import select
+
+    from leaderboard.storage.db import alembic_config, upgrade
+    from leaderboard.storage.server_tables import Job, QueueTurn
+
+    url = f"sqlite:///{tmp_path}/q.db"
+    command.upgrade(alembic_config(url), "0007_challenge_versions")
+    a, b, never = _team(url, "a"), _team(url, "b"), _team(url, "never")
+    sessions = session_factory(url)
+    ids = {t: _submit(url, t, 3) for t in (a, b, never)}
+    with sessions.begin() as s:
+        for team, hour in ((a, 3), (b, 5)):
+            for k, sid in enumerate(ids[team]):
+                job = s.execute(select(Job).where(Job.submission_id == sid)).scalar_one()
+                job.state, job.heartbeat_at = "done", datetime(2026, 1, 1, hour - k, tzinfo=UTC)
+    upgrade(url)
+    with sessions() as s:
+        kept = {t: queue.aware(at) for t, at in s.execute(select(QueueTurn.team_id, QueueTurn.last_served_at))}
+    assert kept == {a: datetime(2026, 1, 1, 3, tzinfo=UTC), b: datetime(2026, 1, 1, 5, tzinfo=UTC)}
