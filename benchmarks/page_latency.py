@@ -5,7 +5,9 @@ A scratch database gets 10,000 scored training-set submissions of the tiny ratch
 ``dataperf serve`` then answers rounds of requests from 32 concurrent connections on loopback,
 alternating the leaderboard page (``/challenges/tiny-selection``) and a static file from the same
 server (``/static/style.css``). Prints the median and 95th percentile of each and the ratio of the
-medians (target: at most 3x). Prints a JSON summary.
+medians (target: at most 3x). Before the rounds, ``--changes`` scored training sets land one at a
+time, each followed by one page request: the page right after a change, which must build anew
+(bar: a median of 300 ms). Prints a JSON summary.
 
     python benchmarks/page_latency.py [--submissions 10000] [--connections 32] [--requests 1280]
 """
@@ -212,6 +214,79 @@ def fill(db: str, n: int) -> None:
         )
 
 
+def add_scored(db: str, i: int) -> None:
+    """Land one more scored training set (its set, cells, submission and job) in the database:
+    a change that the next leaderboard page must show."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.server_tables import Job
+    from leaderboard.storage.tables import Cell, Dataset, Submission, SuiteMember, utcnow
+
+    now = utcnow()
+    digest = hashlib.sha256(f"change{i}".encode()).hexdigest()
+    with session_factory(db).begin() as s:
+        tests = list(s.execute(select(SuiteMember.test_sha256).order_by(SuiteMember.id)).scalars())
+        ds = Dataset(
+            problem="tiny-selection@v1",
+            role="train",
+            digest=digest,
+            n_rows=400,
+            payload=b"",
+            origin="submission",
+            created_at=now,
+        )
+        s.add(ds)
+        s.flush()
+        for k, t in enumerate(tests):
+            v = ((i * 7919 + k * 104729) % 1000) / 1000
+            s.add(
+                Cell(
+                    problem="tiny-selection@v1",
+                    train_sha256=digest,
+                    test_sha256=t,
+                    evaluator_version="1.0.0",
+                    scores={"shirt": {"0": v, "1": v}, "sneaker": {"0": v, "1": v}},
+                    mean=v,
+                    provenance={},
+                    created_at=now,
+                )
+            )
+        team = 1 + i % 100  # fill() made 100 teams
+        sub = Submission(
+            challenge="tiny-selection",
+            challenge_version=1,
+            kind="training-set",
+            team_id=team,
+            sha256=digest,
+            content_sha256=digest,
+            filename=f"change-{i}.csv",
+            path="/nowhere",
+            status="done",
+            attempts=1,
+            dataset_id=ds.id,
+            result={"duplicate": False},
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(sub)
+        s.flush()
+        s.add(
+            Job(
+                submission_id=sub.id,
+                state="done",
+                attempts=1,
+                max_attempts=3,
+                completions=1,
+                log="",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
 async def load(url: str, path: str, connections: int, requests: int) -> list[float]:
     """Return the latency (s) of each of ``requests`` GETs of ``path`` over ``connections`` connections."""
     lat: list[float] = []
@@ -247,6 +322,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--requests", type=int, default=1280, help="requests per round and target")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--changes", type=int, default=5, help="scores landed one by one, each followed by a page")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dataperf-latency-"))
@@ -264,6 +340,13 @@ def main() -> int:
         cold_s = time.perf_counter() - t0
         assert first.status_code == 200 and "team-0" in first.text
         asyncio.run(load(url, static, args.connections, args.connections * 4))  # warm up connections
+        after_change: list[float] = []
+        for i in range(args.changes):
+            add_scored(db, i)
+            t0 = time.perf_counter()
+            fresh = httpx.get(url + page, timeout=120)
+            after_change.append(time.perf_counter() - t0)
+            assert fresh.status_code == 200
         pages: list[float] = []
         files: list[float] = []
         for _ in range(args.rounds):
@@ -278,6 +361,9 @@ def main() -> int:
         "connections": args.connections,
         "fill_s": round(fill_s, 2),
         "first_render_s": round(cold_s, 3),
+        "after_change_s": [round(x, 3) for x in after_change],
+        "after_change_median_s": round(statistics.median(after_change), 3) if after_change else None,
+        "after_change_bar_s": 0.3,
         "page_bytes": len(first.content),
         "page": ps,
         "static": fs,

@@ -14,6 +14,10 @@ on SQLite and, with ``--pg-url``, on PostgreSQL (a scratch schema, dropped after
 timed call is a whole :func:`load_standings` in a fresh session: the query, moving 2,000,000
 rows into Python, and the arithmetic, which is also timed on its own. Median of ``--runs``.
 
+Then what a ratchet step pays instead: one more training set lands (its set and 200 cells) and
+the standings held by the process (:mod:`leaderboard.ratchet.live`) are brought up to date,
+median of ``--runs``, checked equal to a from-scratch load, with its ratio to the rescore.
+
     python -m benchmarks.rescore_scale [--train 10000] [--suite 200] [--runs 3] [--pg-url URL] [--out FILE]
 """
 
@@ -168,6 +172,7 @@ def time_rescore(url: str, runs: int, k: int) -> dict[str, Any]:
     train = [d for d, r in sets if r == "train"]
     test = [d for d, r in sets if r == "test"]
     arith, _, _ = median_time(lambda: compute(train, test, suite, values, k), runs)
+    step = incremental(url, runs, k, len(train) + len(test), len(test))
     complete = sum(st.complete.values())
     assert complete == len(train) and len(st.top_k) == k and st.bar is not None, "the rescore did not see every cell"
     return {
@@ -177,6 +182,82 @@ def time_rescore(url: str, runs: int, k: int) -> dict[str, Any]:
         "arithmetic_s": round(arith, 2),
         "complete_training_sets": complete,
         "met": median <= BAR_S,
+        "incremental_step": step,
+        "incremental_over_rescore": round(step["median_s"] / median, 4),
+    }
+
+
+def incremental(url: str, runs: int, k: int, first_id: int, n_tests: int) -> dict[str, Any]:
+    """Return the median time of the standings after one more training set (its set and one
+    cell per test set written), as a ratchet step gets them: held in the process and brought up
+    to date (:func:`leaderboard.ratchet.live.standings`), checked equal to a from-scratch load."""
+    from sqlalchemy import insert, select
+
+    from leaderboard.ratchet import live
+    from leaderboard.ratchet.steps import load_standings
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.tables import Cell, Dataset, utcnow
+
+    sessions = session_factory(url)
+    live.forget()
+    with sessions() as s:
+        t0 = time.perf_counter()
+        live.standings(s, PROBLEM, VERSION, k)
+        prime = time.perf_counter() - t0
+        tests = list(
+            s.execute(
+                select(Dataset.digest).where(Dataset.problem == PROBLEM, Dataset.role == "test").order_by(Dataset.id)
+            )
+        )
+    rng = np.random.default_rng(1)
+    walls = []
+    for r in range(runs):
+        digest = _h(f"late{r}")
+        now = utcnow()
+        with sessions.begin() as s:
+            s.execute(
+                insert(Dataset),
+                [
+                    {
+                        "id": first_id + 1 + r,
+                        "problem": PROBLEM,
+                        "role": "train",
+                        "digest": digest,
+                        "n_rows": 600,
+                        "payload": b"",
+                        "origin": "submission",
+                        "created_at": now,
+                    }
+                ],
+            )
+            s.execute(
+                insert(Cell),
+                [
+                    {
+                        "problem": PROBLEM,
+                        "train_sha256": digest,
+                        "test_sha256": t,
+                        "evaluator_version": VERSION,
+                        "scores": {},
+                        "mean": float(v),
+                        "hardness_mean": 1 - float(v),
+                        "provenance": {},
+                        "created_at": now,
+                    }
+                    for (t,), v in zip(tests, rng.random(n_tests), strict=True)
+                ],
+            )
+        with sessions() as s:
+            t0 = time.perf_counter()
+            held = live.standings(s, PROBLEM, VERSION, k)
+            walls.append(time.perf_counter() - t0)
+    with sessions() as s:
+        assert held == load_standings(s, PROBLEM, VERSION, k), "held standings differ from a fresh load"
+    return {
+        "median_s": round(float(np.median(walls)), 4),
+        "runs_s": [round(w, 4) for w in walls],
+        "first_look_s": round(prime, 2),
+        "equal_to_fresh_load": True,
     }
 
 

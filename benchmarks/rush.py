@@ -206,6 +206,14 @@ def summarize(accepted: dict[int, tuple[int, float]], done: dict[int, float]) ->
     p50 = {t: statistics.median(w for _b, w in waits[t]) for t in waits}
     rush_start = first_upload + 0.8 * (last_upload - first_upload)
     first_in_rush = [min(ws)[1] for ws in ([x for x in waits[t] if x[0] >= rush_start] for t in waits) if ws]
+    # A submission uploaded while its team had nothing queued or running: what the round robin
+    # promises, whatever the other teams' bursts (each earlier submission of the team was scored).
+    idle = [
+        w
+        for ws in waits.values()
+        for i, (b, w) in enumerate(sorted(ws))
+        if all(b0 + w0 <= b for b0, w0 in sorted(ws)[:i])
+    ]
     return {
         "scored": len(every),
         "throughput_jobs_per_min": round(len(ends) / span * 60, 1) if ends else 0.0,
@@ -217,6 +225,10 @@ def summarize(accepted: dict[int, tuple[int, float]], done: dict[int, float]) ->
             "policy": "round robin across teams (fewest in flight, then least recently served)",
             "first_in_rush_wait_p50_s": round(statistics.median(first_in_rush), 2) if first_in_rush else None,
             "first_in_rush_wait_max_s": round(max(first_in_rush), 2) if first_in_rush else None,
+            "idle_team_uploads": len(idle),
+            "idle_team_wait_p50_s": round(statistics.median(idle), 2) if idle else None,
+            "idle_team_wait_p95_s": round(percentile(idle, 95), 2) if idle else None,
+            "idle_team_wait_max_s": round(max(idle), 2) if idle else None,
             "jain_index_of_team_p50": round(jain(list(p50.values())), 3),
             "lightest10_p50_s": round(statistics.median(p50[t] for t in sizes[:10]), 2),
             "heaviest5_p50_s": round(statistics.median(p50[t] for t in sizes[-5:]), 2),

@@ -53,16 +53,45 @@ def compute(
     """Return the standings of ``train`` (in arrival order) and ``test`` sets given ``cells``
     as (train digest, test digest, value) triples, or (train, test, value, hardness) where the
     cell's hardness is known, the active ``suite`` and top-``k`` size."""
+    a, h = matrices(train, test, cells, direction)
+    return from_matrices(train, test, suite, a, h, k, direction)
+
+
+def matrices(
+    train: Sequence[str],
+    test: Sequence[str],
+    cells: Sequence[tuple[str, str, float] | tuple[str, str, float, float | None]],
+    direction: str = "max",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the cell matrix and the hardness matrix (``len(train) x len(test)``, NaN where no
+    cell) of ``cells`` (see :func:`compute`); cells of unknown sets are left out."""
     ti = {d: i for i, d in enumerate(train)}
     si = {d: i for i, d in enumerate(test)}
     a = np.full((len(train), len(test)), np.nan)
     h = np.full((len(train), len(test)), np.nan)
     if cells:
-        rows = [(ti[c[0]], si[c[1]], c[2], _hardness(c, direction)) for c in cells if c[0] in ti and c[1] in si]
+        rows = [(ti[c[0]], si[c[1]], c[2], hardness(c, direction)) for c in cells if c[0] in ti and c[1] in si]
         if rows:
             r, c, v, hv = (np.asarray(x, dtype=np.float64) for x in zip(*rows, strict=True))
             a[r.astype(np.int64), c.astype(np.int64)] = v
             h[r.astype(np.int64), c.astype(np.int64)] = hv
+    return a, h
+
+
+def from_matrices(
+    train: Sequence[str],
+    test: Sequence[str],
+    suite: Sequence[str],
+    a: np.ndarray,
+    h: np.ndarray,
+    k: int,
+    direction: str = "max",
+) -> Standings:
+    """Return the standings of ``train`` and ``test`` sets (in arrival order) given their cell
+    matrix ``a`` and hardness matrix ``h`` (rows: ``train``, columns: ``test``, NaN where no cell;
+    see :func:`matrices`), the active ``suite`` and top-``k`` size."""
+    ti = {d: i for i, d in enumerate(train)}
+    si = {d: i for i, d in enumerate(test)}
     cols = np.asarray([si[s] for s in suite if s in si], dtype=np.int64)
     sub = a[:, cols] if len(cols) else np.full((len(train), 0), np.nan)
     have = ~np.isnan(sub)
@@ -103,7 +132,7 @@ def compute(
     )
 
 
-def _hardness(cell: tuple[str, str, float] | tuple[str, str, float, float | None], direction: str) -> float:
+def hardness(cell: tuple[str, str, float] | tuple[str, str, float, float | None], direction: str) -> float:
     """Return a cell's hardness: its stored one, else what its metric says (see the rules)."""
     if len(cell) > 3 and cell[3] is not None:
         return float(cell[3])

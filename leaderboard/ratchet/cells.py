@@ -221,9 +221,13 @@ def bank_for(session: Session, p: Problem) -> Bank:
 
 
 def forget_banks() -> None:
-    """Drop every in-memory bank and refitted model (tests; after a database is recreated)."""
+    """Drop every in-memory bank, refitted model and held standings matrix (tests; after a
+    database is recreated)."""
+    from leaderboard.ratchet import live
+
     _BANKS.clear()
     _REFITS.clear()
+    live.forget()
 
 
 def score_new_test_set(session: Session, p: Problem, digest: str, rows: Any, counters: RatchetCounters) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard.arithmetic.standings import Standings, compute
 from leaderboard.arithmetic.types import RatchetCounters
-from leaderboard.ratchet import cells
+from leaderboard.ratchet import cells, live
 from leaderboard.ratchet.problem import Problem
 from leaderboard.storage.db import insert_ignore_one
 from leaderboard.storage.tables import Cell, Dataset, ProblemRow, RatchetEvent, SuiteMember, utcnow
@@ -85,8 +85,9 @@ class Ratchet:
         self.p = problem
 
     def standings(self, s: Session) -> Standings:
-        """Return the current standings (from cached cells of this evaluator version)."""
-        return load_standings(s, self.p.id, self.p.evaluator_version, self.p.top_k, self.p.direction)
+        """Return the current standings (from cached cells of this evaluator version), kept up to
+        date incrementally in this process (:mod:`leaderboard.ratchet.live`)."""
+        return live.standings(s, self.p.id, self.p.evaluator_version, self.p.top_k, self.p.direction)
 
     def ensure_init(self) -> None:
         """Create the problem's row and put S0, the organizer's hidden test set, in the suite
