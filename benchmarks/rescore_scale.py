@@ -10,7 +10,7 @@ model is fitted and no cell is evaluated: that is the point of caching cells.
 
 The scratch database is filled directly (one organizer test set, 199 accepted ones, 10,000
 training sets, each cell with its per-seed scores and hardness as the ratchet stores them),
-on SQLite and, with ``--pg-url``, on PostgreSQL (a scratch schema, dropped afterwards). The
+on SQLite and, with ``--pg-url``, on PostgreSQL (the database it names plus ``_rescore``, emptied first). The
 timed call is a whole :func:`load_standings` in a fresh session: the query, moving 2,000,000
 rows into Python, and the arithmetic, which is also timed on its own. Median of ``--runs``.
 
@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._util import median_time
+from benchmarks.rush import fresh_database
 
 PROBLEM = "vision-selection@v3"
 VERSION = "1.2.0"
@@ -280,19 +281,11 @@ def main() -> int:
     }
     tmp = Path(tempfile.mkdtemp(prefix="dataperf-rescore-"))
     try:
-        targets = [("sqlite", f"sqlite:///{tmp / 'r.db'}")]
-        if args.pg_url:
-            targets.append(("postgresql", args.pg_url))
-        for name, url in targets:
-            scratch = _scratch_pg(url) if name == "postgresql" else None
-            try:
-                use = scratch[0] if scratch else url
-                print(f"{name}: filling", file=sys.stderr, flush=True)
-                report[name] = fill(use, args.train, args.suite) | time_rescore(use, args.runs, args.k)
-                print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)
-            finally:
-                if scratch:
-                    scratch[1]()
+        for name in ["sqlite"] + (["postgresql"] if args.pg_url else []):
+            url = fresh_database(name, tmp, args.pg_url or "", "_rescore")
+            print(f"{name}: filling", file=sys.stderr, flush=True)
+            report[name] = fill(url, args.train, args.suite) | time_rescore(url, args.runs, args.k)
+            print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
@@ -301,28 +294,6 @@ def main() -> int:
     if args.out:
         Path(args.out).write_text(text + "\n")
     return 0 if all(report[n]["met"] for n in ("sqlite", "postgresql") if n in report) else 1
-
-
-def _scratch_pg(url: str) -> tuple[str, Any]:
-    """Return the URL of a fresh scratch database next to ``url``'s, and a function dropping it."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    name = f"dataperf_rescore_{os.getpid()}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        from leaderboard.storage.db import engine
-
-        engine(str(base.set(database=name))).dispose()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 if __name__ == "__main__":

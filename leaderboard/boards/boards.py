@@ -18,6 +18,7 @@ cells (ratchet boards, over the shown suite) or with the results (other boards);
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -43,11 +44,13 @@ SAFE_STEP = ("role", "digest", "duplicate", "counters")
 top-k or reason: those come from standings over the whole suite)."""
 
 
-def _subs(session: Session, challenge: str, version: int | None = None) -> list[Any]:
+def _subs(session: Session, challenge: str, version: int | None = None, *, results: bool = True) -> list[Any]:
     """Return the done submissions of ``challenge`` (only the shown columns), oldest first: those
-    made against its version ``version`` (the current one when None)."""
+    made against its version ``version`` (the current one when None). ``results``: with each
+    stored result (a ratchet board ranks from cells and leaves them unread)."""
     if version is None:
         version = get_challenge(challenge).version
+    shown = [Submission.result] if results else []
     q = (
         select(
             Submission.id,
@@ -55,7 +58,7 @@ def _subs(session: Session, challenge: str, version: int | None = None) -> list[
             Submission.filename,
             Submission.created_at,
             Submission.dataset_id,
-            Submission.result,
+            *shown,
             Team.name.label("team"),
             Team.is_baseline,
         )
@@ -144,7 +147,7 @@ def board(
             "note": "scored by the evaluator on the public test split",
             "rows": _ranked(rows),
         }
-    subs = _subs(session, challenge, ver.version)
+    subs = _subs(session, challenge, ver.version, results=False)
     pv = ProblemView(session, pid, view, evaluator_version, _train_version(session, pid, challenge, ver, subs))
     st = pv.standings
     digests = _digest_of(session, subs)
@@ -402,15 +405,23 @@ def result(sub: Submission, view: Visibility) -> dict[str, Any] | None:
 
 
 def task_means(
-    session: Session, challenge: str, view: Visibility, version: int | None = None
+    session: Session,
+    challenge: str,
+    view: Visibility,
+    version: int | None = None,
+    only: Collection[int] | None = None,
 ) -> dict[int, dict[str, float]]:
     """Return each done submission's shown mean per task, keyed by submission id, for the
-    submissions made against ``challenge``'s version ``version`` (the current one when None):
-    from its stored result outside a ratchet; for a ratchet training set from its shown cells
-    (the mean over the shown suite members it has a cell for, as its score is). Test sets have none."""
+    submissions made against ``challenge``'s version ``version`` (the current one when None;
+    ``only``: just those ids, e.g. the rows of one page): from its stored result outside a
+    ratchet; for a ratchet training set from its shown cells (the mean over the shown suite
+    members it has a cell for, as its score is). Test sets have none."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
     subs = _subs(session, challenge, version)
+    if only is not None:
+        wanted = set(only)
+        subs = [r for r in subs if r.id in wanted]
     if pid is None:
         return {r.id: dict((r.result or {}).get("task_means") or {}) for r in subs}
     if kind_of(spec).role is not Role.TRAINS:

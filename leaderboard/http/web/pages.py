@@ -196,7 +196,7 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1, version: 
     def build_html() -> bytes:
         rows = board["rows"][(at - 1) * size : at * size]
         with st.sessions() as s:
-            per_task = boards.task_means(s, challenge_id, view, version=shown)
+            per_task = boards.task_means(s, challenge_id, view, version=shown, only=[r["submission"] for r in rows])
         tasks = [t.name for t in spec.tasks] if any(per_task.values()) else []
         body = render(
             "challenge.html",
