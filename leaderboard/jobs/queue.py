@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from leaderboard.jobs import quota
+from leaderboard.storage.db import upsert_one
 from leaderboard.storage.server_tables import LOG_LIMIT, Job, QueueTurn
 from leaderboard.storage.tables import Submission, utcnow
 
@@ -178,9 +178,7 @@ def turns(session: Session) -> list[TeamTurn]:
 def _served(s: Session, submission_id: int, now: datetime) -> None:
     """Record (in the caller's transaction) that the team of ``submission_id`` was served at ``now``."""
     team = s.execute(select(Submission.team_id).where(Submission.id == submission_id)).scalar_one()
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    row = dialect.insert(QueueTurn).values(team_id=team, last_served_at=now)
-    s.execute(row.on_conflict_do_update(index_elements=["team_id"], set_={"last_served_at": now}))
+    upsert_one(s, QueueTurn.__table__, {"team_id": team, "last_served_at": now}, ["team_id"])  # type: ignore[arg-type]
 
 
 def _lease(s: Session, job_id: int, owner: str, lease_s: float) -> Lease | None:

@@ -63,17 +63,30 @@ def session_factory(url: str | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine(url or default_url()), expire_on_commit=False)
 
 
-def _insert_ignore_stmt(session: Session, table: Table, keys: Sequence[str]) -> Any:
+def _insert(session: Session, table: Table) -> Any:
+    """Return the session's dialect's INSERT of ``table`` (one with ON CONFLICT clauses)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        return pg_insert(table)
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
-        return lite_insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        return lite_insert(table)
     raise NotImplementedError(f"database dialect '{dialect}' is not supported (use sqlite or postgresql)")
+
+
+def _insert_ignore_stmt(session: Session, table: Table, keys: Sequence[str]) -> Any:
+    return _insert(session, table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upsert_one(session: Session, table: Table, row: dict[str, Any], keys: Sequence[str]) -> None:
+    """Insert one row, or where its unique ``keys`` exist set that row's other columns to ``row``'s."""
+    changes = {k: v for k, v in row.items() if k not in keys}
+    session.execute(
+        _insert(session, table).values(**row).on_conflict_do_update(index_elements=list(keys), set_=changes)
+    )
 
 
 def insert_ignore(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
