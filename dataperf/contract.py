@@ -499,8 +499,9 @@ class BoardLayout:
             "Tier",
             "num",
             "submissions in one tier cannot be told apart: a new tier starts where a paired bootstrap over the "
-            "shared test rows orders a submission above the next with probability at least 0.95 (empty where the "
-            "rows' correctness is not known)",
+            "shared test rows (stratified by test set, rows resampled in at most 64 blocks per test set) orders a "
+            "submission above the next with probability at least 0.95 (empty where the rows' correctness is not "
+            "known)",
         ),
         BoardColumn(
             "p_next",

@@ -78,6 +78,57 @@ def matrices(
     return a, h
 
 
+@dataclass(frozen=True)
+class Ranked:
+    """The standings as arrays (rows: training sets, columns: test sets, in arrival order)."""
+
+    score: np.ndarray
+    """Mean over the suite members it has a cell for (NaN: none)."""
+    worst: np.ndarray
+    """Worst cell over the suite (NaN: none)."""
+    complete: np.ndarray
+    order: np.ndarray
+    """Training-set indices, best first."""
+    top: np.ndarray
+    """The top-k's indices, best first."""
+    difficulty: np.ndarray
+    """Each test set's difficulty (NaN: unknown)."""
+    bar: float | None
+
+
+def ranked(
+    a: np.ndarray, h: np.ndarray, cols: np.ndarray, k: int, direction: str = "max", members: int | None = None
+) -> Ranked:
+    """Return the standings of cell matrix ``a`` and hardness matrix ``h`` (see :func:`matrices`)
+    over the suite members in columns ``cols`` (``members``: how many the suite has, when some
+    have no column yet: then there is no bar), top-``k``, as arrays."""
+    n_train = a.shape[0]
+    sub = a[:, cols] if len(cols) else np.full((n_train, 0), np.nan)
+    have = ~np.isnan(sub)
+    complete = have.all(axis=1) & (sub.shape[1] > 0)
+    counts = have.sum(axis=1)
+    sums = np.where(have, sub, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    # ``initial`` makes the reductions defined for an empty suite (zero columns): no cell, no worst.
+    if direction == "max":
+        worst = np.where(have, sub, np.inf).min(axis=1, initial=np.inf)
+    else:
+        worst = np.where(have, sub, -np.inf).max(axis=1, initial=-np.inf)
+    worst = np.where(have.any(axis=1), worst, np.nan)
+    key = -score if direction == "max" else score
+    key = np.where(np.isnan(key), np.inf, key)
+    order = np.lexsort((np.arange(n_train), key, ~complete))
+    top = order[complete[order]][:k]
+    if len(top):
+        difficulty = h[top, :].mean(axis=0)
+    else:
+        difficulty = np.full(a.shape[1], np.nan)
+    member_diffs = difficulty[cols] if len(cols) else np.zeros(0)
+    known = len(member_diffs) and not np.isnan(member_diffs).any() and (members is None or members == len(cols))
+    return Ranked(score, worst, complete, order, top, difficulty, float(member_diffs.min()) if known else None)
+
+
 def from_matrices(
     train: Sequence[str],
     test: Sequence[str],
@@ -90,45 +141,20 @@ def from_matrices(
     """Return the standings of ``train`` and ``test`` sets (in arrival order) given their cell
     matrix ``a`` and hardness matrix ``h`` (rows: ``train``, columns: ``test``, NaN where no cell;
     see :func:`matrices`), the active ``suite`` and top-``k`` size."""
-    ti = {d: i for i, d in enumerate(train)}
     si = {d: i for i, d in enumerate(test)}
     cols = np.asarray([si[s] for s in suite if s in si], dtype=np.int64)
-    sub = a[:, cols] if len(cols) else np.full((len(train), 0), np.nan)
-    have = ~np.isnan(sub)
-    complete = have.all(axis=1) & (sub.shape[1] > 0)
-    counts = have.sum(axis=1)
-    sums = np.where(have, sub, 0.0).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    # ``initial`` makes the reductions defined for an empty suite (zero columns): no cell, no worst.
-    if direction == "max":
-        worst = np.where(have, sub, np.inf).min(axis=1, initial=np.inf)
-    else:
-        worst = np.where(have, sub, -np.inf).max(axis=1, initial=-np.inf)
-    key = -score if direction == "max" else score
-    key = np.where(np.isnan(key), np.inf, key)
-    order = np.lexsort((np.arange(len(train)), key, ~complete))
-    ranked = [train[i] for i in order]
-    top = [train[i] for i in order if complete[i]][:k]
-    top_idx = np.asarray([ti[d] for d in top], dtype=np.int64)
-    diff: dict[str, float | None] = {}
-    if len(top_idx):
-        values = h[top_idx, :].mean(axis=0)
-        diff = {s: (None if np.isnan(values[j]) else float(values[j])) for s, j in si.items()}
-    else:
-        diff = dict.fromkeys(test)
-    member_diffs = [diff.get(s) for s in suite]
-    known = [d for d in member_diffs if d is not None]
+    r = ranked(a, h, cols, k, direction, members=len(suite))
+    ranked_train = [train[i] for i in r.order]
     return Standings(
-        train=ranked,
-        score={d: (None if np.isnan(score[i]) else float(score[i])) for d, i in ti.items()},
-        worst={d: (None if not have[i].any() else float(worst[i])) for d, i in ti.items()},
-        complete={d: bool(complete[i]) for d, i in ti.items()},
-        rank={d: r + 1 for r, d in enumerate(ranked)},
+        train=ranked_train,
+        score={d: (None if np.isnan(r.score[i]) else float(r.score[i])) for i, d in enumerate(train)},
+        worst={d: (None if np.isnan(r.worst[i]) else float(r.worst[i])) for i, d in enumerate(train)},
+        complete={d: bool(r.complete[i]) for i, d in enumerate(train)},
+        rank={d: n + 1 for n, d in enumerate(ranked_train)},
         suite=list(suite),
-        top_k=top,
-        difficulty=diff,
-        bar=min(known) if known and len(known) == len(member_diffs) else None,
+        top_k=[train[i] for i in r.top],
+        difficulty={d: (None if np.isnan(r.difficulty[j]) else float(r.difficulty[j])) for d, j in si.items()},
+        bar=r.bar,
     )
 
 

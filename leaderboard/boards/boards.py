@@ -29,9 +29,13 @@ from dataperf.challenges import get_challenge
 from dataperf.contract import Role
 from dataperf.kinds import kind_of
 from dataperf.version import EVALUATOR_VERSION
-from leaderboard.boards import tiers
+from leaderboard.boards import held, tiers
 from leaderboard.boards import versions as _versions
+from leaderboard.boards.done import Done, done, shown_query
+from leaderboard.boards.held import Snapshot
 from leaderboard.boards.problem_view import ProblemView
+from leaderboard.boards.rows import TrainRows
+from leaderboard.boards.rows import base as _base
 from leaderboard.boards.versions import Version, version_of
 from leaderboard.boards.visibility import Visibility, is_published
 from leaderboard.ratchet.problem import problem_id_for, version_in_key
@@ -44,32 +48,13 @@ SAFE_STEP = ("role", "digest", "duplicate", "counters")
 top-k or reason: those come from standings over the whole suite)."""
 
 
-def _subs(session: Session, challenge: str, version: int | None = None, *, results: bool = True) -> list[Any]:
-    """Return the done submissions of ``challenge`` (only the shown columns), oldest first: those
-    made against its version ``version`` (the current one when None). ``results``: with each
-    stored result (a ratchet board ranks from cells and leaves them unread)."""
+def _subs(session: Session, challenge: str, version: int | None = None) -> list[Any]:
+    """Return the done submissions of ``challenge`` (only the shown columns and each stored
+    result), oldest first: those made against its version ``version`` (the current one when
+    None). A ratchet board reads :func:`leaderboard.boards.done.done` instead."""
     if version is None:
         version = get_challenge(challenge).version
-    shown = [Submission.result] if results else []
-    q = (
-        select(
-            Submission.id,
-            Submission.label,
-            Submission.filename,
-            Submission.created_at,
-            Submission.dataset_id,
-            *shown,
-            Team.name.label("team"),
-            Team.is_baseline,
-        )
-        .join(Team, Team.id == Submission.team_id)
-        .where(
-            Submission.challenge == challenge,
-            Submission.challenge_version == version,
-            Submission.status == "done",
-        )
-        .order_by(Submission.id)
-    )
+    q = shown_query(challenge, version, Submission.result).order_by(Submission.id)
     return list(session.execute(q).all())
 
 
@@ -77,16 +62,6 @@ def versions(session: Session, challenge: str) -> list[dict[str, Any]]:
     """Return every version of ``challenge``, newest first: its number, whether it is current,
     its title, and the version and time that superseded it (None for the current one)."""
     return [v.to_dict() for v in _versions.versions(session, challenge)]
-
-
-def _base(row: Any) -> dict[str, Any]:
-    return {
-        "submission": row.id,
-        "team": row.team,
-        "label": row.label or row.filename,
-        "baseline": bool(row.is_baseline),
-        "submitted_at": row.created_at.isoformat() if row.created_at else None,
-    }
 
 
 def _digest_of(session: Session, subs: list[Any]) -> dict[int, str]:
@@ -108,6 +83,7 @@ def board(
     view: Visibility,
     evaluator_version: str | None = None,
     version: int | None = None,
+    paged: bool = False,
 ) -> dict[str, Any]:
     """Return the leaderboard of ``challenge``'s version ``version`` (the current one when None)
     as ``view`` may see it: ``{"challenge", "version", "current", "superseded_by",
@@ -116,7 +92,9 @@ def board(
     "top_k" and "bar"), rows best first, each with its rank. Only the submissions made against
     that version are on it, and "stale" is only ever true on the current version's (an earlier
     version is never rescored); an unknown version raises
-    :class:`~leaderboard.boards.versions.UnknownVersionError`."""
+    :class:`~leaderboard.boards.versions.UnknownVersionError`. ``paged``: a ratchet training-set
+    board's rows may be a :class:`~leaderboard.boards.rows.TrainRows`, which builds a row only
+    when it is read (a page of a board of 100,000); else they are a list."""
     ver = version_of(session, challenge, version)
     spec = ver.spec
     current = evaluator_version or EVALUATOR_VERSION
@@ -132,11 +110,11 @@ def board(
     }
     if pid is None:
         keys = [c["key"] for c in head["layout"]["columns"]]
-        subs = _subs(session, challenge, ver.version)
-        rows = [_plain_row(r, keys) for r in subs]
+        plain = _subs(session, challenge, ver.version)
+        rows = [_plain_row(r, keys) for r in plain]
         sign = -1.0 if spec.metric.direction == "max" else 1.0
         rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["submission"]))
-        tiers.assign([r for r in rows if r["score"] is not None], _plain_hits(subs, spec.seeds, spec.tasks))
+        tiers.assign([r for r in rows if r["score"] is not None], _plain_hits(plain, spec.seeds, spec.tasks))
         return head | {
             "metric": spec.metric.name,
             "direction": spec.metric.direction,
@@ -147,17 +125,15 @@ def board(
             "note": "scored by the evaluator on the public test split",
             "rows": _ranked(rows),
         }
-    subs = _subs(session, challenge, ver.version, results=False)
-    pv = ProblemView(session, pid, view, evaluator_version, _train_version(session, pid, challenge, ver, subs))
-    st = pv.standings
-    digests = _digest_of(session, subs)
+    subs = done(session, challenge, ver.version)
+    snap = held.snapshot(session, pid, view, evaluator_version, _train_version(session, pid, challenge, ver, subs.rows))
     meta = head | {
         "ratchet": True,
         "problem": pid,
-        "evaluator_version": pv.version,
-        "stale": ver.current and pv.version != current,
-        "top_k": list(st.top_k),
-        "bar": st.bar,
+        "evaluator_version": snap.version,
+        "stale": ver.current and snap.version != current,
+        "top_k": list(snap.top_k),
+        "bar": snap.bar,
     }
     if kind_of(spec).role is Role.TESTS:
         return meta | {
@@ -165,18 +141,28 @@ def board(
             "direction": "max",
             "scope": "difficulty over the top-k training sets" + ("" if view.uses_hidden else " of the public ranking"),
             "note": "",
-            "rows": _test_rows(subs, digests, pv),
+            "rows": _test_rows(session, subs, snap, view),
         }
+    ranked = TrainRows(subs, snap, _outside(session, subs, snap))
     note = ""
-    if not view.uses_hidden and not pv.public_suite:
+    if not view.uses_hidden and not snap.public_suite:
         note = "no public test set has been scored yet: scores appear when one is or when results are published"
     return meta | {
         "metric": spec.metric.name,
         "direction": spec.metric.direction,
         "scope": "whole suite (hidden test set included)" if view.uses_hidden else "public test sets of the suite",
         "note": note,
-        "rows": _train_rows(subs, digests, pv),
+        "rows": ranked if paged else list(ranked),
     }
+
+
+def _outside(session: Session, subs: Done, snap: Snapshot) -> dict[int, str]:
+    """Return the digests of the submissions' sets that are not the problem's (by dataset id)."""
+    sets = np.unique(subs.datasets[subs.datasets >= 0])
+    ids = [int(d) for d in sets if int(d) not in snap.by_id]
+    if not ids:
+        return {}
+    return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
 
 
 def _train_version(session: Session, pid: str, challenge: str, ver: Version, subs: list[Any]) -> int | None:
@@ -193,43 +179,17 @@ def _train_version(session: Session, pid: str, challenge: str, ver: Version, sub
     return next((v for key in keys if (v := version_in_key(key)) is not None), None)
 
 
-def _train_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
-    st = pv.standings
+def _test_rows(session: Session, subs: Done, snap: Snapshot, view: Visibility) -> list[dict[str, Any]]:
+    shown, suite = set(snap.tests), set(snap.full_suite)
+    other = _outside(session, subs, snap)
     rows = []
-    for sub in subs:
-        d = digests.get(sub.dataset_id or -1)
-        if d is None:
-            continue
-        rows.append(
-            _base(sub)
-            | {
-                "digest": d,
-                "score": st.score.get(d),
-                "ci95": pv.ci95(d),
-                "worst": pv.worst(d),
-                "complete": st.complete.get(d, False),
-                "top_k": d in st.top_k,
-            }
-        )
-    rows.sort(key=lambda r: (st.rank.get(r["digest"], 10**9), r["submission"]))
-    complete = [r for r in rows if r["complete"]]
-    per_digest = pv.per_row([r["digest"] for r in complete])
-    tiers.assign(complete, {r["submission"]: per_digest[r["digest"]] for r in complete if r["digest"] in per_digest})
-    for r in rows:
-        r.setdefault("tier", None)
-        r.setdefault("p_next", None)
-    return _ranked(rows)
-
-
-def _test_rows(subs: list[Any], digests: dict[int, str], pv: ProblemView) -> list[dict[str, Any]]:
-    st, shown = pv.standings, set(pv.tests)
-    rows = []
-    for sub in subs:
-        d = digests.get(sub.dataset_id or -1)
+    for sub in subs.rows:
+        found = snap.by_id.get(sub.dataset_id or -1)
+        d = snap.test_sets[found[1]] if found is not None and found[0] == "test" else other.get(sub.dataset_id or -1)
         if d is None or d not in shown:
             continue
-        in_suite = d in pv.full_suite if pv.view.uses_hidden else None  # a decision made with S0: hidden before publish
-        rows.append(_base(sub) | {"digest": d, "difficulty": st.difficulty.get(d), "in_suite": in_suite})
+        in_suite = d in suite if view.uses_hidden else None  # a decision made with S0: hidden before publish
+        rows.append(_base(sub) | {"digest": d, "difficulty": snap.difficulty.get(d), "in_suite": in_suite})
     rows.sort(key=lambda r: (r["difficulty"] is None, -(r["difficulty"] or 0.0), r["submission"]))
     tiers.assign(rows, {})  # test sets share no rows: a paired bootstrap cannot compare them
     return _ranked(rows)
@@ -261,7 +221,7 @@ def _plain_hits(subs: list[Any], seeds: list[int], tasks: list[Any]) -> dict[int
             continue
         if list(res.get("provenance", {}).get("seeds", [])) != list(seeds):
             continue
-        out[row.id] = tiers.mean_hits(hits, len(seeds), names)
+        out[row.id] = tiers.correct_counts(hits, len(seeds), names)
     return out
 
 
@@ -293,27 +253,30 @@ def matrix(
     pid = problem_id_for(get_challenge(challenge))
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "train": [], "test": [], "values": []}
-    pv = ProblemView(session, pid, view, evaluator_version)
-    st = pv.standings
-    labels = _labels(session, pv.problem)
-    train = st.train if limit is None else st.train[:limit]
-    values = pv.values()
+    snap = held.snapshot(session, pid, view, evaluator_version, values=limit)
+    labels = _labels(session, snap.problem)
+    members = set(snap.full_suite)
+    train = snap.ranking if limit is None else snap.ranking[:limit]
+    if view.shows_hidden_cells:
+        suite = snap.full_suite
+    else:
+        suite = [d for d in snap.full_suite if d in set(snap.public_suite)] if view.uses_hidden else []
     return {
         "challenge": challenge,
         "problem": pid,
         "ratchet": True,
         "view": str(view),
-        "evaluator_version": pv.version,
+        "evaluator_version": snap.version,
         "published": is_published(session, challenge),
-        "hidden_columns": 0 if view.shows_hidden_cells else len(pv.hidden),
-        "suite": list(pv.shown_suite),
-        "top_k": list(st.top_k),
-        "train": [{"digest": d, "label": labels.get(d, d[:10]), "top_k": d in st.top_k} for d in train],
+        "hidden_columns": 0 if view.shows_hidden_cells else len(snap.test_sets) - len(snap.public_suite),
+        "suite": suite,
+        "top_k": list(snap.top_k),
+        "train": [{"digest": d, "label": labels.get(d, d[:10]), "top_k": d in snap.top_k} for d in train],
         "test": [
-            {"digest": d, "label": labels.get(d, d[:10]), "in_suite": d in pv.full_suite if view.uses_hidden else None}
-            for d in pv.tests
+            {"digest": d, "label": labels.get(d, d[:10]), "in_suite": (d in members) if view.uses_hidden else None}
+            for d in snap.tests
         ],
-        "values": [[values.get((t, s)) for s in pv.tests] for t in train],
+        "values": [[snap.values.get((t, s)) for s in snap.tests] for t in train],
     }
 
 
@@ -410,14 +373,19 @@ def task_means(
     view: Visibility,
     version: int | None = None,
     only: Collection[int] | None = None,
+    board: dict[str, Any] | None = None,
 ) -> dict[int, dict[str, float]]:
     """Return each done submission's shown mean per task, keyed by submission id, for the
     submissions made against ``challenge``'s version ``version`` (the current one when None;
     ``only``: just those ids, e.g. the rows of one page): from its stored result outside a
     ratchet; for a ratchet training set from its shown cells (the mean over the shown suite
-    members it has a cell for, as its score is). Test sets have none."""
+    members it has a cell for, as its score is). Test sets have none. ``board``: that board as
+    :func:`board` returned it, read instead of the cells when given."""
     spec = get_challenge(challenge)
     pid = problem_id_for(spec)
+    rows = (board or {}).get("rows")
+    if pid is not None and isinstance(rows, TrainRows):
+        return rows.task_means(list(only) if only is not None else [r["submission"] for r in rows])
     subs = _subs(session, challenge, version)
     if only is not None:
         wanted = set(only)
@@ -435,3 +403,26 @@ def task_means(
         if per:
             out[r.id] = {t: sum(v.values()) / len(v) for t, v in per.items() if v}
     return out
+
+
+def find_row(board: dict[str, Any], submission: int) -> dict[str, Any] | None:
+    """Return ``submission``'s row on ``board`` (as :func:`board` returned it; None: not on it)."""
+    rows = board["rows"]
+    if isinstance(rows, TrainRows):
+        return rows.find(submission)
+    return next((r for r in rows if r["submission"] == submission), None)
+
+
+def baseline_rows(board: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the baselines' rows of ``board``, best first."""
+    rows = board["rows"]
+    return rows.baselines() if isinstance(rows, TrainRows) else [r for r in rows if r.get("baseline")]
+
+
+def best_of(board: dict[str, Any], team: str) -> dict[str, Any] | None:
+    """Return the best-ranked row of ``team`` on ``board`` that is not a baseline (None: none)."""
+    rows = board["rows"]
+    if isinstance(rows, TrainRows):
+        return rows.best_of(team)
+    mine = [r for r in rows if r["team"] == team and not r.get("baseline")]
+    return min(mine, key=lambda r: r["rank"] or 10**9) if mine else None

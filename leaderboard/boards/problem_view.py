@@ -13,14 +13,12 @@ from collections import defaultdict
 from functools import cached_property
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import options_of
 from leaderboard.arithmetic.standings import Standings, compute
-from leaderboard.boards.tiers import mean_hits
 from leaderboard.boards.versions import version_of
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import effective_version
@@ -146,26 +144,6 @@ class ProblemView:
                 for seed, v in per.items():
                     sums[task][str(seed)] += float(v) / len(cells)
         return {t: dict(per) for t, per in sums.items()}
-
-    def per_row(self, digests: list[str]) -> dict[str, np.ndarray]:
-        """Return, for each training set of ``digests`` with a known correctness on every row of
-        the shown suite, its models' per-row correctness (mean over seeds), the suite members'
-        rows one after another (task by task): the rows every training set is scored on."""
-        if not digests or not self.suite:
-            return {}
-        q = select(Cell.train_sha256, Cell.test_sha256, Cell.hits).where(
-            Cell.problem == self.problem,
-            Cell.evaluator_version == self.version,
-            Cell.train_sha256.in_(digests),
-            Cell.test_sha256.in_(self.suite),
-        )
-        hits = {(a, b): h for a, b, h in self._session.execute(q) if h is not None}
-        out = {}
-        for d in digests:
-            if all((d, s) in hits for s in self.suite):
-                parts = [mean_hits(hits[(d, s)], len(self.seeds), self.task_names) for s in self.suite]
-                out[d] = np.concatenate(parts)
-        return out
 
     def values(self) -> dict[tuple[str, str], float]:
         """Return the cells this view may show, keyed by (training set, test set)."""

@@ -36,6 +36,7 @@ from leaderboard.ratchet.problem import Problem, key_for, problem_id_for
 from leaderboard.ratchet.steps import Ratchet
 from leaderboard.storage.blobs import canonical_digest, store_file
 from leaderboard.storage.db import insert_ignore_one
+from leaderboard.storage.server_tables import DoneCount
 from leaderboard.storage.tables import Challenge, ChallengeVersion, Submission, Team, utcnow
 
 Sessions = sessionmaker[Session]
@@ -171,11 +172,21 @@ def stored_content(submission_id: int, path: Path) -> Iterator[None]:
 
 def _finish(sessions: Sessions, sid: int, **values: Any) -> None:
     with sessions.begin() as s:
-        s.execute(
+        res = s.execute(
             update(Submission)
             .where(Submission.id == sid, Submission.status.not_in(["done", "rejected"]))
             .values(updated_at=utcnow(), finished_at=utcnow(), **values)
         )
+        if values.get("status") == "done" and res.rowcount:  # type: ignore[attr-defined]
+            count_done(s)
+
+
+def count_done(s: Session) -> None:
+    """Count one more done submission in :class:`DoneCount` (the boards' cache stamp reads it)."""
+    bump = update(DoneCount).where(DoneCount.id == 1).values(n=DoneCount.n + 1)
+    if not s.execute(bump).rowcount:  # type: ignore[attr-defined]
+        if not insert_ignore_one(s, DoneCount.__table__, {"id": 1, "n": 1}, ["id"]):  # type: ignore[arg-type]
+            s.execute(bump)
 
 
 def process_submission(session_factory: Sessions, submission_id: int, runner_name: str = "local") -> None:

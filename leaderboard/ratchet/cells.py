@@ -28,9 +28,20 @@ def effective_version(session: Session, problem: str, current: str | None = None
     """Return ``current`` (default: this evaluator's) if the problem has cells at it, else the
     newest version that has cells (or ``current`` when there are none at all)."""
     current = current or EVALUATOR_VERSION
-    q = select(Cell.evaluator_version, func.count()).where(Cell.problem == problem).group_by(Cell.evaluator_version)
-    have = dict(session.execute(q).all())
-    if current in have or not have:
+
+    def has(version: str) -> bool:  # one index lookup, not a count
+        q = select(Cell.id).where(Cell.problem == problem, Cell.evaluator_version == version).limit(1)
+        return session.execute(q).first() is not None
+
+    if has(current):
+        return current
+    order = select(EvaluatorVersion.version).order_by(EvaluatorVersion.created_at.desc())
+    for v in session.execute(order).scalars():
+        if has(v):
+            return str(v)
+    q = select(Cell.evaluator_version).where(Cell.problem == problem).distinct()
+    have = set(session.execute(q).scalars())
+    if not have:
         return current
     order = select(EvaluatorVersion.version).order_by(EvaluatorVersion.created_at.desc())
     for v in session.execute(order).scalars():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leaderboard.storage.base import Base
@@ -109,6 +109,17 @@ class QueueTurn(Base):
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
     last_served_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DoneCount(Base):
+    """How many submissions became ``done``: one row (``id`` 1), counted up in the transaction
+    that finishes each one, so that the boards' cache stamp reads one row where counting the
+    done submissions would read them all."""
+
+    __tablename__ = "done_count"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ChallengeSetting(Base):

@@ -57,7 +57,7 @@ def test_migration_up_down_up(home: object, tmp_path: object) -> None:
 
     url = f"sqlite:///{tmp_path}/m.db"
     upgrade(url)
-    assert current_revisions(url) == {"0008_queue_turns"}
+    assert current_revisions(url) == {"0009_done_count"}
     command.downgrade(alembic_config(url), "0006_rate_limits")
     assert current_revisions(url) == {"0006_rate_limits"}
     command.downgrade(alembic_config(url), "0005_cell_hardness")
@@ -71,7 +71,7 @@ def test_migration_up_down_up(home: object, tmp_path: object) -> None:
     command.downgrade(alembic_config(url), "0001_ratchet")
     assert current_revisions(url) == {"0001_ratchet"}
     upgrade(url)
-    assert current_revisions(url) == {"0008_queue_turns"}
+    assert current_revisions(url) == {"0009_done_count"}
 
 
 def test_admin_actions(db_url: str) -> None:

@@ -63,7 +63,10 @@ def board_for(request: Request, challenge_id: str, version: int | None = None) -
         except UnknownVersionError as e:
             raise ApiError(404, "not_found", str(e)) from None
     return cached(  # type: ignore[no-any-return]
-        request, ("board", challenge_id, ver), challenge_id, lambda s, v: boards.board(s, challenge_id, v, version=ver)
+        request,
+        ("board", challenge_id, ver),
+        challenge_id,
+        lambda s, v: boards.board(s, challenge_id, v, version=ver, paged=True),
     )
 
 

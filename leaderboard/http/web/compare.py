@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
+from leaderboard.boards import boards
 from leaderboard.boards.compare import compare, row_changes, shown_result
 from leaderboard.boards.visibility import for_participants
 from leaderboard.http.api.deps import SubmissionId, caller, state
@@ -23,16 +24,27 @@ def candidates(request: Request, sub: dict[str, Any]) -> list[dict[str, Any]]:
     if sub["status"] != "done":
         return []
     board = pages.cached_board(request, sub["challenge"])
-    return [r for r in board["rows"] if r["submission"] != sub["submission"]]
+    rows = board["rows"]
+    if len(rows) > 2 * CANDIDATES:  # a board of 100,000: the top, the baselines and the neighbours
+        mine = boards.find_row(board, sub["submission"])
+        at = (mine["rank"] - 1) if mine else 0
+        near = rows[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]
+        picked = {r["submission"]: r for r in [*rows[:CANDIDATES], *boards.baseline_rows(board), *near]}
+        rows = sorted(picked.values(), key=lambda r: r["rank"])
+    return [r for r in rows if r["submission"] != sub["submission"]]
+
+
+CANDIDATES = 100
+"""On a large board, the best this many rows are offered for a comparison..."""
+NEIGHBOURS = 10
+"""... with the baselines and this many rows either side of the submission's own."""
 
 
 def _board_score(request: Request, sub: dict[str, Any]) -> tuple[float | None, str]:
     board = pages.cached_board(request, sub["challenge"])
     key = board["layout"]["columns"][0]["key"]
-    for r in board["rows"]:
-        if r["submission"] == sub["submission"]:
-            return r.get(key), board["layout"]["columns"][0]["label"]
-    return None, board["layout"]["columns"][0]["label"]
+    row = boards.find_row(board, sub["submission"])
+    return (None if row is None else row.get(key)), board["layout"]["columns"][0]["label"]
 
 
 def compare_page(

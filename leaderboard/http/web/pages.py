@@ -21,7 +21,7 @@ from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
 from leaderboard.boards.test_sets import as_rows, published_archive, published_sets
 from leaderboard.boards.versions import UnknownVersionError, version_of
-from leaderboard.boards.visibility import for_participants
+from leaderboard.boards.visibility import Visibility, for_participants
 from leaderboard.http.api.challenges import version_links
 from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, check_token, is_https, public_spec, state
 from leaderboard.http.api.submissions import describe
@@ -123,17 +123,21 @@ def index(request: Request) -> HTMLResponse:
     return render("index.html", title="Challenges", challenges=specs, team=team, csrf=logout_csrf(request, team))
 
 
-def cached_board(request: Request, challenge_id: str, version: int | None = None) -> dict[str, Any]:
+def cached_board(
+    request: Request, challenge_id: str, version: int | None = None, now: tuple[Any, Visibility] | None = None
+) -> dict[str, Any]:
     """Return the participants' board of ``challenge_id``'s version ``version`` (the current one
-    when None), cached until the database stamp changes."""
+    when None), cached until the database stamp changes (``now``: the stamp and the view, when
+    the caller just read them)."""
     st = state(request)
-    with st.sessions() as s:
-        current = stamp(s)
-        view = for_participants(s, challenge_id)
+    if now is None:
+        with st.sessions() as s:
+            now = (stamp(s), for_participants(s, challenge_id))
+    current, view = now
 
     def build_board() -> dict[str, Any]:
         with st.sessions() as s:
-            return boards.board(s, challenge_id, view, version=version)
+            return boards.board(s, challenge_id, view, version=version, paged=True)
 
     return dict(st.cache.get(("board", challenge_id, version, str(view)), current, build_board))
 
@@ -184,11 +188,9 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1, version: 
             return error_page(request, 404, str(e))
         current = stamp(s)
         view = for_participants(s, challenge_id)
-        published = as_rows(published_sets(s, challenge_id)) if ver.current else []
-        versions = version_links(challenge_id, boards.versions(s, challenge_id))
     spec = ver.spec
     shown = None if ver.current else ver.version
-    board = cached_board(request, challenge_id, shown)
+    board = cached_board(request, challenge_id, shown, (current, view))
     size = st.settings.page_size
     pages = max(1, math.ceil(len(board["rows"]) / size))
     at = min(max(1, page), pages)  # the cache key uses the page shown, so ?page=N cannot grow it
@@ -196,7 +198,10 @@ def challenge_page(challenge_id: str, request: Request, page: int = 1, version: 
     def build_html() -> bytes:
         rows = board["rows"][(at - 1) * size : at * size]
         with st.sessions() as s:
-            per_task = boards.task_means(s, challenge_id, view, version=shown, only=[r["submission"] for r in rows])
+            ids = [r["submission"] for r in rows]
+            per_task = boards.task_means(s, challenge_id, view, version=shown, only=ids, board=board)
+            published = as_rows(published_sets(s, challenge_id)) if ver.current else []
+            versions = version_links(challenge_id, boards.versions(s, challenge_id))
         tasks = [t.name for t in spec.tasks] if any(per_task.values()) else []
         body = render(
             "challenge.html",
@@ -253,8 +258,9 @@ def _charts(request: Request, sub: dict[str, Any]) -> list[dict[str, Any]]:
     if not wanted:
         return charts
     board = cached_board(request, sub["challenge"])
-    ids = [r["submission"] for r in board["rows"] if r.get("baseline") and r["submission"] != sub["submission"]]
-    labels = {r["submission"]: r["label"] for r in board["rows"]}
+    shown_baselines = boards.baseline_rows(board)
+    ids = [r["submission"] for r in shown_baselines if r["submission"] != sub["submission"]]
+    labels = {r["submission"]: r["label"] for r in shown_baselines}
     st = state(request)
     with st.sessions() as s:
         view = for_participants(s, sub["challenge"])
@@ -276,13 +282,13 @@ def _place(request: Request, sub: dict[str, Any]) -> dict[str, Any] | None:
     if sub["status"] != "done":
         return None
     board = cached_board(request, sub["challenge"])
-    mine = [r for r in board["rows"] if r["submission"] == sub["submission"]]
-    if not mine:
+    mine = boards.find_row(board, sub["submission"])
+    if mine is None:
         return None
     first = board["layout"]["columns"][0]
-    rows = [r for r in board["rows"] if r.get("baseline") or r["submission"] == sub["submission"]]
+    rows = sorted([*boards.baseline_rows(board), *([] if mine["baseline"] else [mine])], key=lambda r: r["rank"])
     return {
-        "rank": mine[0]["rank"],
+        "rank": mine["rank"],
         "of": len(board["rows"]),
         "scope": board["scope"],
         "key": first["key"],

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from leaderboard.boards import boards
 from leaderboard.http import intake
 from leaderboard.http.api.deps import COOKIE, SubmissionId, caller, challenge, state
 from leaderboard.http.api.submissions import describe
@@ -110,10 +111,8 @@ def _board_row(request: Request, sub: dict[str, Any]) -> dict[str, Any]:
     """Return the score and interval of ``sub``'s row on the board as the viewer sees it."""
     board = pages.cached_board(request, sub["challenge"])
     first = board["layout"]["columns"][0]
-    for r in board["rows"]:
-        if r["submission"] == sub["submission"]:
-            return {"mean": r.get(first["key"]), "ci95": r.get("ci95"), "metric": first["label"]}
-    return {}
+    r = boards.find_row(board, sub["submission"])
+    return {} if r is None else {"mean": r.get(first["key"]), "ci95": r.get("ci95"), "metric": first["label"]}
 
 
 def team_page(request: Request) -> HTMLResponse:
@@ -141,9 +140,8 @@ def team_page(request: Request) -> HTMLResponse:
         except ApiError:
             continue
         board = pages.cached_board(request, cid)
-        mine = [r for r in board["rows"] if r["team"] == who.team and not r.get("baseline")]
-        if mine:
-            top = min(mine, key=lambda r: r["rank"] or 10**9)
+        top = boards.best_of(board, who.team)
+        if top is not None:
             key = board["layout"]["columns"][0]["key"]
             best.append(
                 {
