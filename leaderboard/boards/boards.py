@@ -65,7 +65,11 @@ def versions(session: Session, challenge: str) -> list[dict[str, Any]]:
 
 
 def _digest_of(session: Session, subs: list[Any]) -> dict[int, str]:
-    ids = sorted({r.dataset_id for r in subs if r.dataset_id is not None})
+    return _digests(session, sorted({r.dataset_id for r in subs if r.dataset_id is not None}))
+
+
+def _digests(session: Session, ids: list[int]) -> dict[int, str]:
+    """Return the digest of each set of ``ids`` (by dataset id)."""
     if not ids:
         return {}
     return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
@@ -159,10 +163,7 @@ def board(
 def _outside(session: Session, subs: Done, snap: Snapshot) -> dict[int, str]:
     """Return the digests of the submissions' sets that are not the problem's (by dataset id)."""
     sets = np.unique(subs.datasets[subs.datasets >= 0])
-    ids = [int(d) for d in sets if int(d) not in snap.by_id]
-    if not ids:
-        return {}
-    return dict(session.execute(select(Dataset.id, Dataset.digest).where(Dataset.id.in_(ids))).all())  # type: ignore[arg-type]
+    return _digests(session, [int(d) for d in sets if int(d) not in snap.by_id])
 
 
 def _train_version(session: Session, pid: str, challenge: str, ver: Version, subs: list[Any]) -> int | None:

@@ -60,7 +60,6 @@ class Held:
         self.last_set = 0
         self.last_cell = 0
         self.sets = 0
-        self.cells = 0
         self.ids = array("q")
         """The held cells' ids, ascending (each look adds only ids above the last)."""
         self.checked_at = time.monotonic()
@@ -128,7 +127,7 @@ class Held:
                     # Its set committed after the sets were read: not held, so the counts differ and
                     # the next look reads everything again (a from-scratch load leaves it out too).
                     continue
-                last, self.cells = max(last, cid), self.cells + 1
+                last = max(last, cid)
                 self.ids.append(cid)
                 self.a[i, j] = mean
                 self.h[i, j] = hardness((t, u, mean, hm), self.direction)
