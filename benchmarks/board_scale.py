@@ -14,7 +14,10 @@ the board has tiers). A live ``dataperf serve`` then answers:
 - ``--test-changes`` times, one more public test set lands (its 10,000 cells: every training
   set's public score changes), then the page;
 - rounds of 32 concurrent connections alternating the page and a static file of the same
-  server. Bar: the page's median at most 2x the static file's.
+  server. Bar: the page's median at most 2x the static file's;
+- ``--view-changes`` times each, right after a change: the ratchet history (the chart under the
+  board; the problem carries its 201 recorded events, each with every training set's score), a
+  training-set submission's page and its comparison with another.
 
 Prints a JSON summary (and appends it to ``--out``).
 
@@ -139,6 +142,7 @@ def fill(url: str, n_train: int, per_set: int, n_suite: int) -> dict[str, Any]:
             batch = []
             print(f"  {(i + 1) * n_suite:,} cells written", file=sys.stderr, flush=True)
     _write(url, "cells", CELL_COLS, batch)
+    _write(url, "ratchet_events", EVENT_COLS, _events(trains, tests, quality, now))
     subs = [_submission(1 + n_suite + i, d, i * per_set + k, now) for i, d in enumerate(trains) for k in range(per_set)]
     subs += [_submission(2 + j, d, j, now, DUAL, "test-set") for j, d in enumerate(tests[1:])]
     _write(url, "submissions", SUB_COLS, subs)
@@ -148,6 +152,22 @@ def fill(url: str, n_train: int, per_set: int, n_suite: int) -> dict[str, Any]:
         with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("VACUUM ANALYZE"))
     return {"fill_s": round(time.perf_counter() - t0, 1), "cells": n_train * n_suite, "submissions": len(subs)}
+
+
+EVENT_COLS = "problem, at, kind, subject_sha256, evaluator_version, suite, top_k, scores, bar"
+
+
+def _events(trains: list[str], tests: list[str], quality: np.ndarray, now: Any) -> list[tuple[Any, ...]]:
+    """Return the ratchet's events as its steps record them: the organizer's test set, each
+    public one accepted in turn, and a rescore; each with every training set's score then."""
+    top = [trains[i] for i in np.argsort(-quality)[:10]]
+    scores = json.dumps({"train": {t: float(q) for t, q in zip(trains, quality, strict=True)}})
+    out: list[tuple[Any, ...]] = []
+    for j, test in enumerate(tests):
+        kind, suite = ("init" if j == 0 else "accept"), json.dumps(tests[: j + 1])
+        out.append((PROBLEM, now, kind, test, VERSION, suite, json.dumps(top), scores, 0.5))
+    out.append((PROBLEM, now, "rescore", None, VERSION, json.dumps(tests), json.dumps(top), scores, 0.5))
+    return out
 
 
 SUB_COLS = (
@@ -247,6 +267,16 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
             page_lat += asyncio.run(load(base, page, args.connections, args.requests))
             file_lat += asyncio.run(load(base, static, args.connections, args.requests))
         deep = _timed_page(base, page + f"?page={args.train * args.per_set // 100}")
+        views: dict[str, list[float]] = {}
+        sub, other = 1 + args.per_set * (args.train // 2), 1  # training sets' submissions come first
+        for n in range(args.changes, args.changes + args.view_changes):  # each right after a change
+            for name, path in (
+                ("history_api", f"/api/challenges/{CHALLENGE}/history"),
+                ("submission_page", f"/submissions/{sub}"),
+                ("compare_page", f"/submissions/{sub}/compare?with={other}"),
+            ):
+                land(url, n * 10 + len(views.get(name, [])), "train")
+                views.setdefault(name, []).append(_timed_page(base, path))
         rss = _rss_mb(server.pid)
     finally:
         stop(server)
@@ -260,6 +290,7 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
         "after_training_set_median_s": round(statistics.median(after), 3) if after else None,
         "after_test_set_s": [round(x, 3) for x in tests],
         "deep_page_s": round(deep, 3),
+        "other_views_after_change_median_s": {k: round(statistics.median(v), 3) for k, v in views.items()},
         "page": ps,
         "static": fs,
         "ratio_median": round(ratio, 2),
@@ -290,6 +321,7 @@ def main() -> int:
     ap.add_argument("--suite", type=int, default=200)
     ap.add_argument("--changes", type=int, default=15)
     ap.add_argument("--test-changes", type=int, default=2)
+    ap.add_argument("--view-changes", type=int, default=3, help="changes before each other view is timed")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--requests", type=int, default=640, help="requests per round and target")
     ap.add_argument("--rounds", type=int, default=3)

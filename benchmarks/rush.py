@@ -301,7 +301,7 @@ def one_run(args: argparse.Namespace, db_kind: str, runner: str, workers: int, f
 def save(path: Path, run: dict[str, Any]) -> None:
     """Merge ``run`` into the JSON report at ``path`` (replacing a run of the same database,
     runner and worker count)."""
-    doc = json.loads(path.read_text()) if path.exists() else {"benchmark": "rush", "runs": []}
+    doc: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"benchmark": "rush", "runs": []}
     key = (run["db"], run["runner"], run["workers"])
     runs = [r for r in doc.get("runs", []) if (r["db"], r["runner"], r["workers"]) != key] + [run]
     path.write_text(json.dumps({**doc, "cores": os.cpu_count(), "runs": runs}, indent=2) + "\n")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dataperf.hits import pack_hits, unpack_hits
-from leaderboard.boards.tiers import p_ordered, tiers
+from leaderboard.boards.tiers import DRAWS, draw_sums, draw_totals, p_ordered, tiers
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (5, 1000), (2, 8)])
@@ -42,3 +42,13 @@ def test_degenerate_boards() -> None:
     assert one.tier == [1] and one.p_ordered == [None]
     same = tiers(np.ones((3, 10)))
     assert same.tier == [1, 1, 1] and same.p_ordered == [0.5, 0.5, None]
+
+
+def test_integer_totals_equal_the_double_precision_ones_on_both_paths() -> None:
+    rng = np.random.default_rng(11)
+    for rows, top in [(200, 5), (37, 3), (5000, 2**20)]:  # the last: past 2**24, the double-precision path
+        counts = rng.integers(0, top, size=(30, rows)).astype(np.float64)
+        want = np.rint(draw_sums(counts, "stratum")).astype(np.int64)
+        got = draw_totals(counts, "stratum")
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+    assert draw_totals(np.zeros((0, 10)), "empty").shape == (0, DRAWS)

@@ -38,7 +38,7 @@ from leaderboard.boards.rows import TrainRows
 from leaderboard.boards.rows import base as _base
 from leaderboard.boards.versions import Version, version_of
 from leaderboard.boards.visibility import Visibility, is_published
-from leaderboard.ratchet.problem import problem_id_for, version_in_key
+from leaderboard.ratchet.problem import problem_id_for, problem_key, version_in_key
 from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
 
 SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
@@ -292,35 +292,51 @@ def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any
     pid = problem_id_for(spec)
     if pid is None:
         return {"challenge": challenge, "ratchet": False, "events": []}
-    pv = ProblemView(session, pid, view)
-    q = select(RatchetEvent).where(RatchetEvent.problem == pv.problem).order_by(RatchetEvent.id)
-    pick = max if pv.direction == "max" else min
-    out = []
+    problem = problem_key(pid, get_challenge(pid).version)
+    tests = session.execute(
+        select(Dataset.digest, Dataset.origin).where(Dataset.problem == problem, Dataset.role == "test")
+    ).all()
+    hidden = {d for d, o in tests if o == "organizer"}
+    public_tests = {d for d, o in tests if o != "organizer"}
+    pick = max if get_challenge(pid).metric.direction == "max" else min
+    # The scores of every training set are recorded with each event: read them only where shown.
+    cols = [c for c in RatchetEvent.__table__.c if c.name != "scores"]
+    q = select(*cols).where(RatchetEvent.problem == problem).order_by(RatchetEvent.id)
+    events = session.execute(q).all()
+    wanted = select(RatchetEvent.id, RatchetEvent.scores).where(RatchetEvent.problem == problem)
+    if not view.uses_hidden:  # the top-k and acceptances are decisions made with the hidden test set
+        wanted = wanted.where(RatchetEvent.kind.not_in(("top-k", "accept")))
+    scores = {i: v for i, v in session.execute(wanted).all()}
+    out: list[dict[str, Any]] = []
     known: list[str] = []  # public test sets submitted so far (what a public view scores over)
-    for e in session.execute(q).scalars():
-        suite = list(e.suite)
-        if e.subject_sha256 in pv.public_tests and e.subject_sha256 not in known:
+    states: list[tuple[list[str], list[str]]] = []
+    for e in events:
+        if e.subject_sha256 in public_tests and e.subject_sha256 not in known:
             known.append(e.subject_sha256)
+        if e.id not in scores:
+            continue  # a decision made with the hidden test set
+        suite, trained = list(e.suite), (scores[e.id] or {}).get("train") or {}
         event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind}
         if view.uses_hidden:
-            trained = [v for v in ((e.scores or {}).get("train") or {}).values() if v is not None]
-            public = [s for s in suite if s not in pv.hidden]
+            values = [v for v in trained.values() if v is not None]
+            public = [s for s in suite if s not in hidden]
             event |= {"suite_size": len(suite), "public_suite_size": len(public), "bar": e.bar}
-            event["best_score"] = pick(trained) if trained else None
-        elif e.kind in ("top-k", "accept"):
-            continue  # decisions made with the hidden test set
+            event["best_score"] = pick(values) if values else None
         else:
-            point = pv.history_point(list(((e.scores or {}).get("train") or {}).keys()), list(known))
-            event |= {"public_tests": len(known), "bar": point["bar"], "best_score": point["best_score"]}
+            states.append((list(trained), list(known)))
+            event |= {"public_tests": len(known)}
         if view.shows_hidden_cells:
             event |= {
                 "subject": e.subject_sha256,
                 "evaluator_version": e.evaluator_version,
                 "suite": suite,
                 "top_k": list(e.top_k),
-                "scores": e.scores,
+                "scores": scores[e.id],
             }
         out.append(event)
+    if states:  # a public view: each shown event's bar and best score from public cells alone
+        for event, (bar, best) in zip(out, held.public_points(session, pid, states), strict=True):
+            event |= {"bar": bar, "best_score": best}
     return {
         "challenge": challenge,
         "problem": pid,
@@ -338,14 +354,17 @@ def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, 
     pid = problem_id_for(get_challenge(challenge))
     if pid is None:
         return []
-    pv = ProblemView(session, pid, view)
-    shown = set(pv.shown_suite)
-    q = select(SuiteMember).where(SuiteMember.problem == pv.problem).order_by(SuiteMember.id)
+    snap = held.snapshot(session, pid, view)
+    if view.shows_hidden_cells:
+        shown = set(snap.full_suite)
+    else:  # membership is a decision made with the hidden test set: public members once published, none before
+        shown = set(snap.full_suite) & set(snap.public_suite) if view.uses_hidden else set()
+    q = select(SuiteMember).where(SuiteMember.problem == snap.problem).order_by(SuiteMember.id)
     return [
         {
             "digest": m.test_sha256,
             "reason": m.reason,
-            "difficulty": m.difficulty if view.shows_hidden_cells else pv.standings.difficulty.get(m.test_sha256),
+            "difficulty": m.difficulty if view.shows_hidden_cells else snap.difficulty.get(m.test_sha256),
             "added_at": m.added_at.isoformat(),
         }
         for m in session.execute(q).scalars()
@@ -397,6 +416,8 @@ def task_means(
         return {}
     pv = ProblemView(session, pid, view, version=version_of(session, challenge, version).version)
     digests = _digest_of(session, subs)
+    if len(digests) > 20:
+        pv.read_all()
     out = {}
     for r in subs:
         d = digests.get(r.dataset_id or -1)

@@ -189,7 +189,7 @@ class BoardData(live.Held):
             if not len(kept):
                 continue
             at = idx[members][kept]
-            totals = np.rint(tiers.draw_sums(counts, self.test[j])).astype(np.int64)
+            totals = tiers.draw_totals(counts, self.test[j])
             self._col_max[j] = max(self._col_max.get(j, 0), int(totals.max(initial=0)))
             if self.sums("pub", "tot").dtype == np.int32 and sum(self._col_max.values()) >= 2**31:
                 for v in VIEWS:  # int32 could overflow
@@ -395,6 +395,46 @@ def snapshot(
     ``version``, the current one when None) as ``view`` may see it, from the held board data
     brought up to date (``values``: also the cells the view may show of its best ``values``
     training sets, of all when None)."""
+
+    def take(held: BoardData, k: int, problem: str, ev: str) -> Snapshot:
+        return _view(held, view, k, problem, ev, values)
+
+    return _use(session, challenge, evaluator_version, version, take)
+
+
+def public_points(
+    session: Session, challenge: str, states: list[tuple[list[str], list[str]]]
+) -> list[tuple[float | None, float | None]]:
+    """Return the bar and the best complete score of each past ratchet state of problem
+    ``challenge`` (at its current version), each given as its training sets and the public test
+    sets known then, recomputed from the held public cells with those test sets as the suite
+    (what a public view of the ratchet history shows)."""
+
+    def take(held: BoardData, k: int, _problem: str, _ev: str) -> list[tuple[float | None, float | None]]:
+        out: list[tuple[float | None, float | None]] = []
+        for trains, known in states:
+            rows = np.asarray([held.ti.get(d, -1) for d in trains], dtype=np.int64)
+            cols = np.asarray([-1 if held.si.get(d, -1) in held.hidden else held.si.get(d, -1) for d in known])
+            a = np.full((len(rows), len(cols)), np.nan)
+            h = np.full_like(a, np.nan)
+            here, there = rows >= 0, cols >= 0
+            if here.any() and there.any():
+                a[np.ix_(here, there)] = held.a[np.ix_(rows[here], cols[there])]
+                h[np.ix_(here, there)] = held.h[np.ix_(rows[here], cols[there])]
+            r = ranked(a, h, np.arange(len(cols)), k, held.direction)
+            best = r.score[r.complete]
+            if not len(best):
+                out.append((r.bar, None))
+            else:
+                out.append((r.bar, float(best.max() if held.direction == "max" else best.min())))
+        return out
+
+    return _use(session, challenge, None, None, take)
+
+
+def _use(session: Session, challenge: str, evaluator_version: str | None, version: int | None, fn: Any) -> Any:
+    """Return ``fn(held, k, problem, evaluator version)`` on the held board data of problem
+    ``challenge`` at its version ``version``, brought up to date."""
     spec = version_of(session, challenge, version).spec
     problem = problem_key(challenge, spec.version)
     ev = effective_version(session, problem, evaluator_version)
@@ -404,7 +444,7 @@ def snapshot(
     def make() -> BoardData:
         return BoardData(spec.metric.direction, seeds, tasks)
 
-    def take(held: BoardData) -> Snapshot:
-        return _view(held, view, k, problem, ev, values)
+    def take(held: BoardData) -> Any:
+        return fn(held, k, problem, ev)
 
     return _STORE.use(session, problem, ev, make, take, tag=f"{spec.metric.direction}|{seeds}|{tasks}")

@@ -47,6 +47,7 @@ class ProblemView:
         self.seeds = [str(s) for s in spec.seeds]
         self.task_names = [t.name for t in spec.tasks]
         self._session = session
+        self._read: list[Any] | None = None
         self.k = options_of(dual_of(problem)).top_k
         problem = self.problem
         self.version = effective_version(session, problem, evaluator_version)
@@ -64,14 +65,31 @@ class ProblemView:
         self.public_suite = list(self.public_tests)
         """What a public view scores training sets over: every public test set (membership of
         the suite depends on the hidden test set, so it plays no part before publish)."""
-        rows = session.execute(
-            select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores, Cell.hardness_mean).where(
-                Cell.problem == problem, Cell.evaluator_version == self.version
+
+    def read_all(self) -> list[Any]:
+        """Return every cell of the problem at this version, read on first use (at a popular
+        challenge's size, millions of rows: :meth:`seed_scores` reads one set's alone until
+        then)."""
+        if self._read is None:
+            q = select(Cell.train_sha256, Cell.test_sha256, Cell.mean, Cell.scores, Cell.hardness_mean).where(
+                Cell.problem == self.problem, Cell.evaluator_version == self.version
             )
-        ).all()
-        self.all_cells = [(a, b, float(m), hm) for a, b, m, _, hm in rows]
-        self.public_cells = [c for c in self.all_cells if c[1] not in self.hidden]
-        self._cell_scores = {(a, b): sc for a, b, _, sc, _ in rows}
+            self._read = list(self._session.execute(q).all())
+        return self._read
+
+    @cached_property
+    def all_cells(self) -> list[tuple[str, str, float, Any]]:
+        """Return every cell as (training set, test set, mean, hardness mean)."""
+        return [(a, b, float(m), hm) for a, b, m, _, hm in self.read_all()]
+
+    @cached_property
+    def public_cells(self) -> list[tuple[str, str, float, Any]]:
+        """Return the cells of the public test sets."""
+        return [c for c in self.all_cells if c[1] not in self.hidden]
+
+    @cached_property
+    def _cell_scores(self) -> dict[tuple[str, str], Any]:
+        return {(a, b): sc for a, b, _, sc, _ in self.read_all()}
 
     @property
     def tests(self) -> list[str]:
@@ -135,7 +153,16 @@ class ProblemView:
     def seed_scores(self, digest: str) -> dict[str, dict[str, float]] | None:
         """Return ``digest``'s shown scores per task and seed: each the mean of its cells over
         the shown suite members it has a cell for, as its shown score is (None: no such cell)."""
-        cells = [self._cell_scores[(digest, s)] for s in self.suite if (digest, s) in self._cell_scores]
+        if self._read is not None:
+            cells = [self._cell_scores[(digest, s)] for s in self.suite if (digest, s) in self._cell_scores]
+        else:  # one training set's cells, without reading the problem's
+            q = select(Cell.test_sha256, Cell.scores).where(
+                Cell.problem == self.problem,
+                Cell.evaluator_version == self.version,
+                Cell.train_sha256 == digest,
+            )
+            mine: dict[str, Any] = {t: sc for t, sc in self._session.execute(q).all()}
+            cells = [mine[s] for s in self.suite if s in mine]
         if not cells:
             return None
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))

@@ -98,6 +98,18 @@ def draw_sums(per_row: np.ndarray, key: str = "", draws: int = DRAWS, seed: int 
     return sums @ draw_counts(sums.shape[1], key, draws, seed)
 
 
+def draw_totals(counts: np.ndarray, key: str = "", draws: int = DRAWS, seed: int = SEED) -> np.ndarray:
+    """Return :func:`draw_sums` of integer per-row ``counts`` as exact integers (int64). Where
+    every total is below 2**24, so is every partial sum of the product (they are non-negative
+    integers), and single precision computes it exactly, several times faster."""
+    sums = block_sums(counts)
+    drawn = _counts(sums.shape[1], key, draws, seed)
+    if sums.size and sums.min() >= 0 and float(sums.max()) * sums.shape[1] < 2**24:
+        # a draw's block counts add up to the number of blocks: no total exceeds max x blocks
+        return (sums.astype(np.float32) @ drawn.astype(np.float32)).astype(np.int64)
+    return np.rint(sums @ drawn.astype(np.float64)).astype(np.int64)
+
+
 def p_from_sums(totals: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
     """Return P(ordered as shown) for each pair of neighbours given each submission's total on
     each draw (``(submissions, draws)``, board order): one entry per neighbour pair."""

@@ -1,6 +1,7 @@
 """A ratchet board kept up to date in the process equals one computed afresh from every cell, in
 every view, after each step: new training sets, duplicates, new test sets accepted or not, and a
-test set that joins the suite after its cells were read."""
+test set that joins the suite after its cells were read; and the public ratchet history's
+points, recomputed from the held cells, equal those recomputed from every cell."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dataperf.challenges import get_challenge
 from leaderboard.boards import tiers
 from leaderboard.boards.boards import board, task_means
+from leaderboard.boards.held import public_points as held_points
 from leaderboard.boards.problem_view import ProblemView
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet import live
@@ -115,6 +117,15 @@ def _check(sessions: sessionmaker[Session]) -> int:
         for sid, per in fresh_means.items():
             assert means[sid] == pytest.approx(per, rel=1e-12, abs=1e-12)
         compared += len(fresh)
+    with sessions() as s:
+        pv = ProblemView(s, TRAIN, Visibility.PUBLIC)
+        unknown = "f" * 64  # a set the problem does not hold: a row with no cell
+        states = [(list(pv.train), pv.public_tests[:n]) for n in range(len(pv.public_tests) + 1)]
+        states += [(pv.train[::2] + [unknown], list(pv.public_tests)), ([], list(pv.public_tests))]
+        points = held_points(s, TRAIN, states)
+        for (trains, known), (bar, best) in zip(states, points, strict=True):
+            want = pv.history_point(trains, known)
+            assert (bar, best) == (want["bar"], want["best_score"]), (trains, known)
     return compared
 
 

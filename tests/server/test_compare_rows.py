@@ -11,7 +11,7 @@ from leaderboard.boards.compare import row_changes
 from leaderboard.storage.db import session_factory
 from leaderboard.storage.tables import Team
 from tests.server.conftest import Files
-from tests.server.test_api import team, upload
+from tests.server.test_api import team, upload, work
 
 
 def _team_id(db_url: str, name: str) -> int:
@@ -52,3 +52,6 @@ def test_rows_are_compared_for_own_pairs_only(db_url: str, files: Files, tmp_pat
     # bob's submission is not scored, so ada may not even open it: no page shows its rows
     page = client.get(f"/submissions/{a1}/compare", params={"with": b1}, headers=ada)
     assert page.status_code == 404 and 'class="board diff-rows"' not in page.text
+    work(db_url)  # scored: now anyone may compare them, and sees why there are no rows, not the rows
+    page = client.get(f"/submissions/{a1}/compare", params={"with": a2})
+    assert page.status_code == 200 and 'id="rows-note"' in page.text and 'class="board diff-rows"' not in page.text
