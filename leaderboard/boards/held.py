@@ -159,12 +159,13 @@ class BoardData(live.Held):
         seeds, tasks = self.seeds, self.tasks
         idx = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         col = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        vals = np.full((len(rows), len(tasks), len(seeds)), np.nan)
-        for n, (_, _, scores, _) in enumerate(rows):
-            for k, name in enumerate(tasks):
-                per = (scores or {}).get(name)
-                if per:
-                    vals[n, k] = [per.get(sd, np.nan) for sd in seeds]
+        flat: list[Any] = []  # one array built at the end: far cheaper than filling it cell by cell
+        nothing: dict[str, Any] = {}
+        for _, _, scores, _ in rows:
+            for name in tasks:
+                per = (scores or nothing).get(name) or nothing
+                flat += [per.get(sd) for sd in seeds]
+        vals = np.array(flat, dtype=np.float64).reshape(len(rows), len(tasks), len(seeds))  # None: NaN
         present = ~np.isnan(vals)
         seed_ok = present.all(axis=(1, 2))
         seed = vals.mean(axis=1)  # (cells, seeds): the mean over tasks
