@@ -166,7 +166,7 @@ class BoardData(live.Held):
                 per = (scores or nothing).get(name) or nothing
                 flat += [per.get(sd) for sd in seeds]
         vals = np.array(flat, dtype=np.float64).reshape(len(rows), len(tasks), len(seeds))  # None: NaN
-        present = ~np.isnan(vals)
+        present: np.ndarray = ~np.isnan(vals)
         seed_ok = present.all(axis=(1, 2))
         seed = vals.mean(axis=1)  # (cells, seeds): the mean over tasks
         task_n = present.any(axis=2)
