@@ -167,9 +167,9 @@ class BoardData(live.Held):
                 flat += [per.get(sd) for sd in seeds]
         vals = np.array(flat, dtype=np.float64).reshape(len(rows), len(tasks), len(seeds))  # None: NaN
         present: np.ndarray = ~np.isnan(vals)
-        seed_ok: np.ndarray = present.all(axis=(1, 2))
+        seed_ok = np.asarray(present.all(axis=(1, 2)))
         seed = vals.mean(axis=1)  # (cells, seeds): the mean over tasks
-        task_n: np.ndarray = present.any(axis=2)
+        task_n = np.asarray(present.any(axis=2))
         with np.errstate(invalid="ignore", divide="ignore"):
             task = np.where(task_n, np.nansum(vals, axis=2) / np.maximum(present.sum(axis=2), 1), 0.0)
         masks = {
