@@ -415,7 +415,8 @@ def public_points(
         out: list[tuple[float | None, float | None]] = []
         for trains, known in states:
             rows = np.asarray([held.ti.get(d, -1) for d in trains], dtype=np.int64)
-            cols = np.asarray([-1 if held.si.get(d, -1) in held.hidden else held.si.get(d, -1) for d in known])
+            found = (held.si.get(d, -1) for d in known)  # the organizer's column is never public
+            cols = np.asarray([-1 if j in held.hidden else j for j in found], dtype=np.int64)
             a = np.full((len(rows), len(cols)), np.nan)
             h = np.full_like(a, np.nan)
             here, there = rows >= 0, cols >= 0
