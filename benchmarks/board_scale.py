@@ -154,7 +154,7 @@ def fill(url: str, n_train: int, per_set: int, n_suite: int) -> dict[str, Any]:
     return {"fill_s": round(time.perf_counter() - t0, 1), "cells": n_train * n_suite, "submissions": len(subs)}
 
 
-EVENT_COLS = "problem, at, kind, subject_sha256, evaluator_version, suite, top_k, scores, bar"
+EVENT_COLS = "problem, at, kind, subject_sha256, evaluator_version, suite, top_k, scores, bar, best_score, train_sets"
 
 
 def _events(trains: list[str], tests: list[str], quality: np.ndarray, now: Any) -> list[tuple[Any, ...]]:
@@ -162,11 +162,12 @@ def _events(trains: list[str], tests: list[str], quality: np.ndarray, now: Any) 
     public one accepted in turn, and a rescore; each with every training set's score then."""
     top = [trains[i] for i in np.argsort(-quality)[:10]]
     scores = json.dumps({"train": {t: float(q) for t, q in zip(trains, quality, strict=True)}})
+    best, n = float(quality.max()), len(trains)
     out: list[tuple[Any, ...]] = []
     for j, test in enumerate(tests):
         kind, suite = ("init" if j == 0 else "accept"), json.dumps(tests[: j + 1])
-        out.append((PROBLEM, now, kind, test, VERSION, suite, json.dumps(top), scores, 0.5))
-    out.append((PROBLEM, now, "rescore", None, VERSION, json.dumps(tests), json.dumps(top), scores, 0.5))
+        out.append((PROBLEM, now, kind, test, VERSION, suite, json.dumps(top), scores, 0.5, best, n))
+    out.append((PROBLEM, now, "rescore", None, VERSION, json.dumps(tests), json.dumps(top), scores, 0.5, best, n))
     return out
 
 
@@ -280,6 +281,7 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
         rss = _rss_mb(server.pid)
     finally:
         stop(server)
+    history = _history_views(url, args.rounds)
     ps, fs = stats(page_lat), stats(file_lat)
     ratio = ps["median_ms"] / fs["median_ms"]
     return {
@@ -295,12 +297,48 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
         "static": fs,
         "ratio_median": round(ratio, 2),
         "server_rss_mb": rss,
+        "history_in_process_median_s": history,
         "bars": {"after_change_median_s": 0.3, "ratio_median": 2.0},
         "met": {
             "after_change": bool(after) and statistics.median(after) <= 0.3,
             "ratio": ratio <= 2.0,
         },
     }
+
+
+def _history_views(url: str, rounds: int) -> dict[str, float]:
+    """Time the published and the organizer's ratchet history in this process (median of
+    ``rounds``), reading each event's best score from its column, then as events recorded before
+    that column are read (every event's full record decoded), on the same database."""
+    from sqlalchemy import select, update
+
+    from leaderboard.boards.history import history
+    from leaderboard.boards.visibility import Visibility
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.tables import RatchetEvent
+
+    sessions = session_factory(url)
+    with sessions() as s:
+        kept = [
+            {"id": i, "best_score": b, "train_sets": n}
+            for i, b, n in s.execute(select(RatchetEvent.id, RatchetEvent.best_score, RatchetEvent.train_sets))
+        ]
+    out: dict[str, float] = {}
+    for label in ("columns", "full_records"):
+        if label == "full_records":
+            with sessions.begin() as s:
+                s.execute(update(RatchetEvent).values(best_score=None, train_sets=None))
+        for view in (Visibility.PUBLISHED, Visibility.ORGANIZER):
+            times = []
+            for _ in range(rounds):
+                with sessions() as s:
+                    t0 = time.perf_counter()
+                    history(s, CHALLENGE, view)
+                    times.append(time.perf_counter() - t0)
+            out[f"{view}_{label}"] = round(statistics.median(times), 3)
+    with sessions.begin() as s:  # as filled, for a later run on a kept (--scratch) database
+        s.execute(update(RatchetEvent), kept)
+    return out
 
 
 def _rss_mb(pid: int) -> float | None:

@@ -20,7 +20,7 @@ Rules (DESIGN.md, "The data ratchet"; choices written down here):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +40,15 @@ class Standings:
     top_k: list[str]
     difficulty: dict[str, float | None]
     bar: float | None
+
+
+def best_of(values: Iterable[float | None], direction: str = "max") -> float | None:
+    """Return the best of ``values`` under the metric's ``direction`` (Nones skipped; None when
+    none is left)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    return max(known) if direction == "max" else min(known)
 
 
 def compute(

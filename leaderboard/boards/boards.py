@@ -38,8 +38,8 @@ from leaderboard.boards.rows import TrainRows
 from leaderboard.boards.rows import base as _base
 from leaderboard.boards.versions import Version, version_of
 from leaderboard.boards.visibility import Visibility, is_published
-from leaderboard.ratchet.problem import problem_id_for, problem_key, version_in_key
-from leaderboard.storage.tables import Dataset, RatchetEvent, Submission, SuiteMember, Team
+from leaderboard.ratchet.problem import problem_id_for, version_in_key
+from leaderboard.storage.tables import Dataset, Submission, SuiteMember, Team
 
 SAFE_RESULT = ("challenge", "version", "kind", "submission_sha256", "counters", "duplicate")
 """The parts of a ratchet submission's result that a public view may show."""
@@ -258,10 +258,7 @@ def matrix(
     labels = _labels(session, snap.problem)
     members = set(snap.full_suite)
     train = snap.ranking if limit is None else snap.ranking[:limit]
-    if view.shows_hidden_cells:
-        suite = snap.full_suite
-    else:
-        suite = [d for d in snap.full_suite if d in set(snap.public_suite)] if view.uses_hidden else []
+    suite = view.named_members(snap.full_suite, snap.public_suite)
     return {
         "challenge": challenge,
         "problem": pid,
@@ -281,73 +278,6 @@ def matrix(
     }
 
 
-def history(session: Session, challenge: str, view: Visibility) -> dict[str, Any]:
-    """Return the ratchet history of ``challenge``'s problem as ``view`` may see it: per event
-    its time, kind, suite size, the bar and the best training-set score. A public view
-    recomputes each event's bar and best score from public cells over the public test sets
-    submitted by then, and leaves out the events that are decisions made with the hidden test
-    set (a change of the top-k, an acceptance into the suite); the organizer also gets each
-    event's recorded suite, top-k and scores."""
-    spec = get_challenge(challenge)
-    pid = problem_id_for(spec)
-    if pid is None:
-        return {"challenge": challenge, "ratchet": False, "events": []}
-    problem = problem_key(pid, get_challenge(pid).version)
-    tests = session.execute(
-        select(Dataset.digest, Dataset.origin).where(Dataset.problem == problem, Dataset.role == "test")
-    ).all()
-    hidden = {d for d, o in tests if o == "organizer"}
-    public_tests = {d for d, o in tests if o != "organizer"}
-    pick = max if get_challenge(pid).metric.direction == "max" else min
-    # The scores of every training set are recorded with each event: read them only where shown.
-    cols = [c for c in RatchetEvent.__table__.c if c.name != "scores"]
-    q = select(*cols).where(RatchetEvent.problem == problem).order_by(RatchetEvent.id)
-    events = session.execute(q).all()
-    wanted = select(RatchetEvent.id, RatchetEvent.scores).where(RatchetEvent.problem == problem)
-    if not view.uses_hidden:  # the top-k and acceptances are decisions made with the hidden test set
-        wanted = wanted.where(RatchetEvent.kind.not_in(("top-k", "accept")))
-    scores = {i: v for i, v in session.execute(wanted).all()}
-    out: list[dict[str, Any]] = []
-    known: list[str] = []  # public test sets submitted so far (what a public view scores over)
-    states: list[tuple[list[str], list[str]]] = []
-    for e in events:
-        if e.subject_sha256 in public_tests and e.subject_sha256 not in known:
-            known.append(e.subject_sha256)
-        if e.id not in scores:
-            continue  # a decision made with the hidden test set
-        suite, trained = list(e.suite), (scores[e.id] or {}).get("train") or {}
-        event: dict[str, Any] = {"at": e.at.isoformat(), "kind": e.kind}
-        if view.uses_hidden:
-            values = [v for v in trained.values() if v is not None]
-            public = [s for s in suite if s not in hidden]
-            event |= {"suite_size": len(suite), "public_suite_size": len(public), "bar": e.bar}
-            event["best_score"] = pick(values) if values else None
-        else:
-            states.append((list(trained), list(known)))
-            event |= {"public_tests": len(known)}
-        if view.shows_hidden_cells:
-            event |= {
-                "subject": e.subject_sha256,
-                "evaluator_version": e.evaluator_version,
-                "suite": suite,
-                "top_k": list(e.top_k),
-                "scores": scores[e.id],
-            }
-        out.append(event)
-    if states:  # a public view: each shown event's bar and best score from public cells alone
-        for event, (bar, best) in zip(out, held.public_points(session, pid, states), strict=True):
-            event |= {"bar": bar, "best_score": best}
-    return {
-        "challenge": challenge,
-        "problem": pid,
-        "ratchet": True,
-        "view": str(view),
-        "published": is_published(session, challenge),
-        "metric": get_challenge(pid).metric.name,
-        "events": out,
-    }
-
-
 def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, Any]]:
     """Return the active suite as ``view`` may see it: digest, why it joined, when, and its
     difficulty (the organizer: when it joined; others: now, in the shown standings)."""
@@ -355,10 +285,7 @@ def suite(session: Session, challenge: str, view: Visibility) -> list[dict[str, 
     if pid is None:
         return []
     snap = held.snapshot(session, pid, view)
-    if view.shows_hidden_cells:
-        shown = set(snap.full_suite)
-    else:  # membership is a decision made with the hidden test set: public members once published, none before
-        shown = set(snap.full_suite) & set(snap.public_suite) if view.uses_hidden else set()
+    shown = set(view.named_members(snap.full_suite, snap.public_suite))
     q = select(SuiteMember).where(SuiteMember.problem == snap.problem).order_by(SuiteMember.id)
     return [
         {

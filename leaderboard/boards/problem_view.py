@@ -105,9 +105,7 @@ class ProblemView:
     def shown_suite(self) -> list[str]:
         """Return the suite members that may be named: all to the organizer, the public ones once
         published, none before (membership is a ratchet decision made with the hidden test set)."""
-        if self.view.shows_hidden_cells:
-            return self.full_suite
-        return [d for d in self.full_suite if d not in self.hidden] if self.view.uses_hidden else []
+        return self.view.named_members(self.full_suite, self.public_tests)
 
     @cached_property
     def public(self) -> Standings:

@@ -18,6 +18,7 @@ Three levels:
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -44,6 +45,17 @@ class Visibility(StrEnum):
     def shows_hidden_cells(self) -> bool:
         """Whether S0's own cells, column and digest may be shown."""
         return self is Visibility.ORGANIZER
+
+    def named_members(self, full_suite: Sequence[str], public_tests: Collection[str]) -> list[str]:
+        """Return the members of ``full_suite`` this view may name, in suite order: all of them to
+        the organizer, those among ``public_tests`` once published, none before (membership is a
+        ratchet decision made with the hidden test set)."""
+        if self.shows_hidden_cells:
+            return list(full_suite)
+        if not self.uses_hidden:
+            return []
+        public = set(public_tests)
+        return [d for d in full_suite if d in public]
 
 
 def is_published(session: Session, challenge: str) -> bool:

@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from leaderboard.arithmetic.standings import Standings, compute
+from leaderboard.arithmetic.standings import Standings, best_of, compute
 from leaderboard.arithmetic.types import RatchetCounters
 from leaderboard.ratchet import cells, live
 from leaderboard.ratchet.problem import Problem
@@ -277,6 +277,8 @@ class Ratchet:
                 top_k=list(st.top_k),
                 scores={"train": st.score, "difficulty": {d: st.difficulty.get(d) for d in st.suite}},
                 bar=st.bar,
+                best_score=best_of(st.score.values(), self.p.direction),
+                train_sets=len(st.score),
             )
         )
         row = s.get(ProblemRow, self.p.id)

@@ -269,3 +269,8 @@ class RatchetEvent(Base):
     """``{"train": {digest: mean over suite}, "difficulty": {digest: value}}`` at that time."""
     bar: Mapped[float | None] = mapped_column(Double)
     """Difficulty of the easiest suite member (the acceptance bar before the margin)."""
+    best_score: Mapped[float | None] = mapped_column(Double)
+    """The best training-set score in ``scores`` (None: no set scored, or ``train_sets`` is None)."""
+    train_sets: Mapped[int | None] = mapped_column(Integer)
+    """How many training sets ``scores`` holds; None on events recorded before this column (their
+    best score is then read from ``scores``)."""

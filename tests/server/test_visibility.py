@@ -24,6 +24,7 @@ import pytest
 from dataperf.challenges import get_challenge
 from dataperf.version import EVALUATOR_VERSION
 from leaderboard.boards import boards
+from leaderboard.boards.history import history
 from leaderboard.boards.visibility import Visibility
 from leaderboard.jobs.admin import set_published
 from leaderboard.jobs.service import ensure_challenge, ensure_team
@@ -247,12 +248,13 @@ def test_published_and_organizer_views_use_the_whole_suite(client: Any, db_url: 
         organizer = boards.board(s, TRAIN, Visibility.ORGANIZER)
         org_tests = boards.board(s, TEST, Visibility.ORGANIZER)
         org_matrix = boards.matrix(s, TRAIN, Visibility.ORGANIZER)
-        org_history = boards.history(s, TRAIN, Visibility.ORGANIZER)
+        org_history = history(s, TRAIN, Visibility.ORGANIZER)
     assert labels(organizer["rows"]) == FULL_ORDER
     assert [r["label"] for r in organizer["rows"] if r["top_k"]] == FULL_ORDER[:3]
     assert organizer["rows"][0]["worst"] == pytest.approx(0.6)  # the organizer sees S0's cells
     assert digest("S0") in [t["digest"] for t in org_matrix["test"]] and org_matrix["hidden_columns"] == 0
     assert [e["kind"] for e in org_history["events"]] == ["init", "top-k", "accept"]
+    assert [e["best_score"] for e in org_history["events"]] == pytest.approx([(0.977 + 0.6) / 2] * 3)
     assert org_tests["bar"] == pytest.approx(0.245)
     with sessions.begin() as s:
         set_published(s, TRAIN, True)
@@ -272,6 +274,10 @@ def test_cli_and_api_show_the_same_board(client: Any, db_url: str, capsys: pytes
     from dataperf.cli import main
 
     build(db_url)
+    assert main(["ratchet", TRAIN, "--view", "organizer", "--json", "--db", db_url, "--event-scores", "2"]) == 0
+    for event in json.loads(capsys.readouterr().out)["history"]:  # the best two of the five, best first
+        assert event["scores"]["train"] == pytest.approx({digest(t): (HIDDEN[t] + PUBLIC[t]) / 2 for t in ("T4", "T5")})
+        assert list(event["scores"]["train"]) == [digest("T4"), digest("T5")] and event["train_sets"] == 5
     for view in ("public", "published"):
         if view == "published":
             with session_factory(db_url).begin() as s:

@@ -20,12 +20,21 @@ from dataperf.cli.output import print_json
 @json_option("Print matrix, suite and history as JSON")
 @db_option
 @view_option
-def command(challenge: str, as_json: bool, db: str | None, view: str) -> int:
+@click.option(
+    "--event-scores",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="With --json and --view organizer: the recorded scores of the best N training sets per step",
+)
+def command(challenge: str, as_json: bool, db: str | None, view: str, event_scores: int) -> int:
     """Print the ratchet's state."""
     from dataperf.challenges import get_challenge
     from dataperf.cli.output import table
     from dataperf.errors import InputError
-    from leaderboard.boards.boards import history, matrix, suite
+    from leaderboard.boards.boards import matrix, suite
+    from leaderboard.boards.history import history
     from leaderboard.boards.visibility import Visibility
     from leaderboard.ratchet.problem import problem_id_for
     from leaderboard.storage.db import session_factory
@@ -40,7 +49,7 @@ def command(challenge: str, as_json: bool, db: str | None, view: str) -> int:
             "view": str(view),
             "matrix": matrix(s, pid, view),
             "suite": suite(s, pid, view),
-            "history": history(s, pid, view)["events"],
+            "history": history(s, pid, view, event_scores)["events"],
         }
     if as_json:
         print_json(doc)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from leaderboard.boards import boards
 from leaderboard.boards.cache import stamp
+from leaderboard.boards.history import history as ratchet_history
 from leaderboard.boards.versions import UnknownVersionError, version_of
 from leaderboard.boards.visibility import for_participants, is_published
 from leaderboard.http.api.deps import challenge, public_spec, state
@@ -230,4 +231,4 @@ def matrix(
 def history(challenge_id: str, request: Request) -> Any:
     """Return the ratchet history (bar and best score over time) of the challenge's problem."""
     challenge(challenge_id)
-    return cached(request, ("history", challenge_id), challenge_id, lambda s, v: boards.history(s, challenge_id, v))
+    return cached(request, ("history", challenge_id), challenge_id, lambda s, v: ratchet_history(s, challenge_id, v))
