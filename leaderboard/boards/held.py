@@ -26,12 +26,13 @@ cells cannot change. Memory, per problem: ``(2 + seeds + tasks) x 8`` bytes a ce
 from __future__ import annotations
 
 import base64
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from dataperf.kinds.test_set import options_of
@@ -100,8 +101,9 @@ class BoardData(live.Held):
         return (Dataset.origin,)
 
     def cell_columns(self) -> tuple[Any, ...]:
-        """Read each cell's per-seed scores and per-row correctness."""
-        return (Cell.scores, Cell.hits)
+        """Read each cell's per-seed scores and per-row correctness, as their JSON text (decoded
+        a chunk at a time by :meth:`took_cells`: one decoder call per chunk, not two per cell)."""
+        return (cast(Cell.scores, Text), cast(Cell.hits, Text))
 
     def read(self, s: Session, problem: str, version: str) -> None:
         """Read the suite, then the new sets and cells; then the earlier cells of a test set that
@@ -143,7 +145,9 @@ class BoardData(live.Held):
 
     def took_cells(self, rows: list[tuple[int, int, Any]]) -> None:
         """Add each new cell to the views it belongs to."""
-        self._add([(i, j, row[5], row[6]) for i, j, row in rows], None)
+        scores = _decoded([row[5] for _, _, row in rows])
+        hits = _decoded([row[6] for _, _, row in rows])
+        self._add([(i, j, sc, h) for (i, j, _), sc, h in zip(rows, scores, hits, strict=True)], None)
 
     def _views(self, j: int, only: tuple[str, ...] | None) -> tuple[str, ...]:
         if only is not None:
@@ -290,6 +294,11 @@ class Snapshot:
     """P(ordered as shown) against the next training set with a tier (NaN: none)."""
     values: dict[tuple[str, str], float]
     """The cells this view may show of the best training sets asked for (none unless asked)."""
+
+
+def _decoded(texts: list[str | None]) -> list[Any]:
+    """Return the values of JSON ``texts`` (None: None), decoded as one array."""
+    return list(json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]"))
 
 
 def _ci(per_seed: np.ndarray) -> np.ndarray:

@@ -118,7 +118,9 @@ class Held:
             .execution_options(yield_per=CHUNK)
         )
         last = self.last_cell
-        for rows in s.execute(q).partitions():  # in chunks: a whole problem's rows at once would not fit
+        # In chunks (a whole problem's rows at once would not fit), on the session's connection:
+        # plain rows cost far less than the ORM's at 2,000,000 cells.
+        for rows in s.connection().execute(q).partitions():
             taken = []
             for row in rows:
                 cid, t, u, mean, hm = row[:5]
