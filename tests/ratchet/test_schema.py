@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,3 +63,33 @@ def test_canonical_digest_ignores_order_and_keeps_rows() -> None:
     assert canonical_digest("p", "train", t) != canonical_digest("q", "train", t)
     back = decode_rows(encode_rows(t, ["a", "b"]))
     assert back.to_dict("list") == {"task": ["a", "a", "b"], "id": [2, 9, 5], "label": [1, 0, 1]}
+
+
+def test_sqlite_finds_one_training_sets_cells_by_its_index(tmp_path: Path) -> None:
+    """A SQLite database filled without statistics (a copy, a bulk load) gets them when a
+    connection opens, so one training set's cells are found by the (problem, training set) index,
+    not by scanning every cell of the problem's version."""
+    from sqlalchemy import insert, text
+
+    from leaderboard.storage.tables import Cell
+    from tests.databases import migrated
+
+    url = migrated("sqlite", tmp_path / "stats.db")
+    rows = [
+        {"problem": "p@1", "train_sha256": f"{t:064x}", "test_sha256": f"{u:064x}", "evaluator_version": "1"}
+        | {"scores": {}, "mean": 0.5, "provenance": {}}
+        for t in range(60)
+        for u in range(50)
+    ]
+    with engine(url).begin() as conn:
+        conn.execute(insert(Cell), rows)
+        conn.execute(text("DROP TABLE IF EXISTS sqlite_stat1"))
+    engine(url).dispose()
+    with engine(url).connect() as conn:
+        query = (
+            "EXPLAIN QUERY PLAN SELECT test_sha256, scores FROM cells"
+            " WHERE problem = :p AND evaluator_version = :v AND train_sha256 = :t"
+        )
+        plan = conn.execute(text(query), {"p": "p@1", "v": "1", "t": f"{7:064x}"}).all()
+    detail = " ".join(str(r[-1]) for r in plan)
+    assert "train_sha256=?" in detail, detail
