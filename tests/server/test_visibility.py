@@ -218,6 +218,9 @@ def test_public_views_reveal_nothing_of_the_hidden_ranking(client: Any, db_url: 
     status = client.get(f"/api/submissions/{ids['P2']}").json()
     assert set(status["result"]["ratchet"]) <= {"role", "digest", "duplicate", "counters"}
     assert "message" not in status["result"]
+    # provenance of sets whose results carry none: read from one of the set's cells
+    assert status["provenance"]["set_digest"] == digest("P2") and status["provenance"]["path"] == "fit"
+    assert client.get(f"/api/submissions/{ids['T4']}").json()["provenance"]["set_digest"] == digest("T4")
     # nothing of the hidden set or the whole-suite standings in any public answer or page
     texts = [
         json.dumps(board),

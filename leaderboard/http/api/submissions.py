@@ -133,9 +133,14 @@ def _provenance(session: Any, sub: Submission) -> dict[str, Any] | None:
         return dict(res["provenance"])
     if sub.dataset_id is None:
         return None
-    digest = session.execute(select(Dataset.digest).where(Dataset.id == sub.dataset_id)).scalar_one_or_none()
+    found = session.execute(select(Dataset.problem, Dataset.digest).where(Dataset.id == sub.dataset_id)).first()
+    if found is None:
+        return None
+    problem, digest = found
     col = Cell.test_sha256 if KINDS.get(sub.kind).role is Role.TESTS else Cell.train_sha256
-    prov = session.execute(select(Cell.provenance).where(col == digest).limit(1)).scalar_one_or_none()
+    # With the problem, a training set's cells are found by the (problem, training set) index.
+    q = select(Cell.provenance).where(Cell.problem == problem, col == digest).limit(1)
+    prov = session.execute(q).scalar_one_or_none()
     if prov is None:
         return None
     return dict(prov) | {"set_digest": digest, "submission_sha256": sub.sha256}
