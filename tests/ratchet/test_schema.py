@@ -67,8 +67,8 @@ def test_canonical_digest_ignores_order_and_keeps_rows() -> None:
 
 def test_sqlite_finds_one_training_sets_cells_by_its_index(tmp_path: Path) -> None:
     """A SQLite database filled without statistics (a copy, a bulk load) gets them when a
-    connection opens, so one training set's cells are found by the (problem, training set) index,
-    not by scanning every cell of the problem's version."""
+    connection opens, so one training set's cells, and one test set's, are found by an index on
+    that set, not by scanning every cell of the problem's version."""
     from sqlalchemy import insert, text
 
     from leaderboard.storage.tables import Cell
@@ -86,10 +86,13 @@ def test_sqlite_finds_one_training_sets_cells_by_its_index(tmp_path: Path) -> No
         conn.execute(text("DROP TABLE IF EXISTS sqlite_stat1"))
     engine(url).dispose()
     with engine(url).connect() as conn:
-        query = (
-            "EXPLAIN QUERY PLAN SELECT test_sha256, scores FROM cells"
-            " WHERE problem = :p AND evaluator_version = :v AND train_sha256 = :t"
-        )
-        plan = conn.execute(text(query), {"p": "p@1", "v": "1", "t": f"{7:064x}"}).all()
-    detail = " ".join(str(r[-1]) for r in plan)
-    assert "train_sha256=?" in detail, detail
+        plans = []
+        for col, digest in (("train_sha256", f"{7:064x}"), ("test_sha256", f"{3:064x}")):
+            query = (
+                "EXPLAIN QUERY PLAN SELECT train_sha256, test_sha256 FROM cells"
+                f" WHERE problem = :p AND evaluator_version = :v AND {col} = :d"
+            )
+            plan = conn.execute(text(query), {"p": "p@1", "v": "1", "d": digest}).all()
+            plans.append(" ".join(str(r[-1]) for r in plan))
+    assert "train_sha256=?" in plans[0], plans[0]
+    assert "test_sha256=?" in plans[1], plans[1]
