@@ -282,6 +282,7 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
     finally:
         stop(server)
     history = _history_views(url, args.rounds)
+    lookups = _cell_lookups(url, args.rounds)
     ps, fs = stats(page_lat), stats(file_lat)
     ratio = ps["median_ms"] / fs["median_ms"]
     return {
@@ -298,6 +299,7 @@ def one(args: argparse.Namespace, kind: str, tmp: Path) -> dict[str, Any]:
         "ratio_median": round(ratio, 2),
         "server_rss_mb": rss,
         "history_in_process_median_s": history,
+        "cell_lookups_median_s": lookups,
         "bars": {"after_change_median_s": 0.3, "ratio_median": 2.0},
         "met": {
             "after_change": bool(after) and statistics.median(after) <= 0.3,
@@ -338,6 +340,51 @@ def _history_views(url: str, rounds: int) -> dict[str, float]:
             out[f"{view}_{label}"] = round(statistics.median(times), 3)
     with sessions.begin() as s:  # as filled, for a later run on a kept (--scratch) database
         s.execute(update(RatchetEvent), kept)
+    return out
+
+
+def _cell_lookups(url: str, rounds: int) -> dict[str, float]:
+    """Time what a ratchet step asks of the cells (which training sets have a cell on a new
+    test set; which test sets on a new training set), median of ``rounds`` on fresh sets, with
+    today's indexes and with the (problem, version) index they replaced (swapped in the same run,
+    planner statistics taken again each time)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine, text
+
+    from leaderboard.ratchet import cells
+    from leaderboard.storage.base import Base
+    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.tables import Cell  # noqa: F401 - its table in the metadata
+
+    p = SimpleNamespace(id=PROBLEM, evaluator_version=VERSION)
+    sessions = session_factory(url)
+    with sessions() as s:
+        test = s.execute(text("SELECT digest FROM datasets WHERE role = 'test' ORDER BY id")).scalars().all()
+        train = s.execute(text("SELECT digest FROM datasets WHERE role = 'train' ORDER BY id")).scalars().all()
+    (today,) = [i for i in Base.metadata.tables["cells"].indexes if i.name == "ix_cells_problem_version_test"]
+    swaps = {
+        "old": (str(today.name), "ix_cells_problem_version", "problem, evaluator_version"),
+        "new": ("ix_cells_problem_version", str(today.name), ", ".join(c.name for c in today.columns)),
+    }
+    out: dict[str, float] = {}
+    for label in ("today", "old", "new"):
+        if label != "today":
+            drop, make, cols = swaps[label]
+            with create_engine(url).begin() as conn:
+                conn.execute(text(f"DROP INDEX {drop}"))
+                conn.execute(text(f"CREATE INDEX {make} ON cells ({cols})"))
+                conn.execute(text("ANALYZE cells"))
+            if label == "new":
+                break  # restored
+        for what, digests, key in (("new_test_set", test, "test"), ("new_training_set", train, "train")):
+            times = []
+            for n in range(rounds):
+                with sessions() as s:
+                    t0 = time.perf_counter()
+                    cells.cell_keys(s, p, **{key: [digests[(n * 37) % len(digests)]]})  # type: ignore[arg-type]
+                    times.append(time.perf_counter() - t0)
+            out[f"{what}_{'indexed' if label == 'today' else 'before'}"] = round(statistics.median(times), 4)
     return out
 
 

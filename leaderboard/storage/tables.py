@@ -174,8 +174,9 @@ class Cell(Base):
     __table_args__ = (
         UniqueConstraint("problem", "train_sha256", "test_sha256", "evaluator_version"),
         # (problem, version) alone serves whole-version reads; with the test set, a new test
-        # set's cells among 2,000,000 without a scan (revision 0011).
-        Index("ix_cells_problem_version_test", "problem", "evaluator_version", "test_sha256"),
+        # set's cells among 2,000,000 without a scan, and with the training set without reading
+        # the rows either (revision 0011).
+        Index("ix_cells_problem_version_test", "problem", "evaluator_version", "test_sha256", "train_sha256"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
