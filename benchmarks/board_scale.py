@@ -354,10 +354,13 @@ def _cell_lookups(url: str, rounds: int) -> dict[str, float]:
 
     from leaderboard.ratchet import cells
     from leaderboard.storage.base import Base
-    from leaderboard.storage.db import session_factory
+    from leaderboard.storage.db import engine, session_factory
     from leaderboard.storage.tables import Cell  # noqa: F401 - its table in the metadata
 
     p = SimpleNamespace(id=PROBLEM, evaluator_version=VERSION)
+    # Connections opened now, as the server's and the workers' are after the fill (this process's
+    # were opened on empty tables: SQLite loads its planner statistics per connection).
+    engine(url).dispose()
     sessions = session_factory(url)
     with sessions() as s:
         test = s.execute(text("SELECT digest FROM datasets WHERE role = 'test' ORDER BY id")).scalars().all()

@@ -35,7 +35,7 @@ def default_url() -> str:
     return os.environ.get("DATAPERF_DB") or f"sqlite:///{home() / 'dataperf.db'}"
 
 
-OPTIMIZE_EVERY = 600.0
+OPTIMIZE_EVERY = 60.0
 """Seconds after which a pooled SQLite connection runs ``PRAGMA optimize`` again when checked out."""
 
 
