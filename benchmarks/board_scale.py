@@ -429,7 +429,13 @@ def main() -> int:
             if args.scratch is None:
                 shutil.rmtree(tmp, ignore_errors=True)
     out = {
-        "what_ran": f"{args.train} training sets x {args.per_set} submissions, suite {args.suite}",
+        "what_ran": (
+            f"{args.train} training sets x {args.per_set} submissions, suite {args.suite}; {args.changes} training"
+            f" sets and {args.test_changes} public test sets landed one by one, each followed by one page; then"
+            f" {args.view_changes} more before each other view; {args.rounds} rounds of {args.requests} requests"
+            f" a target over {args.connections} connections; history and cell lookups in process, median of"
+            f" {args.rounds}"
+        ),
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
         "runs": runs,
