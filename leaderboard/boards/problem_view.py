@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dataperf.evaluator import confidence_interval
 from dataperf.kinds.test_set import options_of
-from leaderboard.arithmetic.standings import Standings, compute
+from leaderboard.arithmetic.standings import Standings, best_of, compute
 from leaderboard.boards.versions import version_of
 from leaderboard.boards.visibility import Visibility
 from leaderboard.ratchet.cells import effective_version
@@ -184,5 +184,4 @@ class ProblemView:
         cells = self.all_cells if self.view.uses_hidden else self.public_cells
         st = compute(trains, tests, members, cells, self.k, self.direction)
         best = [st.score[t] for t in st.train if st.complete.get(t) and st.score.get(t) is not None]
-        pick = max if self.direction == "max" else min
-        return {"bar": st.bar, "best_score": pick(best) if best else None, "suite": members}  # type: ignore[type-var]
+        return {"bar": st.bar, "best_score": best_of(best, self.direction), "suite": members}
