@@ -60,8 +60,12 @@ def history(
     cols = [c for c in RatchetEvent.__table__.c if c.name != "scores"]
     events = session.execute(select(*cols).where(RatchetEvent.problem == problem).order_by(RatchetEvent.id)).all()
     # top-k changes and acceptances are decisions made with the hidden test set
-    shown = [e for e in events if view.uses_hidden or e.kind not in ("top-k", "accept")]
-    need = [e.id for e in shown if not view.uses_hidden or view.shows_hidden_cells or e.train_sets is None]
+    shown = {e.id for e in events if view.uses_hidden or e.kind not in ("top-k", "accept")}
+    need = [
+        e.id
+        for e in events
+        if e.id in shown and (not view.uses_hidden or view.shows_hidden_cells or e.train_sets is None)
+    ]
     scores: dict[int, dict[str, Any]] = {}
     for at in range(0, len(need), 500):
         q = select(RatchetEvent.id, RatchetEvent.scores).where(RatchetEvent.id.in_(need[at : at + 500]))
@@ -69,11 +73,10 @@ def history(
     out: list[dict[str, Any]] = []
     known: list[str] = []  # public test sets submitted so far (what a public view scores over)
     states: list[tuple[list[str], list[str]]] = []
-    shown_ids = {e.id for e in shown}
     for e in events:
         if e.subject_sha256 in public_tests and e.subject_sha256 not in known:
             known.append(e.subject_sha256)
-        if e.id not in shown_ids:
+        if e.id not in shown:
             continue
         suite = list(e.suite)
         trained = scores.get(e.id, {}).get("train") or {}
