@@ -460,7 +460,7 @@ class DockerRunner(Runner):
         if self.warm > 0:
             from dataperf.runners.docker_pool import pool_for
 
-            pool = pool_for(image, mounts[:2], limits, env, size=self.warm, challenge=spec.id)
+            pool = pool_for(image, mounts[:2], limits, env, size=self.warm, challenge=spec.id, command=command)
             outcome = pool.run(["dataperf", *args], {inside.removeprefix("/in/"): sub})
         else:
             outcome = run_sandboxed(image, args, mounts=mounts, limits=limits, env=env, docker_client=c)

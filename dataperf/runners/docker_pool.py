@@ -4,9 +4,18 @@ A :class:`WarmPool` keeps ``size`` containers ready per image, limits, fixed mou
 environment. Each is created with exactly the options of a cold run
 (:func:`dataperf.runners.docker.hardened`: no network, read-only root, uid 10001, no
 capabilities, no-new-privileges, memory/CPU/pid limits) and starts a small Python process that
-imports the evaluator (NumPy, Arrow, scikit-learn, the registries), reads its challenge's spec
-and prepared data once (mounted read-only when it was created; what the job reads again is then
-in memory and in the page cache) and waits, doing nothing else, for its start signal.
+imports what a job of the pool will use, reads its challenge's spec and prepared data once
+(mounted read-only when it was created; what the job reads again is then in the page cache) and
+waits, doing nothing else, for its start signal.
+
+What to import. A pool serves one ``dataperf`` command (``validate`` or ``evaluate``), and each
+of its jobs writes the names of the modules its process held at the end to
+``/out/.modules.json``; the pool's next containers import those while they wait (before any
+job has ended: the command line only). A job's list includes what its container warmed, so it
+only grows, to what the command's jobs use. Warming more than a job uses is not free: under a
+backlog every container's start runs on the cores the jobs need, and a ``validate`` job does
+not import scikit-learn (0.7 s of CPU here). The list is names only, checked on the host, and
+decides nothing but what is imported while a container waits.
 
 The hand-off. A started container cannot get new bind mounts, so every container gets, when it
 is created, two host folders of its own: ``dataperf-in-*`` bind-mounted **read-only** at
@@ -20,7 +29,8 @@ the modules already imported; anything else by ``exec``) and exits. The containe
 One job per container: a container is taken from the pool once, and removed (with its ``in``
 folder) when its job ends, whatever the outcome; the pool starts a replacement in the
 background. No state can pass between jobs, because no process, file system or ``/tmp`` is
-ever shared by two. Pools close on :func:`close_pools` (called at interpreter exit and when a
+ever shared by two (the module names above only choose what a later container imports).
+Pools close on :func:`close_pools` (called at interpreter exit and when a
 worker stops), removing every container they hold; containers carry the ``dataperf.sandbox``
 label like cold ones, and a ``dataperf.warm.owner`` label naming their process, so a new pool
 also removes the containers a killed process on this host left behind.
@@ -31,6 +41,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -59,31 +70,42 @@ from dataperf.runners.docker import (
 
 SIGNAL = ".start.json"
 """The start signal's name under ``/in`` (no input is ever named with a leading dot)."""
+MODULES = ".modules.json"
+"""Under ``/out``: the modules a ``dataperf`` job imported (read and removed by the pool)."""
+FIRST_WARM_UP = ("dataperf.cli",)
+"""What a pool's containers import while they wait until one of its jobs has said what it used.
+Kept small on purpose: a job reports every module its process holds, the warm-up's included,
+so whatever is warmed first is never unlearned."""
+MAX_MODULES = 5000
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*")
 IDLE_S = 3600
 """A warm container not released within this many seconds exits by itself (and is replaced)."""
 OWNER_LABEL = "dataperf.warm.owner"
 
 BOOT = f"""
-import importlib, json, os, runpy, sys, time
-for _name in ("dataperf.cli", "dataperf.evaluator", "dataperf.cli.commands.evaluate",
-              "dataperf.cli.commands.validate", "pyarrow.parquet", "sklearn.linear_model"):
-    try:
-        importlib.import_module(_name)
-    except Exception:
-        pass  # a warm-up only: the job imports what it needs itself
+import importlib, json, os, runpy, sys, time, warnings
+_challenge = sys.argv[1] if len(sys.argv) > 1 else ""
+_modules = json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    for _name in _modules:
+        try:
+            importlib.import_module(_name)
+        except BaseException:
+            pass  # a warm-up only: the job imports what it needs itself
 for _reg in ("dataperf.kinds:KINDS", "dataperf.models:MODELS", "dataperf.metrics:METRICS"):
     try:
         _mod, _attr = _reg.split(":")
         getattr(importlib.import_module(_mod), _attr).names()
     except Exception:
         pass
-if len(sys.argv) > 1:  # the challenge this pool serves: read its spec and data once, ahead of the job
+if _challenge:  # the challenge this pool serves: read its spec and data once, ahead of the job
     try:
         from dataperf.challenges import get_challenge
         from dataperf.evaluator import load_data, single_threaded
         from dataperf.kinds import KINDS
 
-        _spec = get_challenge(sys.argv[1])
+        _spec = get_challenge(_challenge)
         KINDS.get(_spec.kind)
         _data = load_data(_spec)
         for _split in _data.split_names():
@@ -115,6 +137,12 @@ except BaseException:
     import traceback
     traceback.print_exc()
     _code = 1
+try:  # what this job imported: the pool's next containers import it while they wait
+    _used = [n for n in sys.modules if n != "__main__" and not n.endswith(".__main__")]
+    with open("/out/{MODULES}", "w") as _f:
+        json.dump(_used, _f)
+except Exception:
+    pass
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(_code)  # the job's files are closed; tearing down the imported modules is wasted time
@@ -150,6 +178,7 @@ class WarmPool:
         size: int = 2,
         *,
         challenge: str | None = None,
+        command: str | None = None,
         docker_client: DockerClient | None = None,
     ) -> None:
         if size < 1:
@@ -159,6 +188,11 @@ class WarmPool:
         self.image, self.mounts, self.limits, self.env, self.size = image, mounts, limits, env, size
         self.challenge = challenge
         """The challenge whose spec and data each container reads while it waits (None: none)."""
+        self.command = command
+        """The ``dataperf`` command its jobs run (a pool serves one, so what it learns fits)."""
+        self.modules: tuple[str, ...] = FIRST_WARM_UP
+        """What each new container imports while it waits: the modules the pool's latest
+        ``dataperf`` job imported (:data:`FIRST_WARM_UP` before any)."""
         self._ready: list[Slot] = []
         self._starting = 0
         self._threads: list[threading.Thread] = []
@@ -181,7 +215,7 @@ class WarmPool:
         options["labels"] = {**options["labels"], OWNER_LABEL: _owner()}
         container = None
         try:
-            command = [self.challenge] if self.challenge else []
+            command = [self.challenge or "", json.dumps(list(self.modules))]
             container = self.c.containers.create(self.image_id, command, entrypoint=["python", "-c", BOOT], **options)
             container.start()
         except BaseException:
@@ -260,9 +294,11 @@ class WarmPool:
             tmp.write_text(json.dumps({"argv": argv}))
             tmp.chmod(0o644)
             os.replace(tmp, slot.in_dir / SIGNAL)  # the release: every input is in place
-            return await_exit(
+            outcome = await_exit(
                 slot.container, self.limits, self.image_id, slot.out_dir, started=True, warm=slot.warm, engine=self.c
             )
+            self.modules = modules_used(slot.out_dir / MODULES) or self.modules
+            return outcome
         except EngineGone:
             raise engine_lost(self.c, slot.container, slot.out_dir, self.image, ENGINE_RETURN_S) from None
         except docker.errors.DockerException as e:
@@ -284,6 +320,25 @@ class WarmPool:
             t.join(timeout=180)
         for slot in slots:
             _discard(slot)
+
+
+def modules_used(path: Path) -> tuple[str, ...] | None:
+    """Return the module names a job left at ``path`` (removing the file): the dotted names
+    of a JSON list of at most :data:`MAX_MODULES` (any other entry is dropped), or None when
+    there is no such list. The job ran our evaluator on untrusted data, so nothing it wrote is
+    taken unchecked."""
+    try:
+        if path.stat().st_size > 128 * MAX_MODULES:
+            return None
+        names = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    if not isinstance(names, list) or len(names) > MAX_MODULES:
+        return None
+    kept = tuple(n for n in names if isinstance(n, str) and len(n) <= 200 and _MODULE_NAME.fullmatch(n))
+    return kept or None
 
 
 def _discard(slot: Slot) -> None:
@@ -338,18 +393,19 @@ def pool_for(
     env: dict[str, str],
     size: int,
     challenge: str | None = None,
+    command: str | None = None,
 ) -> WarmPool:
-    """Return this process's pool for ``image``, ``mounts``, ``limits``, ``env`` and
-    ``challenge`` (created, and filled in the background, on first use; all are closed at
-    interpreter exit)."""
-    key = (image, mounts, limits, tuple(sorted(env.items())), size, challenge)
+    """Return this process's pool for ``image``, ``mounts``, ``limits``, ``env``,
+    ``challenge`` and ``command`` (created, and filled in the background, on first use; all are
+    closed at interpreter exit)."""
+    key = (image, mounts, limits, tuple(sorted(env.items())), size, challenge, command)
     with _LOCK:
         pool = _POOLS.get(key)
         if pool is None or pool.closed:
             if not _AT_EXIT:
                 atexit.register(close_pools)
                 _AT_EXIT.append(True)
-            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size, challenge=challenge)
+            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size, challenge=challenge, command=command)
     return pool
 
 

@@ -18,7 +18,18 @@ from dataperf.errors import RunnerError
 from dataperf.evaluator import evaluate
 from dataperf.paths import data_dir
 from dataperf.runners.docker import Limits, Mount
-from dataperf.runners.docker_pool import OWNER_LABEL, WarmDockerRunner, WarmPool, close_pools, pool_for
+from dataperf.runners.docker_pool import (
+    _POOLS,
+    MAX_MODULES,
+    MODULES,
+    OWNER_LABEL,
+    WarmDockerRunner,
+    WarmPool,
+    close_pools,
+    modules_used,
+    pool_for,
+)
+from dataperf.runners.local import LocalRunner
 from dataperf.submission import write_submission
 
 SMALL = Limits(memory="256m", cpus=1.0, pids=64, timeout=60)
@@ -149,6 +160,53 @@ def test_pool_for_reuses_the_pool_not_its_containers(cpu_image: str, docker_clie
         code = "import json, socket; json.dump({'host': socket.gethostname()}, open('/out/report.json', 'w'))"
         hosts = {_probe(a, code)[0]["host"] for _ in range(3)}
         assert len(hosts) == 3  # three jobs, three containers
+    finally:
+        close_pools()
+    assert _leftovers(docker_client) == []
+
+
+def test_a_jobs_module_list_is_taken_only_when_well_formed(tmp_path: Path) -> None:
+    path = tmp_path / MODULES
+    bad = ['{"numpy": 1}', "[]", '["os; import x"]', '["../x", "a."]', "[1]", "not json", '"numpy"']
+    for text in [*bad, json.dumps(["numpy"] * (MAX_MODULES + 1))]:
+        path.write_text(text)
+        assert modules_used(path) is None, text
+        assert not path.exists()  # read once, whatever it held
+    sysconfig = "_sysconfigdata__x86_64-linux-gnu"
+    names = ["numpy", "os; import x", "dataperf.cli.commands.validate", 3, sysconfig, "a" * 201]
+    path.write_text(json.dumps(names))
+    assert modules_used(path) == ("numpy", "dataperf.cli.commands.validate", sysconfig)
+    assert not path.exists()
+    assert modules_used(path) is None
+
+
+class _OneWarm(WarmDockerRunner):
+    warm = 1
+
+
+def test_a_pool_warms_what_its_jobs_import(in_world: Any, cpu_image: str, docker_client: Any, tmp_path: Path) -> None:
+    """A validate job imports no scikit-learn, so after one, the pool's containers stop
+    importing it while they wait; what they return is unchanged."""
+    name = challenges().names()[0]
+    spec = get_challenge(name)
+    data = PreparedData(spec, data_dir(spec.id, spec.version))
+    sub = write_submission(for_kind(spec.kind)[0].build(spec, data, 0), tmp_path / "s.parquet", spec.id)
+    runner = _OneWarm(docker_client=docker_client)
+    try:
+        first = runner.parse(name, sub)  # its container warmed the command line only
+        (pool,) = [p for key, p in _POOLS.items() if key[-1] == "validate"]
+        assert "dataperf.cli.commands.validate" in pool.modules and "pandas" in pool.modules
+        assert not [m for m in pool.modules if m.startswith("sklearn") or m.endswith("__main__")]
+        runner.parse(name, sub)  # takes the container started before the pool learned
+        with pool._cond:
+            pool._cond.wait_for(lambda: pool._ready or not pool._starting, timeout=120)
+            (learned,) = pool._ready
+        learned.container.reload()
+        assert json.loads(learned.container.attrs["Args"][-1]) == list(pool.modules)
+        third = runner.parse(name, sub)
+        local = LocalRunner().parse(name, sub)
+        assert first.table.equals(local.table) and third.table.equals(local.table)
+        assert first.sha256 == third.sha256 == local.sha256
     finally:
         close_pools()
     assert _leftovers(docker_client) == []
