@@ -10,9 +10,8 @@ waits, doing nothing else, for its start signal.
 
 What to import. A pool serves one ``dataperf`` command (``validate`` or ``evaluate``), and each
 of its jobs writes the names of the modules its process held at the end to
-``/out/.modules.json``; the pool's next containers import those while they wait (before any
-job has ended: the command line only). A job's list includes what its container warmed, so it
-only grows, to what the command's jobs use. Warming more than a job uses is not free: under a
+``/out/.modules.json``; the pool's next containers import all its jobs have named while they
+wait (before any job has ended: the command line only). Warming more than a job uses is not free: under a
 backlog every container's start runs on the cores the jobs need, and a ``validate`` job does
 not import scikit-learn (0.7 s of CPU here). The list is names only, checked on the host, and
 decides nothing but what is imported while a container waits.
@@ -191,8 +190,8 @@ class WarmPool:
         self.command = command
         """The ``dataperf`` command its jobs run (a pool serves one, so what it learns fits)."""
         self.modules: tuple[str, ...] = FIRST_WARM_UP
-        """What each new container imports while it waits: the modules the pool's latest
-        ``dataperf`` job imported (:data:`FIRST_WARM_UP` before any)."""
+        """What each new container imports while it waits: the modules the pool's ``dataperf``
+        jobs imported (:data:`FIRST_WARM_UP` before any)."""
         self._ready: list[Slot] = []
         self._starting = 0
         self._threads: list[threading.Thread] = []
@@ -297,7 +296,7 @@ class WarmPool:
             outcome = await_exit(
                 slot.container, self.limits, self.image_id, slot.out_dir, started=True, warm=slot.warm, engine=self.c
             )
-            self.modules = modules_used(slot.out_dir / MODULES) or self.modules
+            self._learn(modules_used(slot.out_dir / MODULES))
             return outcome
         except EngineGone:
             raise engine_lost(self.c, slot.container, slot.out_dir, self.image, ENGINE_RETURN_S) from None
@@ -309,6 +308,13 @@ class WarmPool:
             raise
         finally:
             _discard(Slot(slot.container, slot.in_dir, Path(), slot.warm))
+
+    def _learn(self, used: tuple[str, ...] | None) -> None:
+        """Add the modules a job used to what new containers import (in the job's order; the
+        job's list alone when the union would pass :data:`MAX_MODULES`)."""
+        if used:
+            merged = tuple(dict.fromkeys((*used, *self.modules)))
+            self.modules = merged if len(merged) <= MAX_MODULES else used
 
     def close(self) -> None:
         """Remove every container of the pool (waiting for those being started)."""
