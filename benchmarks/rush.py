@@ -112,6 +112,8 @@ class Uploader:
         """Submission id -> (team index, epoch seconds when its upload began)."""
         self.refused: list[str] = []
         self.retries = 0
+        self.busy = 0
+        """503 ``database_busy`` answers (retried, as a client should after Retry-After)."""
         self._next = 0
         self._lock = threading.Lock()
 
@@ -128,11 +130,14 @@ class Uploader:
                 )
             except httpx.TransportError:
                 r = None
-            if r is not None and r.status_code != 429:
+            if r is not None and r.status_code not in (429, 503):
                 break
             with self._lock:
                 self.retries += 1
-            time.sleep(0.05 * (attempt + 1))  # a team's concurrent-upload limit, or a transport error
+                self.busy += r is not None and r.status_code == 503
+            # a team's concurrent-upload limit, a busy database (Retry-After) or a transport error
+            wait = float(r.headers.get("Retry-After", 0)) if r is not None and r.status_code == 503 else 0.0
+            time.sleep(max(wait, 0.05 * (attempt + 1)))
         with self._lock:
             if r is not None and r.status_code == 202:
                 self.accepted[int(r.json()["submission"])] = (team, began)
@@ -276,6 +281,8 @@ def one_run(args: argparse.Namespace, db_kind: str, runner: str, workers: int, f
         logs = "".join(p.read_text(errors="replace") for p in scratch.glob("worker*.log"))
         serve_log = (scratch / "serve.log").read_text(errors="replace")
         errors = [line for line in serve_log.splitlines() if "Error" in line or "error" in line][-5:]
+        first = serve_log.find("Traceback")
+        first_traceback = serve_log[first : first + 8000].splitlines()[:80] if first >= 0 else []
         return {
             "db": db_kind,
             "runner": runner,
@@ -286,12 +293,14 @@ def one_run(args: argparse.Namespace, db_kind: str, runner: str, workers: int, f
             "window_s": args.window,
             "load_average_1m_at_end": round(os.getloadavg()[0], 1),
             "upload_wall_s": round(upload_s, 1),
-            "upload_retries_429": up.retries,
+            "upload_retries_429": up.retries - up.busy,
+            "upload_retries_503_database_busy": up.busy,
             "ok": all(v == 0 for v in zero.values()) and verdict["charges_per_team_match"],
             "must_be_zero": zero,
             "refused_examples": up.refused[:3],
             "failed_attempts_in_worker_logs": logs.count("failed after"),
             "server_error_lines": errors,
+            "server_first_traceback": first_traceback,
             **summarize(up.accepted, done),
         }
     finally:

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dataperf.errors import DataPerfError, InputError
 from dataperf.paths import home
+
+BUSY_RETRIES = 5
+"""How many times :meth:`Client.submit` sends an upload again after a 503 ``database_busy``."""
 
 
 class ServerError(DataPerfError):
@@ -24,10 +28,18 @@ class ServerError(DataPerfError):
     A refusal (4xx: an invalid file, no quota left, a bad token) exits 2 like any refused input;
     an unreachable server or the server's own failure (5xx) exits 1."""
 
-    def __init__(self, message: str, status: int | None = None, body: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        body: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body or {}
+        self.retry_after = retry_after
+        """The seconds the server asked to wait before sending it again (``Retry-After``), if any."""
         self.exit_code = 2 if status is not None and 400 <= status < 500 else 1
 
 
@@ -110,28 +122,40 @@ class Client:
             except ValueError:
                 body = {"error": r.text.strip()[:500] or r.reason_phrase}
             msg = body.get("error") if isinstance(body, dict) else None
+            wait = r.headers.get("Retry-After", "")
             raise ServerError(
                 f"server refused ({r.status_code}): {msg or body}",
                 r.status_code,
                 body if isinstance(body, dict) else None,
+                float(wait) if wait.isdigit() else None,
             )
         if "json" in r.headers.get("content-type", ""):
             return r.json()
         return r.text
 
-    def submit(self, challenge: str, path: Path) -> dict[str, Any]:
-        """Upload ``path`` to ``challenge`` and return the server's answer."""
-        with path.open("rb") as f:
-            return self.request(  # type: ignore[no-any-return]
-                "POST",
-                f"/api/challenges/{challenge}/submissions",
-                params={"filename": path.name},
-                content=f,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "Content-Length": str(path.stat().st_size),
-                },
-            )
+    def submit(self, challenge: str, path: Path, *, busy_retries: int = BUSY_RETRIES) -> dict[str, Any]:
+        """Upload ``path`` to ``challenge`` and return the server's answer. A busy database (503
+        ``database_busy``) is waited out and the upload sent again, up to ``busy_retries`` times:
+        the server charged nothing, and answers an upload it stored meanwhile as that submission."""
+        tries = 0
+        while True:
+            try:
+                with path.open("rb") as f:
+                    return self.request(  # type: ignore[no-any-return]
+                        "POST",
+                        f"/api/challenges/{challenge}/submissions",
+                        params={"filename": path.name},
+                        content=f,
+                        headers={
+                            "Content-Type": "application/octet-stream",
+                            "Content-Length": str(path.stat().st_size),
+                        },
+                    )
+            except ServerError as e:
+                if e.status != 503 or e.body.get("code") != "database_busy" or tries >= busy_retries:
+                    raise
+                tries += 1
+                time.sleep(min(e.retry_after or 1.0, 30.0))
 
     def download(self, submission: int, folder: Path) -> Path:
         """Write the file of one of the team's submissions into ``folder`` and return its path

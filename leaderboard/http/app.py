@@ -2,7 +2,9 @@
 assets) and :func:`serve`, which migrates the database and runs it with uvicorn.
 
 Every refusal is JSON ``{"error": reason, "code": ...}`` with a 4xx status and the headers the
-refusal names (``Allow`` on 405, ``Retry-After`` on 429 and 503). An id in a path that no row can
+refusal names (``Allow`` on 405, ``Retry-After`` on 429 and 503). A write that finds the
+embedded SQLite database locked for longer than its busy timeout is answered 503
+``database_busy`` (the transaction rolled back), not 500. An id in a path that no row can
 have (not an integer from 1 to 2^63-1) is answered 404 before any route runs. The OpenAPI schema
 is at ``/api/openapi.json`` (:mod:`leaderboard.http.openapi`); there is no Swagger page because it
 would load assets from a CDN.
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leaderboard.http import openapi
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OperationalError, _database_error)  # type: ignore[arg-type]
     openapi.install(app)
     return app
 
@@ -77,6 +81,33 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Any:
         return error_page(request, 404, "page not found")
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return JSONResponse({"error": str(exc.detail), "code": code}, status_code=exc.status_code, headers=exc.headers)
+
+
+BUSY_RETRY_AFTER_S = 2
+"""The Retry-After of a 503 ``database_busy`` answer."""
+
+
+async def _database_error(request: Request, exc: OperationalError) -> Any:
+    """Answer SQLite's "database is locked" (a write waited out the busy timeout behind other
+    writers; the transaction rolled back) 503 with Retry-After; any other database error stays
+    a server error."""
+    if "database is locked" not in str(exc.orig):
+        raise exc
+    message = (
+        "the database is busy with other writes and this request did not complete: send it again in "
+        f"{BUSY_RETRY_AFTER_S} s (an upload stored meanwhile is answered as that submission, not charged twice)"
+    )
+    if not _is_api(request):
+        from leaderboard.http.web.pages import error_page
+
+        page = error_page(request, 503, message)
+        page.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+        return page
+    return JSONResponse(
+        {"error": message, "code": "database_busy"},
+        status_code=503,
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Any:

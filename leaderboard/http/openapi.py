@@ -21,7 +21,7 @@ from fastapi.openapi.utils import get_openapi
 
 from leaderboard.http.api.models.common import ENUM_KEY, Error
 
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 """The version of the HTTP API's contract (``info.version`` of the schema)."""
 
 BEARER = "bearer"
@@ -42,6 +42,9 @@ ERRORS: dict[int, str] = {
     429: "Over a limit: the team's daily quota (code over_quota, with the quota and its reset time) or a "
     "rate limit on token checks, uploads, concurrent uploads or refused uploads (code too_many_*); "
     "Retry-After gives the seconds to wait",
+    503: "The database is busy (code database_busy: the embedded SQLite database, under more writes than "
+    "it can take at once) and the request did not complete; Retry-After gives the seconds to wait. An upload "
+    "sent again that was stored meanwhile is answered as that submission and not charged again",
     507: "The server's disk is full (code storage_full); nothing is stored or charged",
 }
 TOKEN_CHECKS = (401,)
@@ -63,7 +66,7 @@ def errors(*statuses: int, ok: dict[str, Any] | None = None) -> dict[int | str, 
         statuses = tuple(sorted(set(statuses) | {429}))
     for status in statuses:
         entry: dict[str, Any] = {"model": Error, "description": ERRORS[status]}
-        if status == 429:
+        if status in (429, 503):
             entry["headers"] = RETRY_AFTER
         out[status] = entry
     return out

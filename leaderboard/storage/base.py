@@ -35,6 +35,9 @@ def default_url() -> str:
     return os.environ.get("DATAPERF_DB") or f"sqlite:///{home() / 'dataperf.db'}"
 
 
+BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite statement waits for another connection's write lock before it fails with
+"database is locked" (the server answers that 503, :mod:`leaderboard.http.app`)."""
 OPTIMIZE_EVERY = 60.0
 """Seconds after which a pooled SQLite connection runs ``PRAGMA optimize`` again when checked out."""
 
@@ -49,7 +52,7 @@ def make_engine(url: str | None = None) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
         event.listen(engine, "connect", _sqlite_connected)
         event.listen(engine, "checkout", _sqlite_checked_out)
@@ -66,7 +69,7 @@ def _sqlite_connected(conn: Any, record: Any) -> None:
     cur = conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     cur.execute("PRAGMA optimize=0x10002")  # SQLite 3.46+: every table that needs it
     # Older SQLite's optimize looks only at tables this connection used: the cells get theirs
     # here whenever one of their indexes has none (never analyzed, or an index added since).

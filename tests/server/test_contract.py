@@ -106,8 +106,9 @@ def test_schema_is_valid_and_declares_every_answer(client: Any) -> None:
     assert by_id["submit"]["requestBody"]["required"] is True
     name = next(p for p in by_id["submit"]["parameters"] if p["name"] == "filename")
     assert name["required"] and name["schema"]["pattern"] and name["schema"]["maxLength"] == 200
-    assert set(by_id["submit"]["responses"]) == {"202", "401", "404", "413", "422", "429", "507"}
+    assert set(by_id["submit"]["responses"]) == {"202", "401", "404", "413", "422", "429", "503", "507"}
     assert by_id["submit"]["responses"]["429"]["headers"]["Retry-After"]["required"] is True
+    assert by_id["submit"]["responses"]["503"]["headers"]["Retry-After"]["required"] is True
     assert set(by_id["get_leaderboard_csv"]["responses"]["200"]["content"]) == {"text/csv"}
     assert by_id["get_submission_file"]["responses"]["200"]["content"]["application/octet-stream"]["schema"] == {
         "type": "string",

@@ -38,7 +38,7 @@ FILENAME = Query(
     operation_id="submit",
     response_model=answers.Accepted,
     response_description="Accepted and queued (or the team's earlier submission of the same content)",
-    responses=errors(401, 404, 413, 422, 429, 507),
+    responses=errors(401, 404, 413, 422, 429, 503, 507),
     openapi_extra=REQUIRED_AUTH | UPLOAD_BODY,
 )
 async def submit(challenge_id: str, request: Request, filename: Annotated[str, FILENAME]) -> dict[str, Any]:
