@@ -11,10 +11,10 @@ waits, doing nothing else, for its start signal.
 What to import. A pool serves one ``dataperf`` command (``validate`` or ``evaluate``), and each
 of its jobs writes the names of the modules its process held at the end to
 ``/out/.modules.json``; the pool's next containers import all its jobs have named while they
-wait (before any job has ended: the command line only). Warming more than a job uses is not free: under a
-backlog every container's start runs on the cores the jobs need, and a ``validate`` job does
-not import scikit-learn (0.7 s of CPU here). The list is names only, checked on the host, and
-decides nothing but what is imported while a container waits.
+wait (before any job has ended: the command line only). Warming more than a job uses is not
+free: under a backlog every container's start runs on the cores the jobs need, and a
+``validate`` job does not import scikit-learn (0.7 s of CPU here). The list is names only,
+checked on the host, and decides nothing but what is imported while a container waits.
 
 The hand-off. A started container cannot get new bind mounts, so every container gets, when it
 is created, two host folders of its own: ``dataperf-in-*`` bind-mounted **read-only** at
@@ -29,10 +29,10 @@ One job per container: a container is taken from the pool once, and removed (wit
 folder) when its job ends, whatever the outcome; the pool starts a replacement in the
 background. No state can pass between jobs, because no process, file system or ``/tmp`` is
 ever shared by two (the module names above only choose what a later container imports).
-Pools close on :func:`close_pools` (called at interpreter exit and when a
-worker stops), removing every container they hold; containers carry the ``dataperf.sandbox``
-label like cold ones, and a ``dataperf.warm.owner`` label naming their process, so a new pool
-also removes the containers a killed process on this host left behind.
+Pools close on :func:`close_pools` (called at interpreter exit and when a worker stops),
+removing every container they hold; containers carry the ``dataperf.sandbox`` label like cold
+ones, and a ``dataperf.warm.owner`` label naming their process, so a new pool also removes the
+containers a killed process on this host left behind.
 """
 
 from __future__ import annotations
@@ -177,7 +177,6 @@ class WarmPool:
         size: int = 2,
         *,
         challenge: str | None = None,
-        command: str | None = None,
         docker_client: DockerClient | None = None,
     ) -> None:
         if size < 1:
@@ -187,8 +186,6 @@ class WarmPool:
         self.image, self.mounts, self.limits, self.env, self.size = image, mounts, limits, env, size
         self.challenge = challenge
         """The challenge whose spec and data each container reads while it waits (None: none)."""
-        self.command = command
-        """The ``dataperf`` command its jobs run (a pool serves one, so what it learns fits)."""
         self.modules: tuple[str, ...] = FIRST_WARM_UP
         """What each new container imports while it waits: the modules the pool's ``dataperf``
         jobs imported (:data:`FIRST_WARM_UP` before any)."""
@@ -402,8 +399,9 @@ def pool_for(
     command: str | None = None,
 ) -> WarmPool:
     """Return this process's pool for ``image``, ``mounts``, ``limits``, ``env``,
-    ``challenge`` and ``command`` (created, and filled in the background, on first use; all are
-    closed at interpreter exit)."""
+    ``challenge`` and ``command`` (the ``dataperf`` command its jobs run: a pool learns what one
+    command imports; created, and filled in the background, on first use; all are closed at
+    interpreter exit)."""
     key = (image, mounts, limits, tuple(sorted(env.items())), size, challenge, command)
     with _LOCK:
         pool = _POOLS.get(key)
@@ -411,7 +409,7 @@ def pool_for(
             if not _AT_EXIT:
                 atexit.register(close_pools)
                 _AT_EXIT.append(True)
-            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size, challenge=challenge, command=command)
+            pool = _POOLS[key] = WarmPool(image, mounts, limits, env, size, challenge=challenge)
     return pool
 
 
