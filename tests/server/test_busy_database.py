@@ -43,6 +43,13 @@ def test_an_upload_that_finds_sqlite_locked_is_a_503_and_stores_nothing(
         assert r.headers["Retry-After"] == str(BUSY_RETRY_AFTER_S)
         page = client.get("/challenges/tiny-selection")  # a page that writes nothing still reads
         assert page.status_code == 200
+        form = client.post(  # the browser's form: its token check writes, so it waits too
+            "/challenges/tiny-selection/submit",
+            headers=headers | {"Origin": "http://testserver"},
+            files={"file": ("a.csv", files.train[0].read_bytes())},
+        )
+        assert form.status_code == 503 and form.headers["Retry-After"] == str(BUSY_RETRY_AFTER_S)
+        assert "text/html" in form.headers["content-type"] and "send it again" in form.text
     finally:
         holder.execute("ROLLBACK")
         holder.close()
